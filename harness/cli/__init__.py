@@ -1,0 +1,68 @@
+"""The ``dfi`` command line. Each sub-module under ``harness.cli`` contributes ``COMMANDS``.
+
+To add commands, create ``harness/cli/<topic>.py`` exposing ``COMMANDS: list[click.Command]``
+and add its name to ``COMMAND_MODULES``. Modules are imported only when their command runs
+(or for ``--help``), so a broken optional dependency never breaks unrelated commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+from rich.console import Console
+
+from harness import __version__
+from harness.errors import DfiError
+
+# module name -> command names it defines (kept explicit so `dfi --help` stays cheap)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {}
+
+
+def register(module: str, *names: str) -> None:
+    COMMAND_MODULES[module] = names
+
+
+register("harness.cli.results_cmds", "import-paper", "metrics", "sweep")
+register("harness.cli.models_cmds", "models", "faces")
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        for cmds in COMMAND_MODULES.values():
+            names.update(cmds)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module, cmds in COMMAND_MODULES.items():
+            if cmd_name in cmds:
+                mod = importlib.import_module(module)
+                for cmd in mod.COMMANDS:
+                    if cmd.name == cmd_name:
+                        return cmd
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dfi")
+def cli() -> None:
+    """dfi: measure how celebrity-recognition APIs respond to deepfake impersonation."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="dfi", standalone_mode=False)
+    except click.exceptions.Abort:
+        Console(stderr=True).print("[red]aborted[/red]")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DfiError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[red]interrupted[/red]")
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""One vendor interface (:mod:`harness.vendors.base`), several backends."""

@@ -1,0 +1,25 @@
+"""Shared fixtures: the study's data in ../shared/data and the installed face models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.paths import shared_data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    p = shared_data_dir()
+    if p is None:
+        pytest.skip("../shared/data is absent (set DFI_SHARED_DATA to its location to run this test)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """tests/output/: artefacts a person should look at (plots, contact sheets). Git-ignored."""
+    p = Path(__file__).parent / "output"
+    p.mkdir(exist_ok=True)
+    return p
