@@ -26,6 +26,11 @@ def register(module: str, *names: str) -> None:
 
 register("harness.cli.results_cmds", "import-paper", "metrics", "sweep")
 register("harness.cli.models_cmds", "models", "faces")
+register("harness.cli.serve_cmds", "serve")
+register("harness.cli.cassette_cmds", "cassettes", "compare", "calibrate")
+register("harness.cli.run_cmds", "run")
+register("harness.cli.bench_cmds", "bench")
+register("harness.cli.defend_cmds", "defend", "simulate")
 
 
 class LazyGroup(click.Group):
