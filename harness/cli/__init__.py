@@ -43,11 +43,21 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         for module, cmds in COMMAND_MODULES.items():
             if cmd_name in cmds:
-                mod = importlib.import_module(module)
+                try:
+                    mod = importlib.import_module(module)
+                except ImportError as exc:
+                    return _unavailable(cmd_name, exc)
                 for cmd in mod.COMMANDS:
                     if cmd.name == cmd_name:
                         return cmd
         return super().get_command(ctx, cmd_name)
+
+
+def _unavailable(name: str, exc: Exception) -> click.Command:
+    def fail() -> None:
+        raise click.ClickException(f"'dfi {name}' is unavailable: {exc}")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {exc})")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
