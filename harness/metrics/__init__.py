@@ -1,0 +1,28 @@
+"""The study's six metrics (TA, NA, DHF, DHC, DHS, SIC): numpy-vectorised functional core.
+
+``compute_metrics(df)`` returns long-form records (one per group x metric x basis);
+``count_probes(df)`` the probe / valid / errored counts per group. See :mod:`harness.metrics.compute`
+for the denominators and :mod:`harness.metrics.probes` for the per-probe definitions.
+"""
+
+from harness.metrics.compute import (
+    BASES,
+    COUNT_COLUMNS,
+    DEFAULT_BETA,
+    DEFAULT_BY,
+    DEFAULT_GAMMA,
+    METRICS,
+    RECORD_COLUMNS,
+    compute_metrics,
+    count_probes,
+    counts_from_probes,
+    metrics_from_probes,
+)
+from harness.metrics.probes import ProbeArrays
+from harness.metrics.wilson import wilson_interval
+
+__all__ = [
+    "BASES", "COUNT_COLUMNS", "DEFAULT_BETA", "DEFAULT_BY", "DEFAULT_GAMMA", "METRICS", "RECORD_COLUMNS",
+    "ProbeArrays", "compute_metrics", "count_probes", "counts_from_probes", "metrics_from_probes",
+    "wilson_interval",
+]
