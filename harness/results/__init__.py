@@ -1,9 +1,9 @@
 """The results table: one row per (probe, vendor). See :mod:`harness.results.schema`."""
 
-from harness.results.io import empty_results, read_results, results_from_rows, write_results
+from harness.results.io import empty_results, read_results, results_from_rows, validate_results, write_results
 from harness.results.schema import COLUMNS, METHODS, SCHEMA_VERSION, VENDORS
 
 __all__ = [
     "COLUMNS", "SCHEMA_VERSION", "VENDORS", "METHODS",
-    "read_results", "write_results", "empty_results", "results_from_rows",
+    "read_results", "write_results", "empty_results", "results_from_rows", "validate_results",
 ]

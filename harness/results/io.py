@@ -68,6 +68,18 @@ def results_from_rows(rows: Iterable[Mapping[str, object]], origin: str = "<rows
     return _validated(frame, origin)
 
 
+def validate_results(frame: pd.DataFrame, origin: str = "<table>") -> pd.DataFrame:
+    """Check a results-like frame and return it normalised (defaults filled, schema dtypes and order).
+
+    Raises :class:`InputFileError` naming ``origin``, the 1-based row and the column of the first
+    bad value. The input frame is not modified.
+    """
+    for name in REQUIRED_COLUMNS:
+        if name not in frame.columns:
+            raise InputFileError(origin, "missing required column", column=name)
+    return _validated(frame, origin)
+
+
 def read_results(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     """Read and validate one or more results files (CSV / Parquet / JSON Lines, by suffix)."""
     if isinstance(paths, (str, os.PathLike)):
