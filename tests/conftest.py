@@ -18,6 +18,19 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def models():
+    """The default face pipeline (faceplugin models); skips when `dfi models fetch` has not been run."""
+    from harness.models import ModelsNotInstalledError
+
+    try:
+        from harness.faces import default_pipeline
+
+        return default_pipeline()
+    except ModelsNotInstalledError as exc:
+        pytest.skip(f"face models not installed ({exc})")
+
+
+@pytest.fixture(scope="session")
 def output_dir() -> Path:
     """tests/output/: artefacts a person should look at (plots, contact sheets). Git-ignored."""
     p = Path(__file__).parent / "output"
