@@ -125,7 +125,7 @@ def _read_one(path: Path) -> pd.DataFrame:
         elif fmt == "parquet":
             raw = pd.read_parquet(path)
         else:
-            raw = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+            raw = pd.read_json(path, lines=True, dtype=False)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InputFileError(str(path), f"cannot be read as {fmt}: {exc}") from exc
     for name in REQUIRED_COLUMNS:
