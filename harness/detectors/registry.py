@@ -1,0 +1,123 @@
+"""Named detectors: the installed model set's liveness model, the reference architectures, and
+whatever a user or another part of the harness registers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from harness.detectors.spec import DetectorSpec, DetectorSpecError
+from harness.errors import DfiError, InputFileError
+
+
+class UnknownDetectorError(DfiError):
+    """No detector of that name is registered."""
+
+
+_REGISTRY: dict[str, DetectorSpec] = {}
+
+LIVENESS_CAVEAT = ("anti-spoofing (liveness) model for printed photos and screen replays, not a deepfake "
+                   "detector: expected near chance on deepfakes")
+UNTRAINED_CAVEAT = "RANDOM UNTRAINED WEIGHTS: for speed measurement only, its scores mean nothing"
+
+
+def register_detector(spec: DetectorSpec, *, replace: bool = False) -> DetectorSpec:
+    if spec.name in _REGISTRY and not replace:
+        raise DetectorSpecError(f"a detector named {spec.name!r} is already registered (pass replace=True)")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_detector_spec(name: str) -> DetectorSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownDetectorError(
+            f"unknown detector {name!r}; registered: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def detector_names(*, trained_only: bool = False) -> list[str]:
+    return sorted(n for n, s in _REGISTRY.items() if s.trained or not trained_only)
+
+
+def load_detector_specs(path: str | Path, *, register: bool = True) -> list[DetectorSpec]:
+    """Read detector specs from a YAML/JSON file: a list of mappings, or ``{detectors: [...]}``.
+
+    Relative model paths are taken from the file's folder.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputFileError(str(path), f"cannot read detector specs: {exc}") from exc
+    if isinstance(data, dict) and "detectors" in data:
+        data = data["detectors"]
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise InputFileError(str(path), "expected a list of detector specs (mappings)")
+    specs = []
+    for i, entry in enumerate(data):
+        try:
+            specs.append(DetectorSpec.from_mapping(entry, base_dir=path.parent))
+        except (DetectorSpecError, TypeError, ValueError) as exc:
+            raise InputFileError(str(path), f"detector spec #{i + 1}: {exc}") from exc
+    if register:
+        for spec in specs:
+            register_detector(spec, replace=True)
+    return specs
+
+
+def _installed(name: str):
+    def resolve() -> Path:
+        from harness.models import model_path  # imported late: the models package fetches on demand
+
+        return model_path(name)
+
+    return resolve
+
+
+def _reference(name: str):
+    def resolve() -> Path:
+        from harness.detectors.reference import reference_model_path
+
+        return reference_model_path(name)
+
+    return resolve
+
+
+def _register_builtins() -> None:
+    register_detector(DetectorSpec(
+        # As the model's own JavaScript (faceplugin-face-recognition-js, lib/fr_liveness.js) feeds it:
+        # box x2.7 kept inside the image, 128x128, RGB 0..255 unnormalised, softmax, class 0 = live.
+        name="fr_liveness", model=_installed("fr_liveness"), input_size=(128, 128), color_order="RGB",
+        mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), crop_scale=2.7, output_kind="softmax",
+        class_index=0, positive="real", trained=True,
+        description="installed model set's presentation-attack classifier (3 classes, 0 = live)",
+        caveat=LIVENESS_CAVEAT))
+    register_detector(DetectorSpec(
+        name="meso4", model=_reference("meso4"), input_size=(256, 256), color_order="RGB",
+        std=(255.0,) * 3, crop_scale=1.0, output_kind="probability", class_index=0, positive="fake",
+        trained=False, description="Meso4 (Afchar et al. 2018), 256x256, sigmoid output",
+        caveat=UNTRAINED_CAVEAT))
+    register_detector(DetectorSpec(
+        name="mesoinception4", model=_reference("mesoinception4"), input_size=(256, 256), color_order="RGB",
+        std=(255.0,) * 3, crop_scale=1.0, output_kind="probability", class_index=0, positive="fake",
+        trained=False, description="MesoInception4 (Afchar et al. 2018), 256x256, sigmoid output",
+        caveat=UNTRAINED_CAVEAT))
+    register_detector(DetectorSpec(
+        # FaceForensics++: face box enlarged 1.3x, square, 299x299, (x/255 - 0.5) / 0.5, softmax (real, fake)
+        name="xception", model=_reference("xception"), input_size=(299, 299), color_order="RGB",
+        mean=(127.5,) * 3, std=(127.5,) * 3, crop_scale=1.3, square_crop=True, output_kind="probability",
+        class_index=1, positive="fake", trained=False,
+        description="Xception-299 as in FaceForensics++ (2-class softmax inside the graph)",
+        caveat=UNTRAINED_CAVEAT))
+    register_detector(DetectorSpec(
+        name="efficientnet_b4", model=_reference("efficientnet_b4"), input_size=(380, 380), color_order="RGB",
+        mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375), crop_scale=1.3, square_crop=True,
+        output_kind="logit", class_index=0, positive="fake", trained=False,
+        description="EfficientNet-B4-sized MBConv network, 380x380, ImageNet normalisation, 1 logit",
+        caveat=UNTRAINED_CAVEAT))
+
+
+_register_builtins()
