@@ -1,0 +1,237 @@
+"""Image analysis for the mock vendors: faces, embeddings, and the face attributes vendors report.
+
+The face model is injected: an :class:`Analyzer` turns image bytes into an :class:`ImageAnalysis`.
+:class:`PipelineAnalyzer` uses the project's face pipeline (``harness.faces``); anything else with
+an ``analyze(bytes) -> ImageAnalysis`` method (and a ``model_id``) works too. :class:`CachingAnalyzer`
+keys results by the image's sha256, so the same bytes are analysed once and always get the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from harness.faces.types import FaceError, FaceTooSmallError, ImageDecodeError, NoFaceError
+
+# magic bytes -> format name as Azure's metadata.format spells it
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "Jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "Png"),
+    (b"GIF87a", "Gif"),
+    (b"GIF89a", "Gif"),
+    (b"BM", "Bmp"),
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image container format from its magic bytes ("Jpeg", "Png", "Gif", "Bmp", "Webp", "Tiff"), or None."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "Webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "Tiff"
+    return None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """One detected face with what the vendors report about it. Pixel coordinates."""
+
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    score: float  # detector confidence 0-1
+    landmarks5: tuple[tuple[float, float], ...]  # left eye, right eye, nose, left mouth, right mouth
+    embedding: np.ndarray  # (D,) float32, L2-normalised
+    pose: tuple[float, float, float]  # roll, yaw, pitch in degrees (geometric estimate from landmarks5)
+    brightness: float  # 0-100, mean luminance of the face box
+    sharpness: float  # 0-100, from the variance of the Laplacian of the face box
+
+
+@dataclass(frozen=True)
+class ImageAnalysis:
+    sha256: str
+    width: int
+    height: int
+    format: str | None
+    faces: tuple[FaceAnalysis, ...]  # largest first
+
+
+class Analyzer(Protocol):
+    model_id: str
+
+    def analyze(self, image: bytes) -> ImageAnalysis:
+        """Faces of ``image``; an image without a (large enough) face gives ``faces == ()``.
+
+        Raises ``ImageDecodeError``/``ImageTooLargeError`` for bytes that are not a usable image."""
+        ...
+
+
+def pose_from_landmarks(lm: np.ndarray) -> tuple[float, float, float]:
+    """Roll, yaw, pitch (degrees) from 5 landmarks: a geometric estimate, not a head-pose model.
+
+    Roll is the eye line's angle; yaw from the nose's sideways offset from the eye midpoint
+    (relative to the eye distance); pitch from the nose's height between the eye and mouth lines
+    (0.5 of the way down is taken as level)."""
+    le, re, nose, lm_, rm = (np.asarray(p, dtype=np.float64) for p in lm[:5])
+    eye_vec = re - le
+    iod = float(np.hypot(*eye_vec)) or 1.0
+    roll = math.degrees(math.atan2(eye_vec[1], eye_vec[0]))
+    axis = eye_vec / iod
+    normal = np.array([-axis[1], axis[0]])
+    eye_mid, mouth_mid = (le + re) / 2, (lm_ + rm) / 2
+    sideways = float(np.dot(nose - eye_mid, axis)) / iod
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * sideways))))
+    down = float(np.dot(mouth_mid - eye_mid, normal)) or 1.0
+    level = float(np.dot(nose - eye_mid, normal)) / down
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * (0.5 - level)))))
+    return round(roll, 4), round(yaw, 4), round(pitch, 4)
+
+
+def face_quality(image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """(brightness, sharpness), each 0-100, of the face box. Sharpness = 100 * (1 - exp(-var(Laplacian)/200))."""
+    import cv2
+
+    h, w = image_bgr.shape[:2]
+    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+    x2, y2 = min(w, int(math.ceil(box[2]))), min(h, int(math.ceil(box[3])))
+    if x2 <= x1 or y2 <= y1:
+        return 0.0, 0.0
+    grey = cv2.cvtColor(image_bgr[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
+    brightness = float(grey.mean()) / 255.0 * 100.0
+    grey = cv2.resize(grey, (112, 112), interpolation=cv2.INTER_AREA)
+    var = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    return round(brightness, 4), round(100.0 * (1.0 - math.exp(-var / 200.0)), 4)
+
+
+class PipelineAnalyzer:
+    """Analyses images with the project's face pipeline (``harness.faces.default_pipeline()`` by default)."""
+
+    def __init__(self, pipeline=None):  # noqa: ANN001 - a harness.faces.FacePipeline
+        self._pipeline = pipeline
+        self._lock = threading.Lock()
+        self._model_id: str | None = None
+
+    @property
+    def pipeline(self):  # noqa: ANN201
+        if self._pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    from harness.faces import default_pipeline
+
+                    self._pipeline = default_pipeline()
+        return self._pipeline
+
+    @property
+    def model_id(self) -> str:
+        """Names the embedding model, so a saved gallery is not mixed with another model's embeddings."""
+        if self._model_id is None:
+            try:
+                from harness.models import model_path
+
+                p = model_path("fr_feature")
+                st = p.stat()
+                self._model_id = f"{p.name}:{st.st_size}"
+            except Exception:  # noqa: BLE001 - an unknown model id only disables the mismatch check
+                self._model_id = "unknown"
+        return self._model_id
+
+    def analyze(self, image: bytes) -> ImageAnalysis:
+        from harness.faces import load_image
+
+        fmt = sniff_format(image)
+        pixels = load_image(image)
+        h, w = pixels.shape[:2]
+        try:
+            faces = self.pipeline.analyze(pixels)
+        except (NoFaceError, FaceTooSmallError):
+            faces = []
+        out = []
+        for f in faces:
+            if f.embedding is None:
+                continue
+            lm = np.asarray(f.landmarks5, dtype=np.float64)
+            box = tuple(float(v) for v in f.box)
+            brightness, sharpness = face_quality(pixels, box)
+            out.append(FaceAnalysis(
+                box=box, score=float(f.score),
+                landmarks5=tuple((float(x), float(y)) for x, y in lm[:5]),
+                embedding=np.asarray(f.embedding, dtype=np.float32),
+                pose=pose_from_landmarks(lm), brightness=brightness, sharpness=sharpness,
+            ))
+        return ImageAnalysis(sha256_hex(image), int(w), int(h), fmt, tuple(out))
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) read from the image header without decoding pixels, or None."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.size[0]), int(im.size[1])
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+class CachingAnalyzer:
+    """Wraps an analyzer with an LRU cache keyed by sha256 of the bytes. Failures are cached too."""
+
+    def __init__(self, inner: Analyzer, max_entries: int = 4096):
+        self.inner = inner
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, ImageAnalysis | FaceError] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    def cached(self, sha256: str) -> ImageAnalysis | FaceError | None:
+        with self._lock:
+            hit = self._cache.get(sha256)
+            if hit is not None:
+                self._cache.move_to_end(sha256)
+            return hit
+
+    def analyze(self, image: bytes, sha256: str | None = None) -> ImageAnalysis:
+        key = sha256 or sha256_hex(image)
+        hit = self.cached(key)
+        if hit is None:
+            self.misses += 1
+            try:
+                hit = self.inner.analyze(image)
+            except FaceError as exc:
+                hit = exc
+            with self._lock:
+                self._cache[key] = hit
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+        else:
+            self.hits += 1
+        if isinstance(hit, FaceError):
+            raise hit.with_traceback(None)
+        return hit
+
+    def put(self, analysis: ImageAnalysis) -> None:
+        """Seed the cache (e.g. from a saved embeddings file)."""
+        with self._lock:
+            self._cache[analysis.sha256] = analysis
+
+
+__all__ = [
+    "Analyzer", "CachingAnalyzer", "FaceAnalysis", "ImageAnalysis", "ImageDecodeError", "PipelineAnalyzer",
+    "face_quality", "image_size", "pose_from_landmarks", "sha256_hex", "sniff_format",
+]

@@ -1,0 +1,300 @@
+"""The celebrity gallery a mock vendor knows: identities and the embeddings of their enrolment photos.
+
+Enrol from a folder per name (``root/<Name>/*.jpg``; underscores in folder names become spaces;
+an optional ``root/gallery.yaml`` gives ids, tags and urls), from explicit image lists, or load a
+saved embeddings file (``.npz`` or ``.json``, see :meth:`Gallery.save`).
+
+Each enrolment photo is remembered by its sha256. A probe whose bytes equal an enrolment photo is
+matched without that photo (hold-out), so a vendor never "recognises" the exact image it learnt from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from harness.errors import DfiError, InputFileError
+from harness.faces.types import FaceError
+
+from mockvendors.analysis import Analyzer, sha256_hex
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class GalleryError(DfiError):
+    """The gallery cannot be built or loaded."""
+
+
+def stable_id(name: str) -> str:
+    """An AWS-style celebrity id ([0-9A-Za-z], 8 chars) derived from the name: stable across runs."""
+    n = int.from_bytes(hashlib.sha256(name.strip().lower().encode()).digest()[:8], "big")
+    out = ""
+    for _ in range(8):
+        n, r = divmod(n, 62)
+        out += _B62[r]
+    return out
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    id: str
+    tags: dict[str, str] = field(default_factory=dict)
+    urls: tuple[str, ...] = ()
+
+    @property
+    def gender(self) -> str | None:
+        g = self.tags.get("gender", "").strip().lower()
+        return {"male": "Male", "female": "Female", "nonbinary": "Nonbinary"}.get(g)
+
+
+@dataclass
+class EnrolmentReport:
+    enrolled: dict[str, int] = field(default_factory=dict)  # name -> photos used
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+
+
+class Gallery:
+    """Identities plus one L2-normalised embedding per enrolment photo (rows grouped by identity)."""
+
+    def __init__(self, identities: list[Identity], embeddings: np.ndarray, owner: np.ndarray,
+                 image_sha256: list[str], model_id: str = "unknown", holdout: bool = True):
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        owner = np.asarray(owner, dtype=np.int64)
+        if embeddings.ndim != 2 or len(embeddings) != len(owner) or len(owner) != len(image_sha256):
+            raise GalleryError("embeddings, owner and image_sha256 must have one row per enrolment photo")
+        if len(identities) and (owner.min(initial=0) < 0 or owner.max(initial=0) >= len(identities)):
+            raise GalleryError("owner index out of range")
+        ids = [i.id for i in identities]
+        if len(set(ids)) != len(ids):
+            raise GalleryError("identity ids must be unique")
+        order = np.argsort(owner, kind="stable")
+        self.identities = list(identities)
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        self.embeddings = (embeddings / np.where(norms > 0, norms, 1.0))[order].astype(np.float32)
+        self.owner = owner[order]
+        self.image_sha256 = [image_sha256[i] for i in order]
+        self.model_id = model_id
+        self.holdout = holdout
+        # first row of each identity with photos, for np.maximum.reduceat
+        self._with_photos = np.unique(self.owner)
+        self._starts = np.searchsorted(self.owner, self._with_photos)
+        self._rows_of_sha: dict[str, np.ndarray] = {}
+        for row, sha in enumerate(self.image_sha256):
+            self._rows_of_sha.setdefault(sha, []).append(row)  # type: ignore[arg-type]
+        self._rows_of_sha = {k: np.asarray(v) for k, v in self._rows_of_sha.items()}
+        self._by_id = {i.id: i for i in self.identities}
+
+    # --- queries ------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1]) if self.embeddings.size else 0
+
+    def __len__(self) -> int:
+        return len(self.identities)
+
+    def by_id(self, identity_id: str) -> Identity | None:
+        return self._by_id.get(identity_id)
+
+    def identity_cosines(self, probes: np.ndarray, exclude_sha256: str | Iterable[str] | None = None) -> np.ndarray:
+        """(N, K) best cosine of each probe to each identity's photos; -inf for an identity with none left."""
+        probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))
+        k = len(self.identities)
+        out = np.full((len(probes), k), -np.inf, dtype=np.float32)
+        if not len(self.owner):
+            return out
+        if probes.shape[1] != self.dim:
+            raise GalleryError(f"probe embeddings have {probes.shape[1]} dimensions, the gallery {self.dim}")
+        sims = probes @ self.embeddings.T
+        if self.holdout and exclude_sha256:
+            shas = [exclude_sha256] if isinstance(exclude_sha256, str) else list(exclude_sha256)
+            rows = [self._rows_of_sha[s] for s in shas if s in self._rows_of_sha]
+            if rows:
+                sims[:, np.concatenate(rows)] = -np.inf
+        out[:, self._with_photos] = np.maximum.reduceat(sims, self._starts, axis=1)
+        return out
+
+    # --- building -----------------------------------------------------------------------------
+    @classmethod
+    def enrol(cls, photos: Mapping[str, Iterable[bytes | str | Path]], analyzer: Analyzer,
+              meta: Mapping[str, Mapping[str, Any]] | None = None, holdout: bool = True,
+              report: EnrolmentReport | None = None) -> Gallery:
+        """Enrol ``{name: [image bytes or paths]}``; the largest face of each photo is used.
+
+        ``meta[name]`` may give ``id``, ``tags`` (mapping) and ``urls`` (list). Photos without a face
+        are skipped and listed in ``report``; a name left without any photo is an error."""
+        report = report if report is not None else EnrolmentReport()
+        meta = meta or {}
+        identities: list[Identity] = []
+        rows: list[np.ndarray] = []
+        owner: list[int] = []
+        shas: list[str] = []
+        for name, sources in photos.items():
+            used = 0
+            idx = len(identities)
+            for src in sources:
+                label = str(src) if not isinstance(src, bytes) else f"<{len(src)} bytes>"
+                data = src if isinstance(src, bytes) else _read(Path(src))
+                try:
+                    analysis = analyzer.analyze(data)
+                except FaceError as exc:
+                    report.skipped.append((label, str(exc)))
+                    continue
+                if not analysis.faces:
+                    report.skipped.append((label, "no face found"))
+                    continue
+                rows.append(analysis.faces[0].embedding)
+                owner.append(idx)
+                shas.append(analysis.sha256)
+                used += 1
+            if not used:
+                raise GalleryError(f"no usable photo for {name!r} (every photo failed or had no face)")
+            m = dict(meta.get(name, {}))
+            identities.append(Identity(
+                name=name, id=str(m.get("id") or stable_id(name)),
+                tags={str(k): str(v) for k, v in (m.get("tags") or {}).items()},
+                urls=tuple(str(u) for u in (m.get("urls") or ())),
+            ))
+            report.enrolled[name] = used
+        emb = np.stack(rows) if rows else np.zeros((0, 0), np.float32)
+        return cls(identities, emb, np.asarray(owner), shas, analyzer.model_id, holdout)
+
+    @classmethod
+    def from_folder(cls, root: str | Path, analyzer: Analyzer, holdout: bool = True,
+                    report: EnrolmentReport | None = None) -> Gallery:
+        """``root/<Name>/*.{jpg,png,...}``; optional ``root/gallery.yaml``:
+        ``identities: {Name: {id: ..., tags: {region: ..., gender: ...}, urls: [...]}}``."""
+        root = Path(root)
+        if not root.is_dir():
+            raise InputFileError(str(root), "gallery folder not found")
+        meta: dict[str, Any] = {}
+        meta_file = root / "gallery.yaml"
+        if meta_file.exists():
+            try:
+                meta = (yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}).get("identities") or {}
+            except (yaml.YAMLError, AttributeError) as exc:
+                raise InputFileError(str(meta_file), f"not a valid gallery.yaml: {exc}") from exc
+        photos: dict[str, list[Path]] = {}
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            if files:
+                photos[d.name.replace("_", " ")] = files
+        if not photos:
+            raise InputFileError(str(root), "no <name>/ sub-folders with images (.jpg, .png, ...) found")
+        return cls.enrol(photos, analyzer, meta, holdout, report)
+
+    @classmethod
+    def load(cls, path: str | Path, holdout: bool = True) -> Gallery:
+        """A gallery saved by :meth:`save` (``.npz``) or written as JSON:
+        ``{"model_id": ..., "identities": [{"name", "id"?, "tags"?, "urls"?, "embeddings": [[...]],
+        "image_sha256"?: [...]}]}``."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError(str(path), "gallery file not found")
+        try:
+            if path.suffix.lower() == ".npz":
+                with np.load(path, allow_pickle=False) as z:
+                    meta = json.loads(str(z["meta_json"]))
+                    emb, owner = z["embeddings"], z["owner"]
+                    shas = [str(s) for s in z["image_sha256"]]
+                identities = [Identity(m["name"], m["id"], dict(m.get("tags", {})), tuple(m.get("urls", ())))
+                              for m in meta["identities"]]
+                return cls(identities, emb, owner, shas, meta.get("model_id", "unknown"), holdout)
+            if path.suffix.lower() == ".json":
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                identities, rows, owner, shas = [], [], [], []
+                for i, m in enumerate(doc["identities"]):
+                    identities.append(Identity(str(m["name"]), str(m.get("id") or stable_id(m["name"])),
+                                               {str(k): str(v) for k, v in (m.get("tags") or {}).items()},
+                                               tuple(m.get("urls") or ())))
+                    e = np.atleast_2d(np.asarray(m["embeddings"], dtype=np.float32))
+                    s = list(m.get("image_sha256") or [f"json:{i}:{j}" for j in range(len(e))])
+                    if len(s) != len(e):
+                        raise ValueError(f"identity {m['name']!r}: {len(e)} embeddings but {len(s)} image_sha256")
+                    rows.append(e)
+                    owner += [i] * len(e)
+                    shas += s
+                return cls(identities, np.concatenate(rows), np.asarray(owner), shas,
+                           str(doc.get("model_id", "unknown")), holdout)
+        except (KeyError, ValueError, TypeError, OSError, GalleryError) as exc:
+            raise InputFileError(str(path), f"not a valid gallery file: {exc}") from exc
+        raise InputFileError(str(path), "a gallery file must end in .npz or .json")
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``.npz`` (embeddings, owner, image_sha256, meta_json) or ``.json``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ident = [{"name": i.name, "id": i.id, "tags": i.tags, "urls": list(i.urls)} for i in self.identities]
+        if path.suffix.lower() == ".json":
+            for k, d in enumerate(ident):
+                rows = self.owner == k
+                d["embeddings"] = self.embeddings[rows].tolist()
+                d["image_sha256"] = [s for s, o in zip(self.image_sha256, self.owner) if o == k]
+            path.write_text(json.dumps({"model_id": self.model_id, "identities": ident}), encoding="utf-8")
+            return path
+        if path.suffix.lower() != ".npz":
+            raise InputFileError(str(path), "save the gallery as .npz or .json")
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, embeddings=self.embeddings, owner=self.owner,
+                                image_sha256=np.asarray(self.image_sha256),
+                                meta_json=np.asarray(json.dumps({"model_id": self.model_id, "identities": ident})))
+        return path
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read image: {exc.strerror}") from exc
+
+
+def demo_gallery(analyzer: Analyzer, cache: bool = True) -> Gallery:
+    """The gallery ``dfi serve`` uses when none is given: DEMO identities from the installed demo photos.
+
+    ``Tom_Hanks_54745.png`` enrols "Tom Hanks"; each face of ``t1.jpg`` (six people, unnamed)
+    enrols "Demo Person 1".."Demo Person 6" (left to right), tagged ``demo: "true"``. These are
+    demonstration identities, not a celebrity database. Hold-out applies: the enrolment photos
+    themselves are not recognised, other photos (or crops/re-encodings) of the same people are.
+    The enrolled embeddings are cached in the user cache, keyed by the photos and the model."""
+    from harness.models import demo_image_paths
+    from harness.paths import cache_dir
+
+    paths = demo_image_paths()
+    key = hashlib.sha256(("|".join(f"{k}:{sha256_hex(Path(v).read_bytes())}" for k, v in sorted(paths.items()))
+                          + "|" + analyzer.model_id).encode()).hexdigest()[:16]
+    cached = cache_dir() / "mockvendors" / f"demo-gallery-{key}.npz"
+    if cache and cached.is_file():
+        return Gallery.load(cached)
+    hanks = next((p for k, p in paths.items() if "hanks" in k.lower() or "hanks" in Path(p).name.lower()), None)
+    group = next((p for k, p in paths.items() if Path(p).name.lower() == "t1.jpg" or k.lower() == "t1"), None)
+    identities: list[Identity] = []
+    rows: list[np.ndarray] = []
+    shas: list[str] = []
+    if hanks is not None:
+        a = analyzer.analyze(Path(hanks).read_bytes())
+        if a.faces:
+            identities.append(Identity("Tom Hanks", stable_id("Tom Hanks"), {"demo": "true", "gender": "male"},
+                                       ("www.imdb.com/name/nm0000158",)))
+            rows.append(a.faces[0].embedding)
+            shas.append(a.sha256)
+    if group is not None:
+        a = analyzer.analyze(Path(group).read_bytes())
+        for n, f in enumerate(sorted(a.faces, key=lambda f: f.box[0]), start=1):
+            name = f"Demo Person {n}"
+            identities.append(Identity(name, stable_id(name), {"demo": "true"}))
+            rows.append(f.embedding)
+            shas.append(a.sha256)
+    if not identities:
+        raise GalleryError("no demo photos with faces are installed; run `dfi models fetch` or pass --gallery")
+    g = Gallery(identities, np.stack(rows), np.arange(len(identities)), shas, analyzer.model_id)
+    if cache:
+        g.save(cached)
+    return g

@@ -1,0 +1,249 @@
+"""HTTP servers for the mock vendors, on aiohttp.
+
+Why aiohttp: it is already a dependency of the project, is well kept, runs a fast asyncio HTTP/1.1
+server with keep-alive, and lets one process serve several vendors on several ports from one event
+loop (``dfi serve``) or from a background thread (test fixtures). Each request's body is read with
+a per-vendor size cap; the vendor's synchronous ``handle`` runs in a small thread pool so a face
+model call never blocks the loop. Fault injection (latency, error rate, TPS limit) sits in front
+of the protocol and answers in the vendor's own error shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from mockvendors.profile import Faults
+from mockvendors.wire import WireProtocol, WireRequest, WireResponse
+
+log = logging.getLogger("mockvendors.server")
+
+DEFAULT_PORTS = {"aws": 4566, "ms": 4567, "nav": 4568}
+
+
+class TokenBucket:
+    """Allows ``rate`` requests/s with bursts of up to ``rate`` (at least 1)."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0.0 if a request may pass now, else the seconds until one may."""
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
+
+
+class FaultInjector:
+    def __init__(self, faults: Faults):
+        self.faults = faults
+        self.bucket = TokenBucket(faults.tps) if faults.tps else None
+        self._rng = random.Random(faults.seed)
+        self._lock = threading.Lock()
+
+    def throttle_wait(self) -> float:
+        return self.bucket.take() if self.bucket else 0.0
+
+    def inject_error(self) -> bool:
+        if self.faults.error_rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.faults.error_rate
+
+
+def make_app(protocol: WireProtocol, faults: Faults | None = None,
+             executor: ThreadPoolExecutor | None = None) -> web.Application:
+    """An aiohttp application answering every method and path with ``protocol``."""
+    injector = FaultInjector(faults or Faults())
+    pool = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mock-{protocol.vendor}")
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        headers = request.headers
+        wreq = WireRequest(request.method, request.path, dict(request.query), headers, b"")
+        if injector.faults.latency_ms:
+            await asyncio.sleep(injector.faults.latency_ms / 1000.0)
+        wait = injector.throttle_wait()
+        if wait:
+            return _to_aiohttp(protocol.throttled(wreq, wait))
+        if injector.inject_error():
+            return _to_aiohttp(protocol.server_error(wreq))
+        if request.content_length is not None and request.content_length > protocol.max_body_bytes:
+            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
+        wreq = WireRequest(request.method, request.path, dict(request.query), headers, body)
+        try:
+            resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)
+        except Exception:  # a bug: answer in the vendor's shape, keep the traceback in the log only
+            log.exception("%s mock failed on %s %s", protocol.vendor, request.method, request.path)
+            resp = protocol.server_error(wreq)
+        return _to_aiohttp(resp)
+
+    app = web.Application(client_max_size=protocol.max_body_bytes)
+    app.router.add_route("*", "/{tail:.*}", handler)
+    app["protocol"] = protocol
+
+    async def _close_pool(_app: web.Application) -> None:
+        if executor is None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(_close_pool)
+    return app
+
+
+def _to_aiohttp(resp: WireResponse, close: bool = False) -> web.Response:
+    headers = dict(resp.headers)
+    content_type = headers.pop("Content-Type", "application/json")
+    r = web.Response(status=resp.status, body=resp.body, headers=headers)
+    r.headers["Content-Type"] = content_type
+    if close:
+        r.force_close()
+    return r
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    vendor: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Mapping[str, int]
+                      ) -> tuple[list[web.AppRunner], dict[str, Endpoint]]:
+    runners, endpoints = [], {}
+    try:
+        for vendor, app in apps.items():
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            runners.append(runner)
+            sock = bind_socket(host, ports.get(vendor, 0))
+            await web.SockSite(runner, sock).start()
+            endpoints[vendor] = Endpoint(vendor, host, sock.getsockname()[1])
+    except BaseException:
+        for r in runners:
+            await r.cleanup()
+        raise
+    return runners, endpoints
+
+
+class MockServers:
+    """Serve protocols on ports from a background thread. Use as a context manager.
+
+    ``MockServers({"aws": AwsProtocol(...)}, ports={"aws": 0})`` binds free ports when 0.
+    ``.endpoints[vendor].url`` gives each base URL once started."""
+
+    def __init__(self, protocols: Mapping[str, WireProtocol], host: str = "127.0.0.1",
+                 ports: Mapping[str, int] | None = None, faults: Mapping[str, Faults] | None = None):
+        self.protocols = dict(protocols)
+        self.host = host
+        self.ports = dict(ports or {})
+        self.faults = dict(faults or {})
+        self.endpoints: dict[str, Endpoint] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+
+    def start(self) -> MockServers:
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            apps = {v: make_app(p, self.faults.get(v)) for v, p in self.protocols.items()}
+            try:
+                self._runners, self.endpoints = loop.run_until_complete(start_sites(apps, self.host, self.ports))
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+                error.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            for r in self._runners:
+                loop.run_until_complete(r.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="mockvendors-server", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if error:
+            raise error[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> MockServers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def build_protocols(vendors: Iterable[str], gallery, analyzer=None, profiles=None):  # noqa: ANN001, ANN201
+    """Protocols for ``vendors`` over one gallery and one shared (cached) analyzer.
+
+    ``profiles``: optional {vendor: VendorProfile | override file | dict}."""
+    from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
+    from mockvendors.behaviour import behaviour_for
+
+    shared = analyzer if isinstance(analyzer, CachingAnalyzer) else CachingAnalyzer(analyzer or PipelineAnalyzer())
+    out: dict[str, WireProtocol] = {}
+    for v in vendors:
+        b = behaviour_for(v, gallery, shared, (profiles or {}).get(v))
+        out[v] = protocol_for(b)
+    return out
+
+
+def protocol_for(behaviour) -> WireProtocol:  # noqa: ANN001
+    if behaviour.vendor == "aws":
+        from mockvendors.aws.protocol import AwsProtocol
+
+        return AwsProtocol(behaviour)
+    if behaviour.vendor == "ms":
+        from mockvendors.azure.protocol import AzureProtocol
+
+        return AzureProtocol(behaviour)
+    if behaviour.vendor == "nav":
+        from mockvendors.naver.protocol import NaverProtocol
+
+        return NaverProtocol(behaviour)
+    raise ValueError(f"no wire protocol for vendor {behaviour.vendor!r}")
