@@ -41,7 +41,7 @@ def load_image(src: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
         except UnidentifiedImageError as exc:
             raise ImageDecodeError(f"{label}: not a recognised image format ({_sniff(data)})") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLargeError(f"{label}: {exc}") from exc
+            raise ImageTooLargeError(f"{label}: refused without decoding it: {exc}") from exc
         w, h = im.size
         if w * h > max_pixels:
             raise ImageTooLargeError(
