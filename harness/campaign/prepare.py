@@ -1,0 +1,131 @@
+"""From an image reference to the bytes a vendor receives, with the face crop the study made.
+
+The study cropped each face (MTCNN) before uploading it. With ``crop=True`` the largest detected
+face is cut out with a margin and sent as PNG; an image without a detectable face becomes a
+``no_face`` error for that probe instead of a vendor call. Crops are stored in ``cache_dir`` by the
+sha256 of the source bytes, so a resumed or repeated campaign does not detect faces again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from harness.datasets.images import ImageRefError, encode_png, load_ref_bytes
+from harness.errors import DfiError
+
+CROP_MARGIN = 0.3
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    data: bytes | None
+    sha256: str = ""
+    error: str = ""  # "code: message" when the image cannot be sent
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def crop_largest_face(data: bytes, margin: float = CROP_MARGIN) -> bytes | None:
+    """PNG of the largest face with ``margin`` (fraction of the box size) around it; None: no face."""
+    from harness.faces import default_pipeline
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ImageRefError("<bytes>", "undecodable_image", "not a decodable image")
+    try:
+        faces = default_pipeline().detect(img)
+    except DfiError:
+        return None
+    if not faces:
+        return None
+    f = max(faces, key=lambda f: f.width * f.height)
+    x1, y1, x2, y2 = f.box
+    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    h, w = img.shape[:2]
+    a, b = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    c, d = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
+    return encode_png(img[b:d, a:c])
+
+
+class ImagePreparer:
+    def __init__(self, *, crop: bool = True, cache_dir: Path | None = None, margin: float = CROP_MARGIN,
+                 memory_entries: int = 2048):
+        self.crop = crop
+        self.margin = margin
+        self.cache_dir = cache_dir
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        self._memo: OrderedDict[tuple[str, str], PreparedImage] = OrderedDict()
+        self._max = memory_entries
+        self._lock = threading.Lock()
+
+    def prepare(self, ref: str, role: str = "image") -> PreparedImage:
+        """``role`` names the image in error messages ("deepfake", "real target image")."""
+        key = (ref, role)
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
+        result = self._prepare(ref, role)
+        with self._lock:
+            self._memo[key] = result
+            while len(self._memo) > self._max:
+                self._memo.popitem(last=False)
+        return result
+
+    def _prepare(self, ref: str, role: str) -> PreparedImage:
+        try:
+            data = load_ref_bytes(ref)
+        except ImageRefError as exc:
+            return PreparedImage(None, error=f"{exc.code}: {role}: {exc.detail}")
+        if not self.crop:
+            return PreparedImage(data, sha256_hex(data))
+        src_sha = sha256_hex(data)
+        cached = self._cached_crop(src_sha)
+        if cached is None:
+            try:
+                crop = crop_largest_face(data, self.margin)
+            except ImageRefError as exc:
+                return PreparedImage(None, error=f"{exc.code}: {role}: {exc.detail}")
+            self._store_crop(src_sha, crop)
+        else:
+            crop = cached or None
+        if crop is None:
+            return PreparedImage(None, error=f"no_face: no face detected in the {role}")
+        return PreparedImage(crop, sha256_hex(crop))
+
+    def _crop_path(self, sha: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / f"{sha}-m{int(self.margin * 100)}.png"
+
+    def _cached_crop(self, sha: str) -> bytes | None:
+        """Crop bytes, b"" when known to have no face, None when not cached."""
+        p = self._crop_path(sha)
+        if p is None:
+            return None
+        if p.is_file():
+            return p.read_bytes()
+        if p.with_suffix(".noface").is_file():
+            return b""
+        return None
+
+    def _store_crop(self, sha: str, crop: bytes | None) -> None:
+        p = self._crop_path(sha)
+        if p is None:
+            return
+        target = p if crop is not None else p.with_suffix(".noface")
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(crop or b"")
+        tmp.replace(target)

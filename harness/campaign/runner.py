@@ -1,0 +1,361 @@
+"""The campaign runner: every probe x every vendor, resumable, cached, rate-limited.
+
+For each probe and vendor it makes up to four calls: Recognize(real target image) (P_T),
+Recognize(second source) for synthesis probes, Recognize(deepfake) (P_D) and, where the vendor has
+one, Similarity(real target, deepfake) (S). Each answer is journaled as it arrives (see
+:mod:`harness.campaign.journal`) and cached by (vendor, operation, image sha256); each finished
+row is journaled too. Rerunning the same command on the same output folder replays the journal:
+finished rows are kept, answered calls are served from the cache, and only the rest is done.
+
+Failures never become "no celebrity": a missing or undecodable image, a probe without a face and
+a vendor error are written into the row's error column for that call, with a reason, and the run
+goes on. Retryable vendor errors (throttling, server errors) are retried with backoff first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.campaign.cache import CacheKey, CallCache, CallResult
+from harness.campaign.journal import Journal
+from harness.campaign.prepare import ImagePreparer, PreparedImage
+from harness.campaign.ratelimit import RateLimiter
+from harness.datasets.probe import Probe
+from harness.errors import DfiError
+from harness.results.schema import SCHEMA_VERSION
+from harness.vendors.base import Vendor, VendorError
+
+JOURNAL_NAME = "journal.jsonl"
+
+
+@dataclass
+class CampaignOptions:
+    concurrency: int | Mapping[str, int] = 4  # worker threads per vendor
+    rate_limits: Mapping[str, float] = field(default_factory=dict)  # vendor -> calls per second
+    crop: bool = True  # cut out the largest face before upload, as the study did
+    max_retries: int = 3  # for retryable vendor errors
+    backoff_s: float = 0.2  # first retry delay; doubles each time
+    retry_errors: bool = False  # redo rows that finished with an error in an earlier run
+    source: str = "campaign"  # the results table's `source` column
+    dataset_root: Path | None = None  # deepfake references are written relative to this
+    fsync_every: int = 256
+    max_pending_probes: int = 256  # back-pressure: probes prepared but not yet finished
+
+    def workers(self, vendor: str) -> int:
+        if isinstance(self.concurrency, Mapping):
+            return int(self.concurrency.get(vendor, 4))
+        return int(self.concurrency)
+
+
+@dataclass
+class CampaignSummary:
+    probes: int = 0
+    rows: int = 0
+    rows_resumed: int = 0
+    rows_new: int = 0
+    vendor_calls: int = 0
+    cache_hits: int = 0
+    calls_replayed: int = 0  # answers loaded from an earlier run's journal
+    retries: int = 0
+    elapsed_s: float = 0.0
+    errors: Counter = field(default_factory=Counter)  # (vendor, call, code) -> rows
+    errored_rows: Counter = field(default_factory=Counter)  # vendor -> rows with any error
+    torn_journal_bytes: int = 0
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errored_rows.values())
+
+
+def probes_fingerprint(probes: Sequence[Probe], vendors: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for v in sorted(vendors):
+        h.update(v.encode() + b"\0")
+    for p in probes:
+        h.update(f"{p.dataset}\0{p.probe_id}\0{p.deepfake}\0{'|'.join(p.target_images)}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, VendorError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, DfiError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"internal_error: {type(exc).__name__}: {exc}"
+
+
+def _code(error: str) -> str:
+    return error.split(":", 1)[0].strip() or "error"
+
+
+class CampaignRunner:
+    def __init__(self, probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir: str | Path,
+                 options: CampaignOptions | None = None,
+                 on_row: Callable[[str, dict[str, Any]], None] | None = None,
+                 preparer: ImagePreparer | None = None):
+        self.probes = list(probes)
+        self.vendors = dict(vendors)
+        self.out_dir = Path(out_dir)
+        self.options = options or CampaignOptions()
+        self.on_row = on_row  # (vendor, row) after each finished row: progress bars hook here
+        self.preparer = preparer or ImagePreparer(crop=self.options.crop, cache_dir=self.out_dir / "crops")
+        self.cache = CallCache()
+        self.limiters = {v: RateLimiter(self.options.rate_limits.get(v)) for v in self.vendors}
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.summary = CampaignSummary(probes=len(self.probes))
+        self.campaign_id = probes_fingerprint(self.probes, list(self.vendors))
+        self._retries = 0
+        self._lock = threading.Lock()
+        self.journal: Journal | None = None
+
+    # ----- resume --------------------------------------------------------------------------------
+    def open_journal(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.out_dir / JOURNAL_NAME,
+                               {"campaign": self.campaign_id, "vendors": sorted(self.vendors),
+                                "probes": len(self.probes)},
+                               fsync_every=self.options.fsync_every)
+        self.summary.torn_journal_bytes = self.journal.torn_bytes
+        for rec in self.journal.records:
+            kind = rec.get("k")
+            if kind == "c":
+                result = CallResult.from_record(rec)
+                if self.options.retry_errors and result.error:
+                    continue
+                self.cache.put((rec["v"], rec["o"], rec["h"]), result)
+                self.summary.calls_replayed += 1
+            elif kind == "r":
+                row = rec["row"]
+                key = (row["probe_id"], row["vendor"])
+                if self.options.retry_errors and any(row.get(c) for c in
+                                                     ("fake_error", "target_error", "target2_error")):
+                    self.rows.pop(key, None)
+                    continue
+                self.rows[key] = row
+        self.journal.records = []  # replayed; free the memory
+
+    def pending(self) -> list[tuple[Probe, list[str]]]:
+        """Probes with the vendors that still lack a finished row."""
+        out = []
+        for p in self.probes:
+            missing = [v for v in self.vendors if (p.probe_id, v) not in self.rows]
+            if missing:
+                out.append((p, missing))
+        return out
+
+    def planned_calls(self) -> dict[tuple[str, str], int]:
+        """Upper bound of the vendor calls still to make, per (vendor, operation); cache hits excluded.
+
+        Uses image references (not hashes) so it does not read the images: an identical image under
+        two names is counted twice, so the estimate errs on the high side."""
+        seen: set[tuple[str, str, str]] = set()
+        counts: Counter = Counter()
+        for p, vendors in self.pending():
+            if p.error:
+                continue
+            for v in vendors:
+                for ref in p.target_images[:2]:
+                    if (v, "recognize", ref) not in seen:
+                        seen.add((v, "recognize", ref))
+                        counts[(v, "recognize")] += 1
+                counts[(v, "recognize")] += 1
+                if self.vendors[v].supports_similarity and p.target_images:
+                    counts[(v, "similarity")] += 1
+        return dict(counts)
+
+    # ----- the run -------------------------------------------------------------------------------
+    def run(self) -> CampaignSummary:
+        start = time.perf_counter()
+        if self.journal is None:
+            self.open_journal()
+        assert self.journal is not None
+        self.summary.rows_resumed = len(self.rows)
+        todo = self.pending()
+        pools = {v: ThreadPoolExecutor(max_workers=self.options.workers(v), thread_name_prefix=f"dfi-{v}")
+                 for v in self.vendors}
+        gate = threading.BoundedSemaphore(self.options.max_pending_probes)
+        failures: list[BaseException] = []
+        try:
+            for probe, vendors in todo:
+                gate.acquire()
+                if failures:
+                    gate.release()
+                    break
+                images = self._prepare(probe)
+                remaining = [len(vendors)]
+
+                def done(_: Future, remaining: list[int] = remaining) -> None:
+                    with self._lock:
+                        remaining[0] -= 1
+                        last = remaining[0] == 0
+                    if last:
+                        gate.release()
+
+                for v in vendors:
+                    fut = pools[v].submit(self._row_task, probe, v, images)
+                    fut.add_done_callback(done)
+                    fut.add_done_callback(lambda f: f.exception() and failures.append(f.exception()))
+        finally:
+            for pool in pools.values():
+                pool.shutdown(wait=True)
+            self.journal.close()
+        if failures:
+            raise failures[0]
+        s = self.summary
+        s.rows = len(self.rows)
+        s.rows_new = s.rows - s.rows_resumed
+        s.vendor_calls = self.cache.calls
+        s.cache_hits = self.cache.hits
+        s.retries = self._retries
+        s.elapsed_s = time.perf_counter() - start
+        for row in self.rows.values():
+            v = row["vendor"]
+            errored = False
+            for call in ("target", "target2", "fake", "similarity"):
+                err = row.get(f"{call}_error") or ""
+                if err:
+                    s.errors[(v, call, _code(err))] += 1
+                    errored = errored or call != "similarity"
+            if errored:
+                s.errored_rows[v] += 1
+        return s
+
+    def _prepare(self, probe: Probe) -> dict[str, PreparedImage]:
+        if probe.error:
+            return {}
+        images = {"fake": self.preparer.prepare(probe.deepfake, "deepfake")}
+        roles = ("real target image", "second source image")
+        for i, ref in enumerate(probe.target_images[:2]):
+            images[f"t{i}"] = self.preparer.prepare(ref, roles[i])
+        return images
+
+    def _row_task(self, probe: Probe, vendor_name: str, images: dict[str, PreparedImage]) -> None:
+        row = self._measure(probe, vendor_name, images)
+        assert self.journal is not None
+        self.journal.append({"k": "r", "row": row})
+        self.rows[(probe.probe_id, vendor_name)] = row
+        if self.on_row is not None:
+            self.on_row(vendor_name, row)
+
+    def base_row(self, probe: Probe, vendor: str) -> dict[str, Any]:
+        deepfake = probe.deepfake
+        root = self.options.dataset_root
+        if root is not None:
+            path, sep, frag = deepfake.partition("#")
+            try:
+                deepfake = str(Path(path).relative_to(root)) + sep + frag
+            except ValueError:
+                pass
+        return {
+            "schema_version": SCHEMA_VERSION, "dataset": probe.dataset, "source": self.options.source,
+            "method": probe.method, "probe_id": probe.probe_id, "vendor": vendor, "deepfake": deepfake,
+            "target": probe.target, "references": "|".join(probe.references),
+            "target_name": "", "target_conf": None, "target_error": "",
+            "target2_name": "", "target2_conf": None, "target2_error": "",
+            "fake_name": "", "fake_conf": None, "fake_error": "",
+            "similarity": None, "similarity_error": "",
+        }
+
+    def _measure(self, probe: Probe, vendor_name: str, images: dict[str, PreparedImage]) -> dict[str, Any]:
+        row = self.base_row(probe, vendor_name)
+        if probe.error:
+            row["fake_error"] = probe.error
+            return row
+        vendor = self.vendors[vendor_name]
+        fake = images["fake"]
+        targets = [images[k] for k in ("t0", "t1") if k in images]
+        if not targets:
+            row["target_error"] = "no_target_image: the dataset gives no real image of the target"
+            return row
+        for i, img in enumerate(targets):
+            col = "target" if i == 0 else "target2"
+            if img.error:
+                row[f"{col}_error"] = img.error
+                return row
+            res = self._recognize(vendor, img)
+            if res.error:
+                row[f"{col}_error"] = res.error
+                return row
+            row[f"{col}_name"] = res.name or ""
+            row[f"{col}_conf"] = res.conf if res.name else None
+        if probe.method == "synthesis" and len(targets) < 2:
+            row["target2_error"] = "no_target_image: a synthesis probe needs both sources' images"
+            return row
+        if fake.error:
+            row["fake_error"] = fake.error
+            return row
+        res = self._recognize(vendor, fake)
+        if res.error:
+            row["fake_error"] = res.error
+            return row
+        row["fake_name"] = res.name or ""
+        row["fake_conf"] = res.conf if res.name else None
+        if vendor.supports_similarity:
+            sim = self._similarity(vendor, targets[0], fake)
+            if sim.error:
+                row["similarity_error"] = sim.error
+            else:
+                row["similarity"] = sim.score
+        return row
+
+    # ----- calls ---------------------------------------------------------------------------------
+    def _journal_call(self, key: CacheKey, result: CallResult) -> None:
+        assert self.journal is not None
+        self.journal.append({"k": "c", "v": key[0], "o": key[1], "h": key[2], **result.to_record()})
+
+    def _call(self, vendor: Vendor, fn: Callable[[], CallResult]) -> CallResult:
+        limiter = self.limiters[vendor.name]
+        delay = self.options.backoff_s
+        for attempt in range(self.options.max_retries + 1):
+            limiter.acquire()
+            try:
+                return fn()
+            except VendorError as exc:
+                if not exc.retryable or attempt == self.options.max_retries:
+                    return CallResult(error=_error_text(exc), retryable=exc.retryable)
+                with self._lock:
+                    self._retries += 1
+                time.sleep(delay)
+                delay *= 2
+            except Exception as exc:  # noqa: BLE001 - a failing backend must not stop the campaign
+                return CallResult(error=_error_text(exc))
+        raise AssertionError("unreachable")
+
+    def _recognize(self, vendor: Vendor, img: PreparedImage) -> CallResult:
+        def call() -> CallResult:
+            def once() -> CallResult:
+                rec = vendor.recognize(img.data)  # type: ignore[arg-type]
+                best = rec.best()
+                return CallResult(best.name, float(best.confidence)) if best else CallResult()
+            return self._call(vendor, once)
+
+        return self.cache.get_or_call((vendor.name, "recognize", img.sha256), call, self._journal_call)
+
+    def _similarity(self, vendor: Vendor, a: PreparedImage, b: PreparedImage) -> CallResult:
+        def call() -> CallResult:
+            def once() -> CallResult:
+                score = vendor.similarity(a.data, b.data)  # type: ignore[arg-type]
+                return CallResult(score=None if score is None else float(score))
+            return self._call(vendor, once)
+
+        return self.cache.get_or_call((vendor.name, "similarity", f"{a.sha256}+{b.sha256}"), call,
+                                      self._journal_call)
+
+    # ----- output --------------------------------------------------------------------------------
+    def ordered_rows(self) -> list[dict[str, Any]]:
+        """Finished rows in probe order, then vendor order."""
+        out = []
+        for p in self.probes:
+            for v in self.vendors:
+                row = self.rows.get((p.probe_id, v))
+                if row is not None:
+                    out.append(row)
+        return out
