@@ -8,6 +8,7 @@ from harness.models.fetch import (
     fetch_models,
     installed_problems,
     model_path,
+    published_model_path,
     read_manifest,
 )
 from harness.models.registry import DEMO_IMAGES, MODEL_SPECS, ModelSpec
@@ -15,6 +16,6 @@ from harness.models.runtime import make_session, resolve_providers
 
 __all__ = [
     "DEMO_IMAGES", "MODEL_SPECS", "FetchError", "FetchReport", "ModelSpec", "ModelsNotInstalledError",
-    "demo_image_paths", "fetch_models", "installed_problems", "make_session", "model_path",
+    "demo_image_paths", "fetch_models", "installed_problems", "make_session", "model_path", "published_model_path",
     "read_manifest", "resolve_providers",
 ]

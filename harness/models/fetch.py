@@ -126,6 +126,14 @@ def model_path(name: str) -> Path:
     return path
 
 
+def published_model_path(name: str) -> Path:
+    """The file exactly as published (batch 1, denormals kept): for benchmarks and checks only."""
+    path = models_dir() / "published" / MODEL_SPECS[name].filename
+    if not path.is_file():
+        raise ModelsNotInstalledError(f"{path} not found; run `dfi models fetch --force`")
+    return path
+
+
 def demo_image_paths() -> dict[str, Path]:
     """The demo photos installed by ``dfi models fetch`` (t1.jpg: six people; a Tom Hanks crop)."""
     paths = {name: demo_dir() / name for name in DEMO_IMAGES}
@@ -272,6 +280,7 @@ def fetch_models(
                     log(f"preparing {name} (batch-dynamic, denormal flush, verification)")
                     prepared, report = prepare_model(MODEL_SPECS[name], blob)
                     _atomic_write(models_dir() / MODEL_SPECS[name].filename, prepared)
+                    _atomic_write(models_dir() / "published" / MODEL_SPECS[name].filename, blob)
                     models[name] = {
                         **asdict(report),
                         "sha256_published": MODEL_SPECS[name].sha256,
