@@ -1,0 +1,63 @@
+"""`dfi models` and `dfi faces` commands, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
+
+pytestmark = pytest.mark.models
+
+
+def test_models_list_shows_every_model_intact(models):
+    result = CliRunner().invoke(cli, ["models", "list"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for name in ("fr_detect", "fr_landmark", "fr_feature", "fr_liveness", "t1.jpg"):
+        line = next(ln for ln in result.output.splitlines() if name in ln)
+        assert " ok " in line
+
+
+def test_models_fetch_when_installed_is_a_no_op(models):
+    result = CliRunner().invoke(cli, ["models", "fetch"])
+    assert result.exit_code == 0 and "already installed" in result.output
+
+
+def test_faces_embed_writes_embeddings_and_reports_bad_files(models, shared_data, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("hello")
+    out = tmp_path / "emb.json"
+    paths = [str(shared_data / "faces" / "obama.jpg"), str(bad), str(shared_data / "faces" / "biden.jpg")]
+    result = CliRunner().invoke(cli, ["faces", "embed", *paths, "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 1  # one file failed
+    assert "ImageDecodeError" in result.output and "obama.jpg" in result.output
+    rows = json.loads(out.read_text())
+    assert [r["image"].rsplit("/", 1)[-1] for r in rows] == ["obama.jpg", "biden.jpg"]
+    assert all(len(r["embedding"]) == 512 for r in rows)
+    e = np.array([r["embedding"] for r in rows])
+    assert np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-4)
+
+
+def test_faces_compare_and_detect(models, shared_data):
+    faces = shared_data / "faces"
+    result = CliRunner().invoke(cli, ["faces", "compare", str(faces / "obama.jpg"), str(faces / "obama3.jpg")])
+    assert result.exit_code == 0
+    assert float(result.output.strip().rsplit("=", 1)[1]) > 0.65
+    result = CliRunner().invoke(cli, ["faces", "detect", str(faces / "biden.jpg")], terminal_width=200)
+    assert result.exit_code == 0 and "biden.jpg" in result.output
+
+
+def test_a_face_error_is_one_clear_line(models, tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "harness", "faces", "compare", str(empty), str(empty)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert proc.returncode == 2
+    assert "empty.jpg: the file is empty (0 bytes)" in proc.stderr
+    assert "Traceback" not in proc.stderr
