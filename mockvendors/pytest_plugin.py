@@ -1,0 +1,91 @@
+"""pytest plugin (entry point ``pytest11: mockvendors``): mock vendor servers and clients as fixtures.
+
+Fixtures (all start lazily; the servers run once per test session on free loopback ports):
+
+- ``mockvendors_gallery`` - the gallery every mock uses; the demo gallery unless you override this
+  fixture in your ``conftest.py`` (return a ``mockvendors.gallery.Gallery`` or a path to a folder
+  per name / a saved ``.npz``/``.json``);
+- ``mockvendors_analyzer`` - the shared, cached face analyzer;
+- ``mock_vendor_servers`` - ``{"aws"|"ms"|"nav": Endpoint}`` (``.url``, ``.host``, ``.port``);
+- ``mock_aws_url``, ``mock_azure_url``, ``mock_naver_url`` - base URLs;
+- ``mock_rekognition_client`` - a boto3 Rekognition client pointed at the AWS server;
+- ``mock_rekognition_inprocess`` - routes every boto3 Rekognition call to the mock, no server.
+
+Tests skip (with the reason) when the face models are not installed (``dfi models fetch``).
+This module imports nothing heavy at collection time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def _need_models() -> None:
+    try:
+        from harness.models import model_path
+
+        model_path("fr_feature")
+    except Exception as exc:  # noqa: BLE001 - any failure means the mocks cannot run
+        pytest.skip(f"mock vendors need the face models: {exc}")
+
+
+@pytest.fixture(scope="session")
+def mockvendors_analyzer() -> Any:
+    _need_models()
+    from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
+
+    return CachingAnalyzer(PipelineAnalyzer())
+
+
+@pytest.fixture(scope="session")
+def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
+    from mockvendors.gallery import demo_gallery
+
+    return demo_gallery(mockvendors_analyzer)
+
+
+@pytest.fixture(scope="session")
+def mock_vendor_servers(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[dict[str, Any]]:
+    from harness.vendors.mock import resolve_gallery
+    from mockvendors.server import MockServers, build_protocols
+
+    gallery = resolve_gallery(mockvendors_gallery, mockvendors_analyzer)
+    protocols = build_protocols(("aws", "ms", "nav"), gallery, mockvendors_analyzer)
+    with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as servers:
+        yield servers.endpoints
+
+
+@pytest.fixture(scope="session")
+def mock_aws_url(mock_vendor_servers: dict[str, Any]) -> str:
+    return mock_vendor_servers["aws"].url
+
+
+@pytest.fixture(scope="session")
+def mock_azure_url(mock_vendor_servers: dict[str, Any]) -> str:
+    return mock_vendor_servers["ms"].url
+
+
+@pytest.fixture(scope="session")
+def mock_naver_url(mock_vendor_servers: dict[str, Any]) -> str:
+    return mock_vendor_servers["nav"].url
+
+
+@pytest.fixture
+def mock_rekognition_client(mock_aws_url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("rekognition", endpoint_url=mock_aws_url, region_name="us-east-1",
+                        aws_access_key_id="mock", aws_secret_access_key="mock",
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
+@pytest.fixture
+def mock_rekognition_inprocess(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[Any]:
+    from mockvendors.aws.inprocess import mock_rekognition
+
+    with mock_rekognition(gallery=mockvendors_gallery, analyzer=mockvendors_analyzer) as m:
+        yield m
