@@ -1,0 +1,329 @@
+"""Backends that run one model at one batch size: onnxruntime (CPU, CUDA, TensorRT) and PyTorch CUDA.
+
+Each runner's ``prepare(model_path, batch)`` returns a zero-argument *step* that runs one batch on
+device-resident random input and returns only when the device has finished, so wall-clock time
+around it is the batch latency. PyTorch and onnx2torch are imported only when their backend is
+used: on a machine without them the backend reports itself unavailable with the reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from harness.errors import DfiError
+
+Step = Callable[[], None]
+
+ORT_PROVIDERS = {"ort-cpu": "CPUExecutionProvider", "ort-cuda": "CUDAExecutionProvider",
+                 "ort-trt": "TensorrtExecutionProvider"}
+BACKENDS = (*ORT_PROVIDERS, "torch-cuda")
+GPU_BACKENDS = ("ort-cuda", "ort-trt", "torch-cuda")
+
+
+class BackendUnavailable(DfiError):
+    """The backend cannot run on this machine (library or device missing); says which and how to get it."""
+
+
+class ModelInputError(DfiError):
+    """The model's inputs cannot be fed with synthetic data (e.g. a symbolic dimension other than batch)."""
+
+
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
+                "tensor(uint8)": np.uint8, "tensor(int8)": np.int8, "tensor(int32)": np.int32,
+                "tensor(int64)": np.int64, "tensor(bool)": np.bool_}
+
+
+def synthetic_inputs(inputs: list, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random input arrays for onnxruntime ``NodeArg``s, the first dimension set to ``batch``."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for arg in inputs:
+        shape = list(arg.shape)
+        if shape and not isinstance(shape[0], int):
+            shape[0] = batch
+        elif shape and shape[0] != batch:
+            raise ModelInputError(f"input {arg.name!r} has a fixed batch of {shape[0]}; cannot run batch {batch}")
+        bad = [d for d in shape[1:] if not isinstance(d, int) or d < 1]
+        if bad:
+            raise ModelInputError(f"input {arg.name!r} has symbolic dimension(s) {bad} besides the batch")
+        dtype = _NUMPY_TYPES.get(arg.type)
+        if dtype is None:
+            raise ModelInputError(f"input {arg.name!r} has unsupported type {arg.type}")
+        if np.issubdtype(dtype, np.floating):
+            feeds[arg.name] = rng.standard_normal(shape).astype(dtype)
+        elif dtype == np.bool_:
+            feeds[arg.name] = rng.integers(0, 2, shape).astype(bool)
+        else:
+            feeds[arg.name] = rng.integers(0, 127, shape).astype(dtype)
+    return feeds
+
+
+def library_versions() -> dict[str, str | None]:
+    names = ["numpy", "onnx", "onnxscript", "onnxruntime", "onnxruntime-gpu", "torch", "onnx2torch"]
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def nvidia_smi() -> dict | None:
+    """Name, driver and memory of GPU 0 from nvidia-smi, or None without one."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    name, driver, memory = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")[:3]]
+    return {"name": name, "driver": driver, "memory": memory}
+
+
+def backend_status(backend: str) -> str | None:
+    """None when ``backend`` can run here, else the reason it cannot."""
+    if backend in ORT_PROVIDERS:
+        provider = ORT_PROVIDERS[backend]
+        if provider not in ort.get_available_providers():
+            return (f"onnxruntime {ort.__version__} here has no {provider} "
+                    f"(install onnxruntime-gpu for CUDA/TensorRT; have: {', '.join(ort.get_available_providers())})")
+        if backend != "ort-cpu" and nvidia_smi() is None:
+            return f"{provider} is installed but no NVIDIA GPU answers nvidia-smi"
+        return None
+    if backend == "torch-cuda":
+        try:
+            import torch
+        except ImportError:
+            return "PyTorch is not installed here (the torch-cuda backend needs PyTorch with CUDA and onnx2torch)"
+        if not torch.cuda.is_available():
+            return f"PyTorch {torch.__version__} sees no CUDA device"
+        try:
+            import onnx2torch  # noqa: F401
+        except ImportError:
+            return ("onnx2torch is not installed (pip install onnx2torch, or carry the wheel that "
+                    "benchmarks/prepare_gpu_carry.sh downloads)")
+        return None
+    return f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}"
+
+
+@dataclass
+class OrtRunner:
+    """onnxruntime with one execution provider. GPU providers use I/O binding on device memory."""
+
+    backend: str = "ort-cpu"
+    dtype: str = "fp32"
+    threads: int | None = None
+    cache_dir: Path | None = None  # TensorRT engine cache
+    _sessions: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.backend not in ORT_PROVIDERS:
+            raise BackendUnavailable(f"not an onnxruntime backend: {self.backend}")
+        if self.dtype == "fp16" and self.backend == "ort-cpu":
+            raise BackendUnavailable("fp16 is not benchmarked on the CPU provider (no fp16 kernels for most ops)")
+        reason = backend_status(self.backend)
+        if reason:
+            raise BackendUnavailable(reason)
+
+    @property
+    def provider(self) -> str:
+        return ORT_PROVIDERS[self.backend]
+
+    def describe(self) -> dict:
+        return {"backend": self.backend, "provider": self.provider, "dtype": self.dtype, "threads": self.threads,
+                "onnxruntime": ort.__version__,
+                "fp16_method": None if self.dtype == "fp32" else (
+                    "TensorRT builder flag trt_fp16_enable" if self.backend == "ort-trt" else
+                    "graph converted with onnxruntime.transformers.float16 (inputs/outputs kept fp32)")}
+
+    def _session(self, model_path: Path, batch: int) -> ort.InferenceSession:
+        key = (str(model_path), batch if self.backend == "ort-trt" else None)
+        if key in self._sessions:
+            return self._sessions[key]
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+        model: str | bytes = str(model_path)
+        providers: list = [self.provider]
+        if self.backend == "ort-cuda":
+            if self.dtype == "fp16":
+                from onnxruntime.transformers.float16 import convert_float_to_float16
+
+                model = convert_float_to_float16(onnx.load(str(model_path)), keep_io_types=True).SerializeToString()
+            providers = [(self.provider, {"cudnn_conv_algo_search": "EXHAUSTIVE"}), "CPUExecutionProvider"]
+        elif self.backend == "ort-trt":
+            shapes = self._trt_profile(model_path, batch)
+            trt_opts = {"trt_fp16_enable": self.dtype == "fp16", "trt_profile_min_shapes": shapes,
+                        "trt_profile_opt_shapes": shapes, "trt_profile_max_shapes": shapes}
+            if self.cache_dir:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                trt_opts.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(self.cache_dir))
+            providers = [(self.provider, trt_opts), "CUDAExecutionProvider", "CPUExecutionProvider"]
+        sess = ort.InferenceSession(model, opts, providers=providers)
+        if sess.get_providers()[0] != self.provider:
+            raise BackendUnavailable(f"onnxruntime fell back to {sess.get_providers()[0]} for {model_path.name}")
+        self._sessions[key] = sess
+        return sess
+
+    @staticmethod
+    def _trt_profile(model_path: Path, batch: int) -> str:
+        model = onnx.load(str(model_path), load_external_data=False)
+        inits = {i.name for i in model.graph.initializer}
+        parts = []
+        for inp in model.graph.input:
+            if inp.name in inits:
+                continue
+            dims = [d.dim_value if d.HasField("dim_value") else batch for d in inp.type.tensor_type.shape.dim]
+            dims[0] = batch
+            parts.append(f"{inp.name}:{'x'.join(map(str, dims))}")
+        return ",".join(parts)
+
+    def prepare(self, model_path: Path, batch: int) -> Step:
+        sess = self._session(model_path, batch)
+        feeds = synthetic_inputs(sess.get_inputs(), batch)
+        if self.backend == "ort-cpu":
+            def run_on_cpu() -> None:
+                sess.run(None, feeds)
+
+            return run_on_cpu
+        binding = sess.io_binding()
+        for name, array in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, "cuda", 0))
+        for out in sess.get_outputs():
+            binding.bind_output(out.name, "cuda", 0)
+
+        def step() -> None:
+            sess.run_with_iobinding(binding)
+            binding.synchronize_outputs()
+
+        return step
+
+    def close(self) -> None:
+        self._sessions.clear()
+
+
+@dataclass
+class TorchCudaRunner:
+    """ONNX -> PyTorch (onnx2torch) on CUDA, channels-last, optional CUDA graphs or torch.compile."""
+
+    dtype: str = "fp16"
+    cuda_graphs: bool = True
+    compile: bool = False
+    backend: str = "torch-cuda"
+    _modules: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        reason = backend_status("torch-cuda")
+        if reason:
+            raise BackendUnavailable(reason)
+        import torch
+
+        torch.backends.cudnn.benchmark = True
+        # "fp32" means FP32 arithmetic, compared against the FP32 peak: no TF32 tensor cores
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    @property
+    def provider(self) -> str:
+        return "onnx2torch+cuda-graphs" if self.cuda_graphs and not self.compile else (
+            "onnx2torch+torch.compile" if self.compile else "onnx2torch")
+
+    def describe(self) -> dict:
+        import onnx2torch
+        import torch
+
+        return {"backend": self.backend, "provider": self.provider, "dtype": self.dtype,
+                "torch": torch.__version__, "cuda": torch.version.cuda,
+                "cudnn": torch.backends.cudnn.version(), "onnx2torch": getattr(onnx2torch, "__version__", None),
+                "cuda_graphs": self.cuda_graphs, "torch_compile": self.compile, "channels_last": True,
+                "tf32": False, "fp16_method": "module.half() after conversion" if self.dtype == "fp16" else None}
+
+    def _module(self, model_path: Path):
+        import torch
+        from onnx2torch import convert
+
+        key = str(model_path)
+        if key not in self._modules:
+            module = convert(onnx.load(str(model_path))).eval().to("cuda")
+            if self.dtype == "fp16":
+                module = module.half()
+            module = module.to(memory_format=torch.channels_last)
+            if self.compile:
+                module = torch.compile(module, mode="max-autotune-no-cudagraphs", dynamic=False)
+            self._modules[key] = module
+        return self._modules[key]
+
+    def prepare(self, model_path: Path, batch: int) -> Step:
+        import torch
+
+        module = self._module(model_path)
+        sess_inputs = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_inputs()
+        dtype = torch.float16 if self.dtype == "fp16" else torch.float32
+        xs = []
+        for name, array in synthetic_inputs(sess_inputs, batch).items():
+            t = torch.from_numpy(array).to("cuda")
+            if t.is_floating_point():
+                t = t.to(dtype)
+            if t.dim() == 4:
+                t = t.contiguous(memory_format=torch.channels_last)
+            xs.append(t)
+        with torch.no_grad():
+            module(*xs)
+        torch.cuda.synchronize()
+        if self.cuda_graphs and not self.compile:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side), torch.no_grad():
+                for _ in range(2):
+                    module(*xs)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.no_grad(), torch.cuda.graph(graph):
+                module(*xs)
+
+            def replay() -> None:
+                graph.replay()
+                torch.cuda.synchronize()
+
+            return replay
+
+        def eager() -> None:
+            with torch.no_grad():
+                module(*xs)
+            torch.cuda.synchronize()
+
+        return eager
+
+    def close(self) -> None:
+        self._modules.clear()
+        try:
+            import torch
+
+            torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+
+def make_runner(backend: str, dtype: str, *, threads: int | None = None, cuda_graphs: bool = True,
+                torch_compile: bool = False, cache_dir: Path | None = None):
+    if backend in ORT_PROVIDERS:
+        return OrtRunner(backend, dtype, threads, cache_dir)
+    if backend == "torch-cuda":
+        return TorchCudaRunner(dtype, cuda_graphs, torch_compile)
+    raise BackendUnavailable(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")

@@ -1,0 +1,162 @@
+"""Run a benchmark suite (models x backends x dtypes x batches, plus the face pipeline) into a results
+document: the JSON written under benchmarks/results/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.bench.device import DeviceInfo, cpu_device, gpu_device
+from harness.bench.engine import BenchConfig, latency_stats, roofline, time_step
+from harness.bench.flops import ModelCost, cost_summary, count_cost
+from harness.bench.models import BenchModel
+from harness.bench.runners import (
+    GPU_BACKENDS,
+    BackendUnavailable,
+    library_versions,
+    make_runner,
+    nvidia_smi,
+)
+
+SCHEMA = "dfi-bench/1"
+UNTRAINED_NOTE = ("Reference detectors (meso4, mesoinception4, xception, efficientnet_b4) have RANDOM, UNTRAINED "
+                  "weights: only their speed is measured, never their accuracy.")
+
+Log = Callable[[str], None]
+
+@dataclass(frozen=True)
+class Combo:
+    backend: str
+    dtype: str
+
+def detect_device(combos: list[Combo], threads: int | None) -> DeviceInfo:
+    if any(c.backend in GPU_BACKENDS for c in combos):
+        smi = nvidia_smi()
+        if smi:
+            return gpu_device(smi["name"], smi["driver"], {"memory": smi["memory"]})
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                return gpu_device(torch.cuda.get_device_name(0), None, {"source": "torch"})
+        except ImportError:
+            pass
+    return cpu_device(threads)
+
+def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig, *, threads: int | None = None,
+              pipeline: bool = False, notes: list[str] | None = None, log: Log = print,
+              cuda_graphs: bool = True, torch_compile: bool = False, command: str = "") -> dict:
+    started = time.perf_counter()
+    device = detect_device(combos, threads)
+    doc: dict = {
+        "schema": SCHEMA,
+        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+        "device": device.as_dict(),
+        "host": {"python": platform.python_version(), "platform": platform.platform(terse=True),
+                 "cpu_threads_used": threads, "load_average_before": _loadavg()},
+        "libraries": library_versions(),
+        "config": config.as_dict(),
+        "notes": [UNTRAINED_NOTE, *(notes or [])],
+        "models": {},
+        "backends": {},
+        "results": [],
+    }
+    costs: dict[str, ModelCost | None] = {}
+    for model in models:
+        entry = {"kind": model.kind, "role": model.role, "trained": model.trained,
+                 "path": model.path.name if model.path else None, "unavailable": model.unavailable}
+        if model.path is not None:
+            try:
+                costs[model.name] = count_cost(model.path)
+                entry.update(cost_summary(costs[model.name]))
+            except Exception as exc:  # noqa: BLE001 - a model we cannot count is still timed
+                costs[model.name] = None
+                entry["cost_error"] = f"{type(exc).__name__}: {exc}"
+        doc["models"][model.name] = entry
+
+    def over_budget() -> bool:
+        return config.budget_seconds is not None and time.perf_counter() - started > config.budget_seconds
+
+    for combo in combos:
+        try:
+            runner = make_runner(combo.backend, combo.dtype, threads=threads, cuda_graphs=cuda_graphs,
+                                 torch_compile=torch_compile)
+        except BackendUnavailable as exc:
+            log(f"[skip] {combo.backend} {combo.dtype}: {exc}")
+            doc["backends"][f"{combo.backend}/{combo.dtype}"] = {"available": False, "reason": str(exc)}
+            continue
+        doc["backends"][f"{combo.backend}/{combo.dtype}"] = {"available": True, **runner.describe()}
+        for model in models:
+            for batch in config.batches:
+                base = {"model": model.name, "kind": model.kind, "trained": model.trained,
+                        "backend": combo.backend, "provider": runner.provider, "dtype": combo.dtype, "batch": batch}
+                if model.path is None:
+                    doc["results"].append({**base, "status": "skipped", "reason": model.unavailable})
+                    break
+                if over_budget():
+                    doc["results"].append({**base, "status": "skipped", "reason": "suite time budget spent"})
+                    continue
+                try:
+                    step = runner.prepare(model.path, batch)
+                    latencies, warmup = time_step(step, config)
+                except Exception as exc:  # noqa: BLE001 - one failing config must not end the suite
+                    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                    log(f"[fail] {model.name} {combo.backend} {combo.dtype} b{batch}: {reason}")
+                    doc["results"].append({**base, "status": "failed", "reason": reason})
+                    _free_device_memory()
+                    if "out of memory" in reason.lower():
+                        break
+                    continue
+                stats = latency_stats(latencies, batch)
+                result = {**base, "status": "ok", "warmup_iterations": warmup, **stats,
+                          **roofline(costs.get(model.name), device, combo.dtype, batch, stats["images_per_s"])}
+                doc["results"].append(result)
+                log(_line(result))
+                del step
+        runner.close()
+        _free_device_memory()
+    if pipeline:
+        from harness.bench.pipeline import bench_pipeline
+
+        doc["results"] += bench_pipeline(config, log=log, threads=threads, over_budget=over_budget)
+    doc["wall_seconds"] = round(time.perf_counter() - started, 1)
+    doc["host"]["load_average_after"] = _loadavg()
+    return doc
+
+def _loadavg() -> list[float] | None:
+    """1/5/15-minute load averages: other processes sharing the CPU show up here."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def _free_device_memory() -> None:
+    gc.collect()
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+def _line(r: dict) -> str:
+    frac = r.get("fraction_of_peak")
+    extra = f"  {100 * frac:5.1f}% of peak" if frac is not None else ""
+    if r.get("bound") == "memory" and r.get("achieved_bandwidth_gbs"):
+        extra += f", memory-bound {r['achieved_bandwidth_gbs']:.0f} GB/s"
+    return (f"{r['model']:<16} {r['backend']:<10} {r['dtype']:<4} b{r['batch']:<4} "
+            f"{r['images_per_s']:10.1f} img/s  p50 {r['latency_ms']['p50']:9.2f} ms  "
+            f"p99 {r['latency_ms']['p99']:9.2f} ms  ({r['iterations']} runs){extra}")
+
+def summarize_throughput(doc: dict) -> list[tuple[str, str, str, int, float]]:
+    return [(r["model"], r["backend"], r["dtype"], r["batch"], r["images_per_s"])
+            for r in doc["results"] if r.get("status") == "ok"]
+
+__all__ = ["Combo", "SCHEMA", "run_suite", "summarize_throughput"]
