@@ -177,14 +177,23 @@ class FacepluginLiveness:
     def live_probability(self, image_bgr: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         if not faces:
             return np.zeros(0, np.float32)
-        rgb = image_bgr[..., ::-1]
-        crops = []
-        for f in faces:
-            cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
-            half = max(f.width, f.height) * LIVENESS_SCALE / 2
-            box = np.array([cx - half, cy - half, cx + half, cy + half], np.float32)
-            crops.append(FacepluginDetector._crop_square(np.ascontiguousarray(rgb), box, LIVENESS_SIZE))
+        rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+        crops = [cv2.resize(_liveness_roi(rgb, f.box), (LIVENESS_SIZE, LIVENESS_SIZE)) for f in faces]
         x = np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32)
         (logits,) = run_in_chunks(lambda b: self._session.run(None, {"input": b}), x, CHUNK)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (e[:, 0] / e.sum(axis=1)).astype(np.float32)
+
+
+def _liveness_roi(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The JS's crop: the box enlarged 2.7x about its centre (less if the image is smaller), then
+    shifted to lie inside the image."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    scale = min((h - 1) / bh, (w - 1) / bw, LIVENESS_SCALE)
+    nw, nh = bw * scale, bh * scale
+    left = min(max((x1 + x2) / 2 - nw / 2, 0.0), w - 1 - nw)
+    top = min(max((y1 + y2) / 2 - nh / 2, 0.0), h - 1 - nh)
+    l, t = max(int(left), 0), max(int(top), 0)
+    return image[t : t + max(int(nh), 1), l : l + max(int(nw), 1)]
