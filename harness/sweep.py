@@ -1,0 +1,166 @@
+"""Threshold sensitivity: the metrics over a grid of beta, gamma and the vendor reporting threshold tau.
+
+* DHC over beta (study basis: share of NA successes; all: share of valid probes);
+* DHS over gamma (study: share of NA failures with a similarity score; all: of probes with a score);
+* NA, TA, DHF and SIC over tau, the vendor's reporting threshold: what the study would have found
+  had the vendor reported a name only from confidence tau (AWS reports from about 55, MS from
+  0.70; NAV always names someone). An answer below tau becomes "no celebrity" -- on the deepfake
+  *and* on the real reference images, since the vendor would have reported neither. So a probe
+  stays a TA success at tau iff tau <= min(fake confidence, confidence of the matching real answer).
+  DHF at tau is DHF and fake confidence >= tau (exact: a reference answer can only drop out below
+  tau when its confidence is under tau, and then the fake's, being lower, drops out first).
+  Denominators (valid probes, distinct targets) do not depend on tau.
+
+Each curve is computed in one pass over the scores: every score is placed on the sorted grid
+with ``np.searchsorted``, ``np.bincount`` makes a (group x grid) histogram, and a reversed
+cumulative sum turns it into "how many scores lie above each grid point" for all grid points at
+once. The cost is O(rows x log(grid)), not O(rows x grid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.metrics.compute import DEFAULT_BY, rate_table
+from harness.metrics.probes import ProbeArrays
+
+DEFAULT_GRID = np.arange(0.0, 101.0, 1.0)
+SWEEP_CURVES: tuple[tuple[str, str], ...] = (
+    ("beta", "DHC"), ("gamma", "DHS"), ("tau", "NA"), ("tau", "TA"), ("tau", "DHF"), ("tau", "SIC"),
+)
+STUDY_VALUES = {"beta": 90.0, "gamma": 80.0}
+SWEEP_COLUMNS = ("parameter", "threshold", "metric", "basis", "value", "numerator", "denominator", "ci_low", "ci_high")
+
+
+def parse_grid(text: str) -> np.ndarray:
+    """``"start:stop:step"`` (stop included) or a comma-separated list -> sorted unique grid."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0:
+                raise ValueError("step must be positive")
+            grid = np.arange(start, stop + step / 2, step)
+        else:
+            grid = np.array([float(x) for x in text.split(",") if x.strip()])
+    except ValueError as exc:
+        raise ValueError(f"bad grid {text!r}: {exc}; use start:stop:step or a,b,c") from exc
+    grid = np.unique(np.round(grid, 10))
+    if grid.size == 0:
+        raise ValueError(f"bad grid {text!r}: no points")
+    return grid
+
+
+def counts_above(group: np.ndarray, values: np.ndarray, n_groups: int, grid: np.ndarray, strict: bool) -> np.ndarray:
+    """(n_groups, len(grid)) counts of ``values > grid[j]`` (``>=`` when not strict) per group."""
+    m = len(grid)
+    # number of grid points below the value (strict) or at/below it: the value clears grid[j] iff j < slot
+    slot = np.searchsorted(grid, values, side="left" if strict else "right")
+    hist = np.bincount(group * (m + 1) + slot, minlength=n_groups * (m + 1)).reshape(n_groups, m + 1)
+    at_or_after = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+    return at_or_after[:, 1:].astype(np.int64)
+
+
+def _pair_max(probes: ProbeArrays, mask: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest ``values`` per (group, target) among ``mask`` rows -> (group of each pair, max)."""
+    n_targets = int(probes.target.max()) + 1 if len(probes.target) else 1
+    pair = probes.group[mask] * n_targets + probes.target[mask]
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    best = np.full(len(uniq), -np.inf)
+    np.maximum.at(best, inverse, values[mask])
+    return uniq // n_targets, best
+
+
+def sweep_counts(probes: ProbeArrays, grid: np.ndarray) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    """(parameter, metric, basis) -> (numerators, denominators), each shaped (groups, grid)."""
+    g = probes.n_groups
+    m = len(grid)
+    full = lambda counts: np.broadcast_to(counts[:, None], (g, m))  # noqa: E731
+    valid, named = probes.valid, probes.named
+    n_valid = probes.count(valid)
+    with_sim = valid & probes.has_similarity
+    missed = with_sim & ~named
+
+    dhc = counts_above(probes.group[named], probes.fake_conf[named], g, grid, strict=True)
+    dhs = counts_above(probes.group[missed], probes.similarity[missed], g, grid, strict=True)
+    na = counts_above(probes.group[named], probes.fake_conf[named], g, grid, strict=False)
+    ta = counts_above(probes.group[probes.ta], probes.match_conf[probes.ta], g, grid, strict=False)
+    dhf_rows = probes.dhf
+    dhf = counts_above(probes.group[dhf_rows], probes.fake_conf[dhf_rows], g, grid, strict=False)
+    pair_group, pair_margin = _pair_max(probes, probes.ta, probes.match_conf)
+    sic = counts_above(pair_group, pair_margin, g, grid, strict=False)
+    targets = full(probes.distinct_targets(valid))
+
+    out = {
+        ("beta", "DHC", "study"): (dhc, full(probes.count(named))),
+        ("beta", "DHC", "all"): (dhc, full(n_valid)),
+        ("gamma", "DHS", "study"): (dhs, full(probes.count(missed))),
+        ("gamma", "DHS", "all"): (dhs, full(probes.count(with_sim))),
+    }
+    for metric, num in (("NA", na), ("TA", ta), ("DHF", dhf)):
+        out[("tau", metric, "study")] = out[("tau", metric, "all")] = (num, full(n_valid))
+    out[("tau", "SIC", "study")] = out[("tau", "SIC", "all")] = (sic, targets)
+    return out
+
+
+def sweep_probes(probes: ProbeArrays, grid: np.ndarray = DEFAULT_GRID) -> pd.DataFrame:
+    grid = np.asarray(grid, dtype=np.float64)
+    if np.any(np.diff(grid) <= 0):
+        raise ValueError("the grid must be strictly increasing")
+    counts = sweep_counts(probes, grid)
+    g, m = probes.n_groups, len(grid)
+    blocks = []
+    for (parameter, metric, basis), (num, den) in counts.items():
+        num = np.asarray(num).reshape(-1)
+        den = np.asarray(den).reshape(-1)
+        rates = rate_table(num, den)
+        block = probes.keys.loc[np.repeat(np.arange(g), m)].reset_index(drop=True)
+        block["parameter"] = parameter
+        block["threshold"] = np.tile(grid, g)
+        block["metric"] = metric
+        block["basis"] = basis
+        block["value"] = rates["value"]
+        block["numerator"] = num.astype(np.int64)
+        block["denominator"] = den.astype(np.int64)
+        block["ci_low"] = rates["ci_low"]
+        block["ci_high"] = rates["ci_high"]
+        blocks.append(block)
+    if not blocks:
+        return pd.DataFrame(columns=[*probes.keys.columns, *SWEEP_COLUMNS])
+    return pd.concat(blocks, ignore_index=True)
+
+
+def sweep(df: pd.DataFrame, grid: np.ndarray = DEFAULT_GRID, by: Sequence[str] = DEFAULT_BY) -> pd.DataFrame:
+    """Long-form sweep table: ``by`` columns, parameter, threshold, metric, basis, value (percent),
+    numerator, denominator, ci_low, ci_high (95% Wilson, percent)."""
+    return sweep_probes(ProbeArrays.from_frame(df, by), grid)
+
+
+def steepest_changes(table: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis: str = "study") -> pd.DataFrame:
+    """For every curve, the grid step where the value changes most (largest absolute difference).
+
+    Columns: ``by``, parameter, metric, from_threshold, to_threshold, from_value, to_value, change,
+    and ``half_at``: the first threshold where the curve is at or below half its value at the
+    first grid point (NaN if it never gets there). Curves undefined throughout, or flat, are left out.
+    """
+    by = list(by)
+    curves = table[table["basis"] == basis].sort_values([*by, "parameter", "metric", "threshold"], kind="stable")
+    keys = [*by, "parameter", "metric"]
+    if curves.empty:
+        return pd.DataFrame(columns=[*keys, "from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at"])
+    same_curve = (curves[keys].shift() == curves[keys]).all(axis=1).to_numpy()
+    change = curves["value"].diff().to_numpy().copy()
+    change[~same_curve] = np.nan
+    work = curves.assign(change=change, abs_change=np.abs(change),
+                         from_threshold=curves["threshold"].shift(), from_value=curves["value"].shift())
+    work = work[np.isfinite(work["abs_change"]) & (work["abs_change"] > 0)]
+    best = work.sort_values("abs_change", ascending=False, kind="stable").drop_duplicates(keys)
+    best = best.rename(columns={"threshold": "to_threshold", "value": "to_value"})
+    start = curves.groupby(keys, sort=False, dropna=False)["value"].transform("first")
+    halved = curves[curves["value"] <= start / 2].groupby(keys, sort=False, dropna=False)["threshold"].first()
+    best = best.join(halved.rename("half_at"), on=keys)
+    order = {p: i for i, (p, _) in enumerate(SWEEP_CURVES)}
+    best = best.assign(_p=best["parameter"].map(order)).sort_values([*by, "_p", "metric"], kind="stable")
+    return best[[*keys, "from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at"]].reset_index(drop=True)
