@@ -145,7 +145,9 @@ class MockVendorBehaviour:
     def similarity_embeddings(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Vendor-scale similarity of paired embeddings (N x D each, or D each)."""
         sim = self._similarity_call()
-        cos = np.sum(np.atleast_2d(a).astype(np.float64) * np.atleast_2d(b).astype(np.float64), axis=1)
+        a2, b2 = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)
+        norms = np.linalg.norm(a2, axis=1) * np.linalg.norm(b2, axis=1)
+        cos = np.sum(a2 * b2, axis=1) / np.where(norms > 0, norms, 1.0)
         return sim.calibration(cos) * sim.scale
 
     def compare(self, source: bytes, target: bytes) -> Comparison:

@@ -107,6 +107,8 @@ class Gallery:
     def identity_cosines(self, probes: np.ndarray, exclude_sha256: str | Iterable[str] | None = None) -> np.ndarray:
         """(N, K) best cosine of each probe to each identity's photos; -inf for an identity with none left."""
         probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))
+        norms = np.linalg.norm(probes, axis=1, keepdims=True)
+        probes = probes / np.where(norms > 0, norms, 1.0)
         k = len(self.identities)
         out = np.full((len(probes), k), -np.inf, dtype=np.float32)
         if not len(self.owner):

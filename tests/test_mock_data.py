@@ -1,0 +1,197 @@
+"""Mock vendors: the test gallery built from real photos, profiles, calibrations, gallery files.
+
+Helpers here (``build_gallery``, ``jpeg``, ...) are imported by the other test_mock*/test_server* modules.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageOps
+
+from harness.errors import InputFileError
+from mockvendors.gallery import Gallery, GalleryError, Identity, stable_id
+from mockvendors.profile import (
+    VENDORS, Coverage, CoverageRule, LogisticCalibration, PiecewiseLinearCalibration, ProfileError,
+    calibration_from_dict, load_profile, profile_from_dict, profile_to_dict,
+)
+
+SATYA_IMAGE = "vendor-recordings/azure/decoded-images/AnalyzeImageByDomainModelVersionTest.0.jpg"
+
+
+def jpeg(data: bytes | Image.Image, quality: int = 90, mirror: bool = False, max_side: int | None = None) -> bytes:
+    im = data if isinstance(data, Image.Image) else Image.open(io.BytesIO(data))
+    im = im.convert("RGB")
+    if mirror:
+        im = ImageOps.mirror(im)
+    if max_side and max(im.size) > max_side:
+        im.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def gallery_photos(shared: Path) -> tuple[dict[str, list[bytes | Path]], dict[str, dict]]:
+    """Obama (2 of his 3 photos), the CelebFOM real frames, and Satya Nadella from a mirrored
+    re-encoding of the Azure recording's image (so the recorded bytes themselves stay a fair probe)."""
+    photos: dict[str, list[bytes | Path]] = {
+        "Barack Obama": [shared / "faces/obama.jpg", shared / "faces/obama2.jpg"],
+        "Satya Nadella": [jpeg((shared / SATYA_IMAGE).read_bytes(), mirror=True)],
+    }
+    for p in sorted((shared / "paper-samples/CelebFOM").glob("*_real.png")):
+        photos[p.name.removesuffix("_real.png")] = [p]
+    meta = {
+        "Barack Obama": {"tags": {"gender": "male", "region": "western"}, "urls": ["www.wikidata.org/wiki/Q76"]},
+        "Satya Nadella": {"tags": {"gender": "male", "region": "south-asia"}},
+        "Amir Khan": {"tags": {"gender": "male", "region": "south-asia"}},
+        "Emma Stone": {"tags": {"gender": "female", "region": "western"}},
+        "Kate Winslet": {"tags": {"gender": "female", "region": "western"}},
+        "Miley Cyrus": {"tags": {"gender": "female", "region": "western"}},
+        "Will Smith": {"tags": {"gender": "male", "region": "western"}},
+    }
+    return photos, meta
+
+
+def build_gallery(shared: Path, analyzer) -> Gallery:  # noqa: ANN001
+    photos, meta = gallery_photos(shared)
+    return Gallery.enrol(photos, analyzer, meta)
+
+
+@pytest.fixture(scope="module")
+def gallery(shared_data: Path, mockvendors_analyzer) -> Gallery:  # noqa: ANN001
+    return build_gallery(shared_data, mockvendors_analyzer)
+
+
+# --- profiles and calibrations (no model needed) ------------------------------------------------
+
+def test_default_profiles_load_and_round_trip():
+    for v in VENDORS:
+        p = load_profile(v)
+        again = profile_from_dict(profile_to_dict(p), p.source)
+        assert again == p
+    assert load_profile("aws").report_threshold == 55 and load_profile("aws").scale == 100
+    assert load_profile("ms").report_threshold == 0.70 and load_profile("ms").similarity.threshold == 0.5
+    assert load_profile("nav").always_name_best and load_profile("nav").similarity is None
+    assert load_profile("aws").similarity.threshold == 80
+
+
+def test_profile_override_file_and_errors(tmp_path: Path):
+    f = tmp_path / "aws.yaml"
+    f.write_text("report_threshold: 70\nfaults: {tps: 3}\ncalibration: {kind: piecewise_linear, knots: [[0, 0], [1, 1]]}\n")
+    p = load_profile("aws", f)
+    assert p.report_threshold == 70 and p.faults.tps == 3 and p.faults.error_rate == 0
+    assert isinstance(p.calibration, PiecewiseLinearCalibration)
+    (tmp_path / "bad.yaml").write_text("scale: [\n")
+    with pytest.raises(InputFileError, match="bad.yaml"):
+        load_profile("aws", tmp_path / "bad.yaml")
+    with pytest.raises(ProfileError, match="not 'aws'"):
+        load_profile("aws", {"vendor": "ms"})
+    with pytest.raises(ProfileError, match="strictly increasing"):
+        calibration_from_dict({"kind": "piecewise_linear", "knots": [[0.5, 0], [0.1, 1]]})
+    with pytest.raises(ProfileError, match="unknown calibration"):
+        calibration_from_dict({"kind": "magic"})
+    with pytest.raises(ProfileError):
+        load_profile("nope")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=2, max_size=50), st.sampled_from(VENDORS))
+def test_calibrations_are_monotone_and_in_scale(cosines: list[float], vendor: str):
+    p = load_profile(vendor)
+    c = np.sort(np.asarray(cosines))
+    conf = p.confidence(c)
+    assert np.all(np.diff(conf) >= -1e-12)
+    assert np.all((conf >= 0) & (conf <= p.scale))
+    if p.similarity:
+        s = p.similarity.calibration(c) * p.similarity.scale
+        assert np.all(np.diff(s) >= -1e-12) and np.all((s >= 0) & (s <= p.similarity.scale))
+
+
+def test_logistic_inverse_matches_documented_thresholds():
+    aws = load_profile("aws").calibration
+    assert isinstance(aws, LogisticCalibration)
+    assert 0.40 < aws.inverse(0.55) < 0.44  # the cosine at which AWS starts naming
+    assert aws.to_dict() == calibration_from_dict(aws.to_dict()).to_dict()
+
+
+def test_coverage_rules_are_deterministic_fractions():
+    cov = Coverage((CoverageRule({"region": "east-asia"}, 0.5),), default=1.0)
+    ids = [stable_id(f"person {i}") for i in range(400)]
+    known = [cov.knows("aws", i, {"region": "east-asia"}) for i in ids]
+    assert known == [cov.knows("aws", i, {"region": "East-Asia"}) for i in ids]
+    assert 0.4 < np.mean(known) < 0.6
+    assert all(cov.knows("aws", i, {}) for i in ids)
+
+
+def test_stable_ids_are_aws_shaped():
+    assert stable_id("Barack Obama") == stable_id(" barack obama ")
+    assert stable_id("Barack Obama") != stable_id("Joe Biden")
+    assert stable_id("x").isalnum() and len(stable_id("x")) == 8
+
+
+# --- gallery ------------------------------------------------------------------------------------
+
+def test_gallery_holdout_on_synthetic_embeddings():
+    rng = np.random.default_rng(1)
+    e = rng.normal(size=(3, 8)).astype(np.float32)
+    g = Gallery([Identity("A", "a"), Identity("B", "b")], e, np.array([0, 0, 1]), ["s1", "s2", "s3"])
+    cos = g.identity_cosines(e[0])
+    assert cos[0, 0] == pytest.approx(1.0, abs=1e-6)
+    held = g.identity_cosines(e[0], exclude_sha256="s1")
+    assert held[0, 0] < 0.99  # only the other photo of A is left
+    assert np.isneginf(g.identity_cosines(e[2], exclude_sha256="s3")[0, 1])
+    g.holdout = False
+    assert g.identity_cosines(e[0], exclude_sha256="s1")[0, 0] == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(GalleryError, match="dimensions"):
+        g.identity_cosines(np.ones(4))
+
+
+def test_gallery_files_round_trip_and_bad_files(tmp_path: Path):
+    rng = np.random.default_rng(2)
+    e = rng.normal(size=(3, 8)).astype(np.float32)
+    g = Gallery([Identity("A", "a", {"gender": "female"}, ("u",)), Identity("B", "b")], e, np.array([1, 0, 1]),
+                ["s1", "s2", "s3"], "model-x")
+    for suffix in (".npz", ".json"):
+        back = Gallery.load(g.save(tmp_path / f"g{suffix}"))
+        assert back.identities == g.identities and back.model_id == "model-x"
+        np.testing.assert_allclose(back.embeddings, g.embeddings, atol=1e-6)
+        assert back.image_sha256 == g.image_sha256
+    (tmp_path / "bad.json").write_text(json.dumps({"identities": [{"name": "A"}]}))
+    with pytest.raises(InputFileError, match="bad.json"):
+        Gallery.load(tmp_path / "bad.json")
+    (tmp_path / "g.txt").write_text("x")
+    with pytest.raises(InputFileError, match="npz or .json"):
+        Gallery.load(tmp_path / "g.txt")
+    with pytest.raises(InputFileError, match="not found"):
+        Gallery.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.models
+@pytest.mark.shared
+def test_enrol_from_folder_per_name(tmp_path: Path, shared_data: Path, mockvendors_analyzer):  # noqa: ANN001
+    for name, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg"], "Joe Biden": ["biden.jpg"]}.items():
+        (tmp_path / name).mkdir()
+        for f in files:
+            (tmp_path / name / f).write_bytes((shared_data / "faces" / f).read_bytes())
+    (tmp_path / "Empty").mkdir()
+    (tmp_path / "gallery.yaml").write_text("identities:\n  Joe Biden: {id: JB1, tags: {gender: male}}\n")
+    g = Gallery.from_folder(tmp_path, mockvendors_analyzer)
+    assert [i.name for i in g.identities] == ["Barack Obama", "Joe Biden"]
+    assert g.identities[1].id == "JB1" and g.identities[1].gender == "Male"
+    assert len(g.embeddings) == 3 and g.dim == 512
+    with pytest.raises(InputFileError, match="no <name>/ sub-folders"):
+        Gallery.from_folder(tmp_path / "Empty", mockvendors_analyzer)
+
+
+@pytest.mark.models
+@pytest.mark.shared
+def test_test_gallery_enrols_every_identity(gallery: Gallery):
+    names = {i.name for i in gallery.identities}
+    assert {"Barack Obama", "Satya Nadella", "Emma Stone", "Will Smith"} <= names
+    assert len(gallery.embeddings) == len(gallery.identities) + 1  # Obama has two photos
