@@ -63,12 +63,12 @@ def models_list() -> None:
             status = "ok" if digest == entry["sha256_prepared"] else "[red]altered[/red]"
             size = f"{path.stat().st_size / 1e6:.1f} MB"
         flushed = str(entry["denormals_flushed"]) if entry else "-"
-        table.add_row(name, status, size, digest[:16], flushed, spec.purpose)
+        table.add_row(name, status, size, digest[:16], flushed, spec.purpose.split(":")[0])
     for name, demo in DEMO_IMAGES.items():
         path = demo_dir() / name
         ok = path.is_file() and sha256_file(path) == demo.sha256
         table.add_row(f"demo/{name}", "ok" if ok else "[red]missing[/red]", "-", demo.sha256[:16], "-",
-                      demo.description)
+                      "demo photo")
     console.print(table)
     if not manifest:
         console.print("run `dfi models fetch` to install them")

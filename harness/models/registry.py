@@ -41,21 +41,21 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             "package/model/fr_landmark.onnx",
             "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
             (1, 64, 64),
-            "68-point landmarks relative to the face box, from a grey 64x64 crop",
+            "68-point landmarks: relative to the face box, from a grey 64x64 crop",
         ),
         ModelSpec(
             "fr_feature",
             "package/model/fr_feature.onnx",
             "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
             (3, 112, 112),
-            "ArcFace-style 512-d face embedding of an aligned 112x112 crop",
+            "512-d face embedding: ArcFace-style, from an aligned 112x112 crop",
         ),
         ModelSpec(
             "fr_liveness",
             "package/model/fr_liveness.onnx",
             "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d",
             (3, 128, 128),
-            "presentation-attack (liveness) classifier: 3 logits, class 0 = live",
+            "liveness classifier: presentation attack; 3 logits, class 0 = live",
         ),
     )
 }
@@ -76,13 +76,13 @@ DEMO_IMAGES: dict[str, DemoImage] = {
             "t1.jpg",
             "insightface/data/images/t1.jpg",
             "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",
-            "group photo, six people (1280x886)",
+            "demo photo: six people (1280x886)",
         ),
         DemoImage(
             "Tom_Hanks_54745.png",
             "insightface/data/images/Tom_Hanks_54745.png",
             "8545da294e8c7c79911169c3915fed8528f1960cd0ed99b92453788ca4275083",
-            "tight 112x112 face crop of Tom Hanks",
+            "demo photo: Tom Hanks, tight 112x112 face crop",
         ),
     )
 }
