@@ -31,7 +31,7 @@ from harness.campaign.ratelimit import RateLimiter
 from harness.datasets.probe import Probe
 from harness.errors import DfiError
 from harness.results.schema import SCHEMA_VERSION
-from harness.vendors.base import Vendor, VendorError
+from harness.vendors.base import AuthError, Vendor, VendorError
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -48,6 +48,7 @@ class CampaignOptions:
     dataset_root: Path | None = None  # deepfake references are written relative to this
     fsync_every: int = 256
     max_pending_probes: int = 256  # back-pressure: probes prepared but not yet finished
+    fatal_errors: tuple[type[BaseException], ...] = (AuthError,)  # these stop the campaign
 
     def workers(self, vendor: str) -> int:
         if isinstance(self.concurrency, Mapping):
@@ -205,7 +206,7 @@ class CampaignRunner:
                     fut.add_done_callback(lambda f: f.exception() and failures.append(f.exception()))
         finally:
             for pool in pools.values():
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True, cancel_futures=bool(failures))
             self.journal.close()
         if failures:
             raise failures[0]
@@ -318,6 +319,8 @@ class CampaignRunner:
             limiter.acquire()
             try:
                 return fn()
+            except self.options.fatal_errors:
+                raise
             except VendorError as exc:
                 if not exc.retryable or attempt == self.options.max_retries:
                     return CallResult(error=_error_text(exc), retryable=exc.retryable)
