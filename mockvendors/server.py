@@ -28,6 +28,7 @@ from mockvendors.wire import WireProtocol, WireRequest, WireResponse
 log = logging.getLogger("mockvendors.server")
 
 DEFAULT_PORTS = {"aws": 4566, "ms": 4567, "nav": 4568}
+PROTOCOL_KEY = web.AppKey("protocol", object)
 
 
 class TokenBucket:
@@ -101,7 +102,7 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
 
     app = web.Application(client_max_size=protocol.max_body_bytes)
     app.router.add_route("*", "/{tail:.*}", handler)
-    app["protocol"] = protocol
+    app[PROTOCOL_KEY] = protocol
 
     async def _close_pool(_app: web.Application) -> None:
         if executor is None:
