@@ -191,6 +191,8 @@ def test_dfi_bench_smoke_writes_json_and_readme_tables(tmp_path):
         assert x["images_per_s"] > 0 and x["iterations"] >= 2 and x["warmup_iterations"] == 1
         assert x["latency_ms"]["p50"] <= x["latency_ms"]["p99"]
 
+    (results / "other_script.json").write_text('{"results": {}}')  # not ours: left out, not an error
+    (results / "broken.json.bak").write_text("{")
     readme = tmp_path / "README.md"
     readme.write_text("# Benchmarks\n\n## Someone else's section\n\nkeep me\n")
     for _ in range(2):  # regenerating is idempotent and leaves other sections alone

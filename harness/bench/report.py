@@ -48,6 +48,7 @@ def write_results(doc: dict, path: Path) -> Path:
 
 
 def load_results(folder: Path) -> list[tuple[Path, dict]]:
+    """Every ``dfi bench`` results file in ``folder``; other JSON there (other scripts' results) is left out."""
     docs = []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -55,7 +56,7 @@ def load_results(folder: Path) -> list[tuple[Path, dict]]:
         except (OSError, json.JSONDecodeError) as exc:
             raise InputFileError(str(path), f"not a readable results file: {exc}") from exc
         if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("dfi-bench/"):
-            raise InputFileError(str(path), "not a dfi bench results file (no dfi-bench schema field)")
+            continue
         docs.append((path, doc))
     # GPU first, then CPU; newest first within a kind
     docs.sort(key=lambda pd: (pd[1]["device"]["kind"] != "gpu", pd[1].get("created_utc", "")), reverse=False)

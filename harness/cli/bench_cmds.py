@@ -83,7 +83,7 @@ def bench(models, backends, dtypes, batches, quick, warmup, min_iters, min_time,
 
     Warm-up runs are excluded. Reference detectors have random, untrained weights: speed only.
     """
-    console = Console(stderr=True)
+    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
     if report:
         _report(results_dir, readme, console)
         return
