@@ -50,11 +50,13 @@ class ImageTruth:
     """What a simulated detector is told about an image.
 
     ``quality``: for deepfakes, how convincing the fake is (any monotone scale, e.g. the vendors'
-    confidence on it or its embedding cosine to the target). Only its rank among the fakes is used.
+    confidence on it or its embedding cosine to the target). Only its rank among the fakes of the
+    same ``group`` is used, so a correlated detector keeps its TPR within every group.
     """
 
     is_fake: bool
     quality: float | None = None
+    group: str = ""  # fakes are ranked by quality within their group (e.g. dataset)
 
 
 def _uniform_from_key(*parts: str) -> float:
@@ -113,9 +115,15 @@ class SimulatedDetector:
         fakes = [k for k, t in self._truth.items() if t.is_fake]
         if not fakes or self.correlation == 0:
             return {k: 0.0 for k in fakes}
-        q = np.array([self._truth[k].quality for k in fakes], dtype=float)
-        z = ndtri(rankdata(q) / (len(q) + 1))
-        return dict(zip(fakes, z.tolist(), strict=True))
+        groups: dict[str, list[str]] = {}
+        for k in fakes:
+            groups.setdefault(self._truth[k].group, []).append(k)
+        out: dict[str, float] = {}
+        for keys in groups.values():
+            q = np.array([self._truth[k].quality for k in keys], dtype=float)
+            z = ndtri(rankdata(q) / (len(q) + 1))
+            out.update(zip(keys, z.tolist(), strict=True))
+        return out
 
     def noise(self, key: str) -> float:
         return float(ndtri(_uniform_from_key(self.name, str(self.seed), key)))
