@@ -142,12 +142,48 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _VendorRequestHandler(web.RequestHandler):
+    """Answers HTTP-level failures (unparseable request line, bad method token, bad headers) in
+    the vendor's error shape instead of aiohttp's plain-text page."""
+
+    vendor_protocol: WireProtocol | None = None
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,  # noqa: ANN001
+                     message: str | None = None) -> web.StreamResponse:
+        proto = self.vendor_protocol
+        if proto is None:
+            return super().handle_error(request, status, exc, message)
+        if status >= 500:
+            log.error("%s mock: HTTP-level failure", proto.vendor, exc_info=exc)
+        wreq = WireRequest("", "/", {}, request.headers if request is not None else {}, b"")
+        wresp = proto.server_error(wreq) if status >= 500 else proto.bad_http(wreq, status, "Malformed HTTP request.")
+        resp = _to_aiohttp(wresp)
+        resp.force_close()
+        return resp
+
+
+class _VendorServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        handler = _VendorRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.vendor_protocol = getattr(self, "vendor_protocol", None)
+        return handler
+
+
+class _VendorAppRunner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        if hasattr(server, "_loop") and hasattr(server, "_kwargs"):  # aiohttp 3.x internals; else plain text errors
+            server.__class__ = _VendorServer
+            server.vendor_protocol = self._app.get(PROTOCOL_KEY)
+        return server
+
+
 async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Mapping[str, int]
                       ) -> tuple[list[web.AppRunner], dict[str, Endpoint]]:
     runners, endpoints = [], {}
     try:
         for vendor, app in apps.items():
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner = _VendorAppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             runners.append(runner)
             sock = bind_socket(host, ports.get(vendor, 0))

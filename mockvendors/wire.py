@@ -67,6 +67,10 @@ class WireProtocol(Protocol):
 
     def body_too_large(self, request: WireRequest) -> WireResponse: ...
 
+    def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
+        """A request the HTTP layer could not parse (bad method token, request line, headers)."""
+        ...
+
 
 def request_id() -> str:
     return str(uuid.uuid4())

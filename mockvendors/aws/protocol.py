@@ -97,6 +97,9 @@ class AwsProtocol:
         return error_response("InternalServerError", "Amazon Rekognition experienced a service issue "
                               "(injected fault). Try your call again.", 500)
 
+    def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
+        return error_response("SerializationException", message, 400)
+
     def body_too_large(self, request: WireRequest) -> WireResponse:
         return error_response("ImageTooLargeException", "Image size is too large.")
 

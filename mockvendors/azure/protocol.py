@@ -157,6 +157,9 @@ class AzureProtocol:
     def server_error(self, request: WireRequest) -> WireResponse:
         return error_response(500, "InternalServerError", "An internal server error occurred (injected fault).")
 
+    def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
+        return error_response(400, "BadArgument", message)
+
     def body_too_large(self, request: WireRequest) -> WireResponse:
         if _CV_PATH.match(request.path):
             return error_response(400, "InvalidArgument", "The input image is too large.", "InvalidImageSize")

@@ -107,6 +107,9 @@ class NaverProtocol:
     def server_error(self, request: WireRequest) -> WireResponse:
         return error_response(request, 500, "ER99", "Internal server error (injected fault).")
 
+    def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
+        return error_response(request, 400, "ER01", message)
+
     def body_too_large(self, request: WireRequest) -> WireResponse:
         return error_response(request, 400, "ER02", "Image size exceeds the 2MB limit.")
 

@@ -1,0 +1,72 @@
+"""`dfi serve` end to end: start it, point unmodified boto3/requests at it, stop it with Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from click.testing import CliRunner
+
+from harness.cli.serve_cmds import serve
+
+pytestmark = [pytest.mark.models, pytest.mark.shared]
+
+
+def _wait_for_endpoints(proc: subprocess.Popen, timeout: float = 120) -> dict[str, str]:
+    out, deadline = "", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        out += line
+        if "Ctrl-C stops" in line:
+            return dict(re.findall(r"(DFI_\w+)=(http://[\d.:]+)", out))
+    raise AssertionError(f"dfi serve did not start:\n{out}\n{proc.stderr.read() if proc.stderr else ''}")
+
+
+def test_dfi_serve_with_a_gallery_folder_answers_boto3_and_stops_on_ctrl_c(tmp_path: Path, shared_data: Path):
+    (tmp_path / "gallery" / "Barack_Obama").mkdir(parents=True)
+    for f in ("obama.jpg", "obama2.jpg"):
+        (tmp_path / "gallery" / "Barack_Obama" / f).write_bytes((shared_data / "faces" / f).read_bytes())
+    saved = tmp_path / "g.npz"
+    env = dict(os.environ, COLUMNS="200", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "serve", "--gallery", str(tmp_path / "gallery"), "--save-gallery", str(saved),
+         "--aws-port", "0", "--ms-port", "0", "--nav-port", "0", "--tps", "nav=1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ep = _wait_for_endpoints(proc)
+        rek = boto3.client("rekognition", endpoint_url=ep["DFI_AWS_ENDPOINT_URL"], region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x",
+                           config=Config(retries={"total_max_attempts": 1}))
+        r = rek.recognize_celebrities(Image={"Bytes": (shared_data / "faces/obama3.jpg").read_bytes()})
+        assert r["CelebrityFaces"][0]["Name"] == "Barack Obama"
+        r = requests.post(ep["DFI_AZURE_VISION_ENDPOINT"] + "/vision/v3.2/models/celebrities/analyze",
+                          data=(shared_data / "faces/obama3.jpg").read_bytes(),
+                          headers={"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/octet-stream"})
+        assert r.json()["result"]["celebrities"][0]["name"] == "Barack Obama"
+        assert saved.is_file()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "mock vendors stopped" in err and "Traceback" not in err
+
+
+def test_dfi_serve_rejects_bad_options():
+    runner = CliRunner()
+    r = runner.invoke(serve, ["--tps", "aws=fast"])
+    assert r.exit_code != 0 and "not a float" in r.output
+    r = runner.invoke(serve, ["--profile", "nobody=x.yaml"])
+    assert r.exit_code != 0 and "VENDOR=FILE" in r.output

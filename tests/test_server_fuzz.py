@@ -1,0 +1,144 @@
+"""Fuzz the three mock servers: random methods, paths, headers, bodies and content types.
+
+Never a 5xx, never a traceback in the body, always JSON in the vendor's own error shape."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from mockvendors.server import MockServers, build_protocols
+from test_mock_data import build_gallery
+
+pytestmark = [pytest.mark.models, pytest.mark.shared]
+
+AUTH = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/rekognition/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "a" * 64)
+
+
+@pytest.fixture(scope="module")
+def urls(shared_data: Path, mockvendors_analyzer) -> Any:  # noqa: ANN001
+    protocols = build_protocols(("aws", "ms", "nav"), build_gallery(shared_data, mockvendors_analyzer),
+                                mockvendors_analyzer)
+    with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as s:
+        yield {v: e.url for v, e in s.endpoints.items()}
+
+
+@pytest.fixture(scope="module")
+def http() -> Any:
+    with httpx.Client(timeout=30) as c:
+        yield c
+
+
+def _tiny_png(colour: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (colour, 255 - colour, 90)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _aws_error(body: Any) -> bool:
+    return isinstance(body, dict) and set(body) == {"__type", "message"} and all(isinstance(v, str) for v in body.values())
+
+
+def _azure_error(body: Any) -> bool:
+    err = body.get("error") if isinstance(body, dict) else None
+    return isinstance(err, dict) and isinstance(err.get("code"), str) and isinstance(err.get("message"), str)
+
+
+def _naver_error(body: Any) -> bool:
+    if isinstance(body, dict) and set(body) == {"errorMessage", "errorCode"}:
+        return True
+    err = body.get("error") if isinstance(body, dict) else None
+    return isinstance(err, dict) and {"errorCode", "message", "details"} <= set(err)
+
+
+ERROR_SHAPE = {"aws": _aws_error, "ms": _azure_error, "nav": _naver_error}
+PATHS = {
+    "aws": ["/", "/x", "//", "/?Action=Recognize"],
+    "ms": ["/vision/v3.2/models/celebrities/analyze", "/face/v1.0/detect", "/face/v1.0/verify",
+           "/face/v1.0/findsimilars", "/face/v1.0/detect?returnFaceId=maybe&faceIdTimeToLive=x",
+           "/vision/v3.2/models/celebrities/analyze?model-version=bogus", "/face/v1.0-preview/detect", "/vision"],
+    "nav": ["/v1/vision/celebrity", "/vision/v1/celebrity", "/v1/vision/face", "/"],
+}
+HEADER_SETS = {
+    "aws": [{}, {"Authorization": AUTH}, {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.RecognizeCelebrities"},
+            {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.CompareFaces"},
+            {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.GetCelebrityInfo"},
+            {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.DeleteCollection"}],
+    "ms": [{}, {"Ocp-Apim-Subscription-Key": "k"}, {"Ocp-Apim-Subscription-Key": ""}],
+    "nav": [{}, {"X-Naver-Client-Id": "a", "X-Naver-Client-Secret": "b"},
+            {"X-NCP-APIGW-API-KEY-ID": "a", "X-NCP-APIGW-API-KEY": "b"}, {"X-Naver-Client-Id": "a"}],
+}
+CONTENT_TYPES = ["application/x-amz-json-1.1", "application/json", "application/octet-stream", "text/plain",
+                 "multipart/form-data; boundary=xyz", "multipart/form-data", "image/jpeg", "", "application/json; charset=utf-8"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_subnormal=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+image_like = st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n" + b"0" * 40, _tiny_png(10), _tiny_png(200)])
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["raw", "json", "aws", "face", "multipart"]))
+    if kind == "raw":
+        return draw(st.binary(max_size=300))
+    if kind == "json":
+        return json.dumps(draw(json_values)).encode()
+    if kind == "aws":
+        img = base64.b64encode(draw(image_like)).decode() if draw(st.booleans()) else draw(st.text(max_size=20))
+        key = draw(st.sampled_from(["Image", "SourceImage", "TargetImage", "Id"]))
+        field = draw(st.sampled_from(["Bytes", "S3Object", "Other"]))
+        doc: dict[str, Any] = {key: {field: img}}
+        if draw(st.booleans()):
+            doc["SimilarityThreshold"] = draw(json_values)
+        if draw(st.booleans()):
+            doc["TargetImage"] = {"Bytes": img}
+            doc["SourceImage"] = {"Bytes": img}
+        return json.dumps(doc).encode()
+    if kind == "face":
+        return json.dumps({draw(st.sampled_from(["faceId", "faceId1", "faceIds", "url"])): draw(json_values),
+                           "faceId2": draw(st.uuids().map(str)), "mode": draw(st.text(max_size=10)),
+                           "maxNumOfCandidatesReturned": draw(json_values)}).encode()
+    payload = draw(image_like) if draw(st.booleans()) else draw(st.binary(max_size=100))
+    name = draw(st.sampled_from(["image", "photo", ""]))
+    return (b"--xyz\r\nContent-Disposition: form-data; name=\"" + name.encode() + b"\"; filename=\"a\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + payload + b"\r\n--xyz--\r\n")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(vendor=st.sampled_from(["aws", "ms", "nav"]), method=st.sampled_from(["POST", "GET", "PUT", "DELETE", "PATCH",
+                                                                           "OPTIONS", "FUZZ"]),
+       path_choice=st.integers(0, 7), extra_path=st.text(alphabet="abc/._-%20", max_size=8),
+       header_choice=st.integers(0, 5), content_type=st.sampled_from(CONTENT_TYPES),
+       junk_headers=st.dictionaries(st.sampled_from(["X-Amz-Date", "Accept", "X-Amz-Target", "Authorization",
+                                                     "Ocp-Apim-Subscription-Key", "X-Naver-Client-Secret"]),
+                                    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(str.strip),
+                                    max_size=2),
+       body=bodies())
+def test_fuzz_never_5xx_always_vendor_error_shape(urls, http, vendor, method, path_choice, extra_path, header_choice,
+                                                 content_type, junk_headers, body):
+    paths = PATHS[vendor]
+    path = paths[path_choice % len(paths)] + (extra_path if path_choice >= len(paths) else "")
+    headers = dict(HEADER_SETS[vendor][header_choice % len(HEADER_SETS[vendor])])
+    headers.update(junk_headers)
+    if content_type:
+        headers["Content-Type"] = content_type
+    r = http.request(method, urls[vendor] + path, headers=headers, content=body)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    assert "Traceback" not in r.text
+    data = r.json()
+    if r.status_code >= 400:
+        assert ERROR_SHAPE[vendor](data), data
