@@ -191,6 +191,7 @@ class CachingAnalyzer:
         self.inner = inner
         self.max_entries = max_entries
         self._cache: OrderedDict[str, ImageAnalysis | FaceError] = OrderedDict()
+        self._recent: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -206,8 +207,20 @@ class CachingAnalyzer:
                 self._cache.move_to_end(sha256)
             return hit
 
+    def _key(self, image: bytes) -> str:
+        """sha256 of ``image``; the same bytes object seen recently is not hashed again."""
+        hit = self._recent.get(id(image))
+        if hit is not None and hit[0] is image:
+            return hit[1]
+        key = sha256_hex(image)
+        with self._lock:
+            self._recent[id(image)] = (image, key)  # holds the object, so its id cannot be reused
+            while len(self._recent) > 64:
+                self._recent.popitem(last=False)
+        return key
+
     def analyze(self, image: bytes, sha256: str | None = None) -> ImageAnalysis:
-        key = sha256 or sha256_hex(image)
+        key = sha256 or self._key(image)
         hit = self.cached(key)
         if hit is None:
             self.misses += 1

@@ -73,7 +73,12 @@ class MockVendor:
     def _analysis(self, image: bytes):  # noqa: ANN202
         try:
             self._check(image)
-            return self.behaviour.analyze(image)
+            analysis = self.behaviour.analyze(image)
+            if self.name == "ms":
+                from mockvendors.azure.protocol import validate_cv_image
+
+                validate_cv_image(image, (analysis.width, analysis.height))
+            return analysis
         except ImageRejected as exc:
             raise BadImageError(self.name, exc.code, exc.message) from None
         except ImageTooLargeError as exc:

@@ -13,7 +13,7 @@ import binascii
 import re
 from typing import Any
 
-from mockvendors.analysis import image_size, sniff_format
+from mockvendors.analysis import sniff_format
 from mockvendors.aws import shapes
 from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage
 from mockvendors.errors import ImageRejected
@@ -55,7 +55,7 @@ def validate_image_bytes(data: bytes) -> None:
         raise ImageRejected(VENDOR, "ImageTooLargeException",
                             f"Image size is too large: {len(data)} bytes (the limit is {MAX_IMAGE_BYTES}).",
                             too_large=True)
-    if sniff_format(data) not in ("Jpeg", "Png") or image_size(data) is None:
+    if sniff_format(data) not in ("Jpeg", "Png"):  # undecodable bytes fail later, at analysis
         raise ImageRejected(VENDOR, "InvalidImageFormatException", "Request has invalid image format")
 
 

@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from mockvendors.analysis import FaceAnalysis, ImageAnalysis, image_size, sniff_format
+from mockvendors.analysis import FaceAnalysis, ImageAnalysis, sniff_format
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.errors import ImageRejected
 from mockvendors.wire import WireRequest, WireResponse, parse_json_object, request_id
@@ -58,28 +58,26 @@ def error_response(status: int, code: str, message: str, inner_code: str | None 
     return WireResponse.json(status, {"error": err}, headers=h)
 
 
-def validate_cv_image(data: bytes) -> tuple[int, int]:
-    """Computer Vision's checks on an uploaded image; returns (width, height). Raises ImageRejected."""
+def validate_cv_image(data: bytes, size: tuple[int, int] | None = None) -> None:
+    """Computer Vision's checks on an uploaded image (``size``: its decoded width, height, when known).
+    Raises ImageRejected. Undecodable bytes fail later, at analysis."""
     if len(data) > CV_MAX_BYTES:
         raise ImageRejected(VENDOR, "InvalidImageSize", "The input image is too large.", too_large=True)
-    size = image_size(data) if sniff_format(data) in ("Jpeg", "Png", "Gif", "Bmp") else None
-    if size is None:
+    if sniff_format(data) not in ("Jpeg", "Png", "Gif", "Bmp"):
         raise ImageRejected(VENDOR, "InvalidImageFormat", "Input data is not a valid image.")
-    if min(size) < 50 or max(size) > 16000:
+    if size is not None and (min(size) < 50 or max(size) > 16000):
         raise ImageRejected(VENDOR, "InvalidImageDimension", "The input image dimensions are out of range.")
-    return size
 
 
-def validate_face_image(data: bytes) -> None:
-    """Face API's checks on an uploaded image. Raises ImageRejected."""
+def validate_face_image(data: bytes, size: tuple[int, int] | None = None) -> None:
+    """Face API's checks on an uploaded image (``size`` as for validate_cv_image). Raises ImageRejected."""
     if len(data) < FACE_MIN_BYTES:
         raise ImageRejected(VENDOR, "InvalidImageSize", "Image size is too small.")
     if len(data) > FACE_MAX_BYTES:
         raise ImageRejected(VENDOR, "InvalidImageSize", "Image size is too big.", too_large=True)
-    size = image_size(data) if sniff_format(data) in ("Jpeg", "Png", "Gif", "Bmp") else None
-    if size is None:
+    if sniff_format(data) not in ("Jpeg", "Png", "Gif", "Bmp"):
         raise ImageRejected(VENDOR, "InvalidImage", "Decoding error, image format unsupported.")
-    if min(size) < 36 or max(size) > 4096:
+    if size is not None and min(size) < 36 or max(size) > 4096:
         raise ImageRejected(VENDOR, "InvalidImageSize", "Image dimensions are out of range (36x36 to 4096x4096).")
 
 
@@ -227,6 +225,10 @@ class AzureProtocol:
         except ImageRejected as exc:
             raise AzureError(400, "InvalidArgument", exc.message, exc.code) from None
         image = self._analyze(data, inner=True)
+        try:
+            validate_cv_image(data, (image.width, image.height))
+        except ImageRejected as exc:
+            raise AzureError(400, "InvalidArgument", exc.message, exc.code) from None
         result = self.behaviour.recognize_analysis(image)
         rid = request_id()
         payload = {
@@ -270,6 +272,10 @@ class AzureProtocol:
         except ImageRejected as exc:
             raise AzureError(400, exc.code, exc.message) from None
         image = self._analyze(data, inner=False)
+        try:
+            validate_face_image(data, (image.width, image.height))
+        except ImageRejected as exc:
+            raise AzureError(400, exc.code, exc.message) from None
         out = []
         for f in image.faces[: self.behaviour.profile.max_faces]:
             item: dict[str, Any] = {}

@@ -21,7 +21,7 @@ import email.parser
 import email.policy
 from typing import Any
 
-from mockvendors.analysis import image_size, sniff_format
+from mockvendors.analysis import sniff_format
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.errors import ImageRejected
 from mockvendors.wire import WireRequest, WireResponse
@@ -54,16 +54,14 @@ def error_response(request: WireRequest, status: int, code: str, message: str,
     return WireResponse.json(status, payload, headers=headers)
 
 
-def validate_image(data: bytes) -> tuple[int, int]:
-    """CFR's checks on the uploaded image; returns (width, height). Raises ImageRejected."""
+def validate_image(data: bytes) -> None:
+    """CFR's checks on the uploaded image. Raises ImageRejected; undecodable bytes fail at analysis."""
     if not data:
         raise ImageRejected(VENDOR, "ER01", "Invalid parameter: the image is empty.")
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageRejected(VENDOR, "ER02", "Image size exceeds the 2MB limit.", too_large=True)
-    size = image_size(data) if sniff_format(data) in ("Jpeg", "Png", "Gif", "Bmp") else None
-    if size is None:
+    if sniff_format(data) not in ("Jpeg", "Png", "Gif", "Bmp"):
         raise ImageRejected(VENDOR, "ER03", "Unsupported image format (use JPG, PNG, GIF or BMP).")
-    return size
 
 
 def multipart_field(content_type_header: str, body: bytes, name: str) -> bytes | None:
