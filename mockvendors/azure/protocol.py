@@ -77,7 +77,7 @@ def validate_face_image(data: bytes, size: tuple[int, int] | None = None) -> Non
         raise ImageRejected(VENDOR, "InvalidImageSize", "Image size is too big.", too_large=True)
     if sniff_format(data) not in ("Jpeg", "Png", "Gif", "Bmp"):
         raise ImageRejected(VENDOR, "InvalidImage", "Decoding error, image format unsupported.")
-    if size is not None and min(size) < 36 or max(size) > 4096:
+    if size is not None and (min(size) < 36 or max(size) > 4096):
         raise ImageRejected(VENDOR, "InvalidImageSize", "Image dimensions are out of range (36x36 to 4096x4096).")
 
 
