@@ -22,7 +22,9 @@ DETECT_W, DETECT_H = 320, 240
 LANDMARK_SIZE = 64
 LIVENESS_SIZE = 128
 LIVENESS_SCALE = 2.7
-CHUNK = 32  # faces or images per model call
+# Images or faces per model call. Larger batches measured no faster here: with 2 cores the
+# activations of 32 faces (~100 MB in the first layers) fall out of cache (benchmarks/README.md).
+CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class FacepluginDetector:
     def landmarks68(self, grey_crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """(N,64,64) uint8 grey crops of square boxes (N,4) -> (N,68,2) image coordinates."""
         x = grey_crops[:, None].astype(np.float32) / 256.0
-        (pts,) = run_in_chunks(lambda b: self._landmark.run(None, {"input": b}), x, CHUNK)
+        (pts,) = run_in_chunks(lambda b: self._landmark.run(None, {"input": b}), x, 8 * CHUNK)  # 64x64: tiny
         pts = pts.reshape(-1, 68, 2)
         side = (boxes[:, 2] - boxes[:, 0])[:, None, None]
         return pts * side + boxes[:, None, :2]
