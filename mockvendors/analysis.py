@@ -151,7 +151,12 @@ class PipelineAnalyzer:
         from harness.faces import load_image
 
         fmt = sniff_format(image)
-        pixels = load_image(image)
+        try:
+            pixels = load_image(image)
+        except FaceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes (PIL: AttributeError...)
+            raise ImageDecodeError(f"cannot decode the image ({type(exc).__name__}: {exc})") from exc
         h, w = pixels.shape[:2]
         try:
             faces = self.pipeline.analyze(pixels)

@@ -87,7 +87,14 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-image_like = st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n" + b"0" * 40, _tiny_png(10), _tiny_png(200)])
+def _noise_jpeg() -> bytes:  # > 1 KB, so it passes the Face API's minimum size and reaches the model
+    buf = io.BytesIO()
+    Image.effect_noise((160, 120), 60).convert("RGB").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+image_like = st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n" + b"0" * 40, _tiny_png(10), _tiny_png(200),
+                              _noise_jpeg()])
 
 
 @st.composite
@@ -139,6 +146,50 @@ def test_fuzz_never_5xx_always_vendor_error_shape(urls, http, vendor, method, pa
     r = http.request(method, urls[vendor] + path, headers=headers, content=body)
     assert r.status_code < 500, (r.status_code, r.text[:300])
     assert "Traceback" not in r.text
+    data = r.json()
+    if r.status_code >= 400:
+        assert ERROR_SHAPE[vendor](data), data
+
+
+@st.composite
+def well_formed(draw: st.DrawFn) -> tuple[str, str, str, dict[str, str], bytes]:
+    """Requests that pass routing and authentication, so the fuzzed contents reach the vendor logic."""
+    vendor = draw(st.sampled_from(["aws", "ms", "nav"]))
+    image = draw(image_like)
+    if vendor == "aws":
+        op = draw(st.sampled_from(["RecognizeCelebrities", "CompareFaces", "GetCelebrityInfo"]))
+        doc = {"Image": {"Bytes": base64.b64encode(image).decode()},
+               "SourceImage": {"Bytes": base64.b64encode(draw(image_like)).decode()},
+               "TargetImage": {"Bytes": base64.b64encode(image).decode()},
+               "Id": draw(st.text(max_size=10)), "SimilarityThreshold": draw(json_values),
+               "QualityFilter": draw(st.sampled_from(["NONE", "AUTO", "bogus"]))}
+        doc = {k: v for k, v in doc.items() if draw(st.booleans()) or k in ("Image", "SourceImage", "TargetImage")}
+        return vendor, "POST", "/", {"Authorization": AUTH, "X-Amz-Target": f"RekognitionService.{op}",
+                                     "Content-Type": "application/x-amz-json-1.1"}, json.dumps(doc).encode()
+    if vendor == "ms":
+        path = draw(st.sampled_from(["/vision/v3.2/models/celebrities/analyze", "/face/v1.0/detect",
+                                     "/face/v1.0/detect?returnFaceId=false&returnRecognitionModel=true",
+                                     "/face/v1.0/detect?returnFaceAttributes=headPose&faceIdTimeToLive=60",
+                                     "/face/v1.0/verify", "/face/v1.0/findsimilars"]))
+        if path.startswith("/face/v1.0/verify") or path.startswith("/face/v1.0/findsimilars"):
+            body = json.dumps({"faceId": draw(st.uuids().map(str)), "faceId1": draw(st.uuids().map(str)),
+                               "faceId2": draw(json_values), "faceIds": draw(st.lists(st.uuids().map(str), max_size=3)),
+                               "mode": draw(st.sampled_from(["matchFace", "matchPerson", "x"]))}).encode()
+            return vendor, "POST", path, {"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/json"}, body
+        return vendor, "POST", path, {"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/octet-stream"}, image
+    body = (b"--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"\r\n"
+            b"Content-Type: image/jpeg\r\n\r\n" + image + b"\r\n--xyz--\r\n")
+    path = draw(st.sampled_from(["/v1/vision/celebrity", "/vision/v1/celebrity"]))
+    return vendor, "POST", path, {"X-Naver-Client-Id": "a", "X-Naver-Client-Secret": "b", "X-NCP-APIGW-API-KEY-ID": "a",
+                                  "X-NCP-APIGW-API-KEY": "b", "Content-Type": "multipart/form-data; boundary=xyz"}, body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(req=well_formed())
+def test_fuzz_well_formed_envelopes_with_odd_contents(urls, http, req):
+    vendor, method, path, headers, body = req
+    r = http.request(method, urls[vendor] + path, headers=headers, content=body)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
     data = r.json()
     if r.status_code >= 400:
         assert ERROR_SHAPE[vendor](data), data
