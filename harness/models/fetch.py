@@ -253,6 +253,9 @@ def fetch_models(
     log: Callable[[str], None] = lambda msg: None,
 ) -> FetchReport:
     """Fetch, check, prepare and install the model set and demo photos. Idempotent."""
+    for given in (from_tgz, demo_from):
+        if given is not None and not Path(given).expanduser().is_file():
+            raise FetchError(f"{given}: no such file")
     with _install_lock():
         need_models = force or bool(model_problems())
         need_demo = force or bool(demo_problems())
