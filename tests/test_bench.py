@@ -213,3 +213,25 @@ def test_dfi_bench_bad_model_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--model", str(tmp_path / "junk.onnx")])
     assert "not a valid ONNX model" in " ".join(capsys.readouterr().err.split())
+
+
+def test_torch_backend_code_path_matches_onnxruntime_on_cpu():
+    """The torch-cuda runner's conversion and step code, run on the CPU where PyTorch+onnx2torch exist."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (the GPU machine has it)")
+    pytest.importorskip("onnx2torch", reason="onnx2torch is not installed")
+    import onnxruntime as ort
+
+    from harness.bench.runners import TorchCudaRunner, graph_inputs
+
+    from harness.detectors.reference import reference_model_path
+
+    path = reference_model_path("meso4")
+    runner = TorchCudaRunner(dtype="fp32", device="cpu")
+    step = runner.prepare(path, 3)
+    step()
+    assert step.mode == "eager"
+    x = step.inputs[0].contiguous().numpy()
+    [ref] = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {graph_inputs(path)[0].name: x})
+    np.testing.assert_allclose(step.outputs.numpy(), ref, atol=1e-5)
+    assert isinstance(torch.__version__, str)

@@ -100,7 +100,7 @@ def count_cost(model: onnx.ModelProto | str | Path) -> ModelCost:
     initializer_names = {i.name for i in g.initializer}
     unknown = [o for n in g.node for o in n.output if o and o not in shapes]
     if unknown:
-        shapes.update(_shapes_by_running(inferred, unknown, elem))
+        shapes.update(run_shapes(inferred, unknown, elem))
     constant_outputs = {o for n in g.node if n.op_type == "Constant" for o in n.output}
 
     flops: Counter[str] = Counter()
@@ -139,7 +139,7 @@ def count_cost(model: onnx.ModelProto | str | Path) -> ModelCost:
     )
 
 
-def _shapes_by_running(model: onnx.ModelProto, names: list[str], elem: dict[str, int]) -> dict[str, list[int]]:
+def run_shapes(model: onnx.ModelProto, names: list[str], elem: dict[str, int]) -> dict[str, list[int]]:
     """Shapes that static inference could not give (e.g. a Reshape fed by Shape->Gather->Concat in
     an old opset), read off one onnxruntime run at batch 1 on zeros."""
     import onnxruntime as ort

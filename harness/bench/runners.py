@@ -41,10 +41,9 @@ _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "ten
                 "tensor(int64)": np.int64, "tensor(bool)": np.bool_}
 
 
-def synthetic_inputs(inputs: list, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random input arrays for onnxruntime ``NodeArg``s, the first dimension set to ``batch``."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
+def input_specs(inputs: list, batch: int) -> list[tuple[str, list[int], type]]:
+    """(name, shape, numpy dtype) of each onnxruntime ``NodeArg`` input, the first dimension set to ``batch``."""
+    specs = []
     for arg in inputs:
         shape = list(arg.shape)
         if shape and not isinstance(shape[0], int):
@@ -57,12 +56,45 @@ def synthetic_inputs(inputs: list, batch: int, seed: int = 0) -> dict[str, np.nd
         dtype = _NUMPY_TYPES.get(arg.type)
         if dtype is None:
             raise ModelInputError(f"input {arg.name!r} has unsupported type {arg.type}")
+        specs.append((arg.name, shape, dtype))
+    return specs
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    """What ``input_specs`` needs of an input, read from the ONNX file (no session built)."""
+
+    name: str
+    shape: list
+    type: str
+
+
+def graph_inputs(model_path: Path) -> list[GraphInput]:
+    model = onnx.load(str(model_path), load_external_data=False)
+    inits = {i.name for i in model.graph.initializer}
+    out = []
+    for inp in model.graph.input:
+        if inp.name in inits:
+            continue
+        t = inp.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
+        np_type = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+        type_name = next((k for k, v in _NUMPY_TYPES.items() if np.dtype(v) == np_type), f"tensor({np_type})")
+        out.append(GraphInput(inp.name, shape, type_name))
+    return out
+
+
+def synthetic_inputs(inputs: list, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random host arrays for the model's inputs (uniform -1..1 for floats)."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name, shape, dtype in input_specs(inputs, batch):
         if np.issubdtype(dtype, np.floating):
-            feeds[arg.name] = rng.standard_normal(shape).astype(dtype)
+            feeds[name] = (rng.random(shape, dtype=np.float32) * 2 - 1).astype(dtype, copy=False)
         elif dtype == np.bool_:
-            feeds[arg.name] = rng.integers(0, 2, shape).astype(bool)
+            feeds[name] = rng.integers(0, 2, shape).astype(bool)
         else:
-            feeds[arg.name] = rng.integers(0, 127, shape).astype(dtype)
+            feeds[name] = rng.integers(0, 127, shape).astype(dtype)
     return feeds
 
 
@@ -226,12 +258,15 @@ class TorchCudaRunner:
     cuda_graphs: bool = True
     compile: bool = False
     backend: str = "torch-cuda"
+    # "cpu" runs the same conversion and step code without CUDA (eager, no graphs): for tests only
+    device: str = "cuda"
     _modules: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        reason = backend_status("torch-cuda")
-        if reason:
-            raise BackendUnavailable(reason)
+        if self.device == "cuda":
+            reason = backend_status("torch-cuda")
+            if reason:
+                raise BackendUnavailable(reason)
         import torch
 
         torch.backends.cudnn.benchmark = True
@@ -254,15 +289,31 @@ class TorchCudaRunner:
                 "cuda_graphs": self.cuda_graphs, "torch_compile": self.compile, "channels_last": True,
                 "tf32": False, "fp16_method": "module.half() after conversion" if self.dtype == "fp16" else None}
 
-    def _module(self, model_path: Path):
+    def _module(self, model_path: Path, batch: int):
+        """The converted module, cached per file (per batch too when the graph reads shapes at run time)."""
         import torch
         from onnx2torch import convert
 
-        key = str(model_path)
+        from harness.bench.convert import reads_shapes_at_run_time, torch_ready_model
+
+        per_batch = reads_shapes_at_run_time(onnx.load(str(model_path), load_external_data=False))
+        key = (str(model_path), batch if per_batch else None)
+        if isinstance(self._modules.get(key), Exception):
+            raise self._modules[key]  # conversion failed once: do not retry it for every batch size
         if key not in self._modules:
-            module = convert(onnx.load(str(model_path))).eval().to("cuda")
+            try:
+                module = convert(torch_ready_model(model_path, batch if per_batch else None)).eval()
+            except Exception as exc:
+                self._modules[key] = exc
+                raise
+            module = module.to(self.device)
             if self.dtype == "fp16":
                 module = module.half()
+            # integer constants (shapes, axes) stay on the host: reading them then costs no device sync
+            for sub in module.modules():
+                for name, buf in list(sub._buffers.items()):
+                    if buf is not None and not buf.is_floating_point():
+                        sub._buffers[name] = buf.cpu()
             module = module.to(memory_format=torch.channels_last)
             if self.compile:
                 module = torch.compile(module, mode="max-autotune-no-cudagraphs", dynamic=False)
@@ -270,23 +321,36 @@ class TorchCudaRunner:
         return self._modules[key]
 
     def prepare(self, model_path: Path, batch: int) -> Step:
+        """A step replaying a CUDA graph of the module (eager when capture fails: ``step.mode`` says which)."""
         import torch
 
-        module = self._module(model_path)
-        sess_inputs = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_inputs()
+        module = self._module(model_path, batch)
+        sess_inputs = graph_inputs(model_path)
         dtype = torch.float16 if self.dtype == "fp16" else torch.float32
         xs = []
-        for name, array in synthetic_inputs(sess_inputs, batch).items():
-            t = torch.from_numpy(array).to("cuda")
-            if t.is_floating_point():
-                t = t.to(dtype)
+        generator = torch.Generator(device=self.device).manual_seed(0)
+        on_cuda = self.device == "cuda"
+        sync = torch.cuda.synchronize if on_cuda else (lambda: None)
+        for _, shape, np_dtype in input_specs(sess_inputs, batch):
+            if np.issubdtype(np_dtype, np.floating):  # made on the device: no host generation or copy
+                t = torch.rand(shape, device=self.device, dtype=dtype, generator=generator) * 2 - 1
+            else:
+                t = torch.from_numpy(np.zeros(shape, dtype=np_dtype)).to(self.device)
             if t.dim() == 4:
                 t = t.contiguous(memory_format=torch.channels_last)
             xs.append(t)
-        with torch.no_grad():
-            module(*xs)
-        torch.cuda.synchronize()
-        if self.cuda_graphs and not self.compile:
+
+        def eager() -> None:
+            with torch.no_grad():
+                eager.outputs = module(*xs)  # type: ignore[attr-defined]
+            sync()
+
+        eager.mode = "torch.compile" if self.compile else "eager"  # type: ignore[attr-defined]
+        eager.inputs = xs  # type: ignore[attr-defined]
+        eager()  # cudnn autotuning for this shape happens here, outside any timing
+        if not self.cuda_graphs or self.compile or not on_cuda:
+            return eager
+        try:
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side), torch.no_grad():
@@ -296,19 +360,18 @@ class TorchCudaRunner:
             graph = torch.cuda.CUDAGraph()
             with torch.no_grad(), torch.cuda.graph(graph):
                 module(*xs)
+        except Exception as exc:  # noqa: BLE001 - e.g. a converted op that syncs with the host
+            torch.cuda.synchronize()
+            eager.mode = f"eager (CUDA graph capture failed: {type(exc).__name__})"  # type: ignore[attr-defined]
+            return eager
 
-            def replay() -> None:
-                graph.replay()
-                torch.cuda.synchronize()
-
-            return replay
-
-        def eager() -> None:
-            with torch.no_grad():
-                module(*xs)
+        def replay() -> None:
+            graph.replay()
             torch.cuda.synchronize()
 
-        return eager
+        replay.mode = "cuda-graph"  # type: ignore[attr-defined]
+        replay.graph = graph  # type: ignore[attr-defined]  (keeps the graph and its memory pool alive)
+        return replay
 
     def close(self) -> None:
         self._modules.clear()

@@ -115,6 +115,8 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                         break
                     continue
                 stats = latency_stats(latencies, batch)
+                if getattr(step, "mode", None):
+                    base["execution"] = step.mode
                 result = {**base, "status": "ok", "warmup_iterations": warmup, **stats,
                           **roofline(costs.get(model.name), device, combo.dtype, batch, stats["images_per_s"])}
                 doc["results"].append(result)
