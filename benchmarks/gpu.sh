@@ -31,7 +31,9 @@ if [ -d "$CARRY/cache/models" ] && [ -z "${DFI_CACHE_DIR:-}" ]; then
   mkdir -p /tmp/dfi-cache && cp -r "$CARRY/cache/." /tmp/dfi-cache/ && export DFI_CACHE_DIR=/tmp/dfi-cache
 fi
 
-gpu_backends=$("$PY" - <<'PYEOF'
+# DFI_GPU_SH_BACKENDS / DFI_GPU_SH_SMOKE=1 exist to test this script's GPU path on a CPU-only machine
+gpu_backends="${DFI_GPU_SH_BACKENDS:-}"
+[ -n "$gpu_backends" ] || gpu_backends=$("$PY" - <<'PYEOF'
 from harness.bench.runners import GPU_BACKENDS, backend_status
 usable = [b for b in GPU_BACKENDS if backend_status(b) is None]
 for b in GPU_BACKENDS:
@@ -53,13 +55,15 @@ fi
 
 args=()
 for b in $gpu_backends; do args+=(--backend "$b"); done
+# goal models first (embedder, Xception), so a spent budget never cuts them
+models=(--model fr_feature --model xception --model all)
+batches=(--batch 1 --batch 8 --batch 32 --batch 128 --batch 256)
+if [ "${DFI_GPU_SH_SMOKE:-0}" = 1 ]; then models=(--model meso4 --model fr_feature); batches=(--batch 1 --batch 2); fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv || true
 name=$("$PY" -c 'from harness.bench.runners import nvidia_smi; import re; s = nvidia_smi(); print(re.sub(r"[^a-z0-9]+", "-", (s or {"name": "gpu"})["name"].lower()).strip("-"))')
 out="$RESULTS/gpu-$name.json"
-# goal models first (embedder, Xception), so a spent budget never cuts them
-"$PY" -m harness bench "${args[@]}" --dtype fp16 --dtype fp32 \
-  --model fr_feature --model xception --model all \
-  --batch 1 --batch 8 --batch 32 --batch 128 --batch 256 --budget "$BUDGET" --no-pipeline \
+"$PY" -m harness bench "${args[@]}" --dtype fp16 --dtype fp32 "${models[@]}" "${batches[@]}" \
+  --budget "$BUDGET" --no-pipeline \
   --note "GPU run by benchmarks/gpu.sh; the face pipeline (CPU onnxruntime) is benchmarked on the CPU machine" \
   --out "$out"
 rc=$?
