@@ -37,13 +37,15 @@ class Decision:
 class DefendedVendor:
     """``vendor`` guarded by ``policy``. Same name and similarity support as the wrapped vendor."""
 
-    def __init__(self, vendor: Vendor, policy: Policy):
+    def __init__(self, vendor: Vendor, policy: Policy, decisions: dict[str, Decision] | None = None):
+        """``decisions``: a dict shared by several wrapped vendors under the same policy, so each
+        image is scored once however many vendors see it."""
         self.vendor = vendor
         self.policy = policy
         self.name = vendor.name
         self.supports_similarity = vendor.supports_similarity
         self._lock = threading.Lock()
-        self._decisions: dict[str, Decision] = {}
+        self._decisions: dict[str, Decision] = decisions if decisions is not None else {}
         self.calls = 0
         self.blocked_calls = 0
 

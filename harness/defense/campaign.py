@@ -1,0 +1,252 @@
+"""The measured defense on images: run a dataset through the vendors without and with each policy.
+
+1. Baseline campaign (``<out>/baseline``) with the plain vendors.
+2. Every probe image is prepared exactly as the campaign sends it (face crop), so the detectors
+   see the bytes the vendor would see; detector keys are the sha256 of those bytes.
+3. For each policy (DD1 per detector, DD2 and DD3 over the ensemble), the vendors are wrapped in
+   :class:`harness.defense.wrapper.DefendedVendor` and the campaign is run again
+   (``<out>/<policy>``): attack success after the defense is *measured* by the wrapped vendor.
+   DD3's combiner is trained on the probes of half of the target celebrities and evaluated on the
+   other half (its table covers that half only).
+4. :func:`harness.defense.evaluate.defense_table` compares before/after with the study's analytic
+   estimate and counts the genuine recognitions the defense destroyed.
+
+Simulated detectors need the truth about each image: deepfake or genuine (from the probes) and,
+for correlated ones, how convincing each deepfake is, taken as the mean confidence the vendors gave
+it in the baseline run (0 where a vendor named no one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.campaign import CampaignOptions, CampaignRunner
+from harness.campaign.prepare import ImagePreparer
+from harness.datasets.probe import Probe
+from harness.defense.detectors import Detector, DetectorError, ImageTruth, SimulatedDetector, detector_scores
+from harness.defense.evaluate import defense_table
+from harness.defense.policy import DD1, DD2, DD3, Policy, StackingCombiner
+from harness.defense.wrapper import DefendedVendor
+from harness.errors import DfiError
+from harness.results.io import results_from_rows
+from harness.vendors.base import Vendor
+
+SIM_PATTERN = re.compile(r"^sim:(?P<name>[A-Za-z0-9_.-]+):(?P<rest>.+)$")
+
+
+class DefenseSetupError(DfiError):
+    """The defense cannot be set up (bad detector spec, too few probes to split for DD3)."""
+
+
+@dataclass(frozen=True)
+class ProbeImages:
+    fake: str | None  # sha256 of the prepared deepfake bytes (None: could not be prepared)
+    targets: tuple[str | None, ...]
+
+
+def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer) -> tuple[dict[str, ProbeImages], dict[str, bytes]]:
+    """Per probe the keys of its prepared images, and the prepared bytes by key."""
+    keys: dict[str, ProbeImages] = {}
+    data: dict[str, bytes] = {}
+
+    def prep(ref: str, role: str) -> str | None:
+        img = preparer.prepare(ref, role)
+        if img.error or img.data is None:
+            return None
+        data[img.sha256] = img.data
+        return img.sha256
+
+    for p in probes:
+        if p.error:
+            keys[p.probe_id] = ProbeImages(None, ())
+            continue
+        keys[p.probe_id] = ProbeImages(prep(p.deepfake, "deepfake"),
+                                       tuple(prep(t, "real target image") for t in p.target_images[:2]))
+    return keys, data
+
+
+def parse_sim_detector(text: str) -> tuple[str, float, float, float]:
+    m = SIM_PATTERN.match(text)
+    try:
+        if not m:
+            raise ValueError
+        parts = [float(x) for x in m["rest"].split(",")]
+        if len(parts) not in (2, 3):
+            raise ValueError
+    except ValueError:
+        raise DefenseSetupError(f"simulated detector {text!r}: expected sim:NAME:TPR,FPR[,CORRELATION]") from None
+    return (m["name"], parts[0], parts[1], parts[2] if len(parts) == 3 else 0.0)
+
+
+def image_truth(probes: Sequence[Probe], keys: Mapping[str, ProbeImages], baseline: pd.DataFrame) -> dict[str, ImageTruth]:
+    """Deepfake/genuine for every prepared image; a deepfake's quality is the vendors' mean confidence on it."""
+    conf = baseline.assign(c=baseline["fake_conf"].fillna(0.0).where(baseline["fake_error"].eq(""), np.nan))
+    quality = conf.groupby("probe_id")["c"].mean().to_dict()
+    truth: dict[str, ImageTruth] = {}
+    for p in probes:
+        k = keys[p.probe_id]
+        for t in k.targets:
+            if t is not None:
+                truth[t] = ImageTruth(False)
+        if k.fake is not None:
+            q = quality.get(p.probe_id, 0.0)
+            truth[k.fake] = ImageTruth(True, 0.0 if q != q else float(q), p.dataset)
+    return truth
+
+
+def build_detectors(specs: Sequence[str], truth: Mapping[str, ImageTruth], *,
+                    trained_loader: Callable[[], Detector] | None = None) -> list[Detector]:
+    """``spectrum_lr`` (the project's trained detector), a registry name (e.g. ``fr_liveness``), or
+    ``sim:NAME:TPR,FPR[,CORRELATION]``."""
+    out: list[Detector] = []
+    for spec in specs:
+        if spec.startswith("sim:"):
+            name, tpr, fpr, rho = parse_sim_detector(spec)
+            out.append(SimulatedDetector(name, tpr, fpr, truth, correlation=rho))
+        elif spec == "spectrum_lr":
+            if trained_loader is None:
+                from harness.defense.trained_detector import load_or_train
+
+                out.append(load_or_train())
+            else:
+                out.append(trained_loader())
+        else:
+            from harness.defense.adapters import OnnxImageDetector
+
+            out.append(OnnxImageDetector(spec))
+    names = [d.name for d in out]
+    if len(set(names)) != len(names):
+        raise DefenseSetupError(f"detector names must be distinct, got {names}")
+    return out
+
+
+@dataclass
+class PolicyOutcome:
+    policy: Policy
+    after: pd.DataFrame
+    table: pd.DataFrame
+    blocked_images: int
+    note: str = ""
+
+
+@dataclass
+class DefenseRun:
+    baseline: pd.DataFrame
+    outcomes: list[PolicyOutcome] = field(default_factory=list)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # detector -> key -> score
+    detector_errors: dict[str, int] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        return pd.concat([o.table.assign(note=o.note) for o in self.outcomes], ignore_index=True)
+
+
+def _run(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out: Path, options: CampaignOptions,
+         preparer: ImagePreparer) -> pd.DataFrame:
+    runner = CampaignRunner(probes, vendors, out, options, preparer=preparer)
+    runner.open_journal()
+    runner.run()
+    return results_from_rows(runner.ordered_rows(), str(out))
+
+
+def row_flags(results: pd.DataFrame, keys: Mapping[str, ProbeImages],
+              decisions: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    """Per results row: did the defense flag the deepfake / a genuine target image it was shown?"""
+    def flagged(k: str | None) -> bool:
+        d = decisions.get(k) if k is not None else None
+        return bool(getattr(d, "flagged", False))
+
+    fake, target = [], []
+    for pid in results["probe_id"].astype(str):
+        k = keys.get(pid, ProbeImages(None, ()))
+        fake.append(flagged(k.fake))
+        target.append(any(flagged(t) for t in k.targets))
+    return np.array(fake, bool), np.array(target, bool)
+
+
+def split_by_target(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
+    """Two halves with disjoint target celebrities (a stable hash decides): DD3 trains on the first."""
+    targets = sorted({p.target for p in probes}, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+    train_targets = set(targets[: len(targets) // 2])
+    return [p for p in probes if p.target in train_targets], [p for p in probes if p.target not in train_targets]
+
+
+def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mapping[str, bytes],
+                cache: dict[str, dict[str, float]], errors: dict[str, int]) -> tuple[np.ndarray, list[str]]:
+    rows, kept = [], []
+    for k in keys:
+        try:
+            row = []
+            for d in detectors:
+                memo = cache.setdefault(d.name, {})
+                if k not in memo:
+                    memo[k] = float(detector_scores([d], data[k])[0])
+                row.append(memo[k])
+        except DetectorError:
+            errors[d.name] = errors.get(d.name, 0) + 1
+            continue
+        rows.append(row)
+        kept.append(k)
+    return np.array(rows, dtype=float).reshape(len(rows), len(detectors)), kept
+
+
+def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir: Path, detector_specs: Sequence[str],
+                *, ensemble: Sequence[str] | None = None, beta: float = 90.0, gamma: float = 80.0,
+                options: CampaignOptions | None = None, trained_loader: Callable[[], Detector] | None = None,
+                log: Callable[[str], None] = lambda _m: None) -> DefenseRun:
+    out_dir = Path(out_dir)
+    opts = options or CampaignOptions()
+    preparer = ImagePreparer(crop=opts.crop, cache_dir=out_dir / "crops")
+    log("baseline campaign (no defense)")
+    baseline = _run(probes, vendors, out_dir / "baseline", opts, preparer)
+    keys, data = probe_image_keys(probes, preparer)
+    truth = image_truth(probes, keys, baseline)
+    detectors = build_detectors(detector_specs, truth, trained_loader=trained_loader)
+    by_name = {d.name: d for d in detectors}
+    run = DefenseRun(baseline)
+    # every detector scores every image once, shared by all policies
+    all_keys = sorted(data)
+    log(f"scoring {len(all_keys)} images with {len(detectors)} detector(s)")
+    _scores_for(detectors, all_keys, data, run.scores, run.detector_errors)
+
+    policies: list[tuple[Policy, Sequence[Probe], str]] = [(DD1(d, name=f"DD1[{d.name}]"), probes, "") for d in detectors]
+    members = [by_name[n] for n in (ensemble if ensemble is not None else [d.name for d in detectors])
+               if n in by_name]
+    if ensemble is not None and len(members) != len(ensemble):
+        raise DefenseSetupError(f"--ensemble names {list(ensemble)} must be among the detectors {list(by_name)}")
+    if len(members) >= 2:
+        tag = "+".join(d.name for d in members)
+        policies.append((DD2(members, name=f"DD2[{tag}]"), probes, ""))
+        train, held = split_by_target(probes)
+        if train and held:
+            tkeys = [k for p in train for k in (keys[p.probe_id].fake, *keys[p.probe_id].targets) if k is not None]
+            X, kept = _scores_for(members, sorted(set(tkeys)), data, run.scores, run.detector_errors)
+            y = np.array([truth[k].is_fake for k in kept], bool)
+            if y.any() and not y.all():
+                comb = StackingCombiner(tuple(d.name for d in members)).fit(X, y)
+                policies.append((DD3(members, comb, name=f"DD3[{tag}]"), held,
+                                 f"trained on {len(train)} probes of {len({p.target for p in train})} targets, "
+                                 f"evaluated on the other {len(held)}"))
+            else:
+                log("DD3 skipped: its training half has only one class of images")
+    for policy, subset, note in policies:
+        log(f"campaign through {policy.name}")
+        shared: dict = {}
+        defended = {v: DefendedVendor(vendor, policy, decisions=shared) for v, vendor in vendors.items()}
+        after = _run(subset, defended, out_dir / _slug(policy.name), opts, preparer)
+        ids = {p.probe_id for p in subset}
+        before = baseline[baseline["probe_id"].isin(ids)].reset_index(drop=True)
+        f, t = row_flags(before, keys, shared)
+        table = defense_table(before, after, f, t, beta=beta, gamma=gamma, policy=policy.name)
+        run.outcomes.append(PolicyOutcome(policy, after, table, sum(d.flagged for d in shared.values()), note))
+    return run
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_")

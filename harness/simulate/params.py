@@ -1,0 +1,154 @@
+"""Parameters of the embedding-space simulation, with where each number comes from.
+
+The defaults live in ``harness/simulate/params.json`` (written by ``dfi simulate --estimate``
+from real measurements with the installed embedding model; see :mod:`harness.simulate.estimate`).
+Scale defaults follow the study: 286 celebrities; five datasets with the study's probe counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from harness.errors import DfiError, InputFileError
+
+FAMILIES = ("replacement", "reenactment", "synthesis")
+# Region tags of the synthetic celebrities: the study's targets are mostly Western, with Korean
+# (e.g. IU) and Indian celebrities among them; vendor coverage rules key on these tags.
+DEFAULT_REGIONS = {"western": 0.75, "east-asia": 0.15, "south-asia": 0.10}
+
+
+class SimulationError(DfiError):
+    """The simulation is misconfigured."""
+
+
+@dataclass(frozen=True)
+class Spread:
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        if self.sd < 0:
+            raise SimulationError(f"a spread needs sd >= 0, got {self.sd}")
+
+
+@dataclass(frozen=True)
+class EmbeddingStats:
+    """Cosine statistics of real face photos under the embedding model."""
+
+    same_person: Spread  # two different photos of one person
+    different_person: Spread  # photos of two different people
+    dim: int = 512
+    provenance: str = ""
+
+
+@dataclass(frozen=True)
+class GeneratorStats:
+    """How far a generation family moves a face, as cosines of the deepfake's embedding to the
+    photo it takes the identity from (``to_identity``) and to the other person's photo
+    (``to_other``: the reference video's person; for synthesis, the second blended source)."""
+
+    to_identity: Spread
+    to_other: Spread
+    provenance: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    method: str
+    probes: int
+    targets: int
+
+    def __post_init__(self) -> None:
+        if self.method not in FAMILIES:
+            raise SimulationError(f"dataset {self.name}: method must be one of {FAMILIES}")
+        if self.probes < 1 or self.targets < 1:
+            raise SimulationError(f"dataset {self.name}: needs at least one probe and one target")
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    embedding: EmbeddingStats
+    generators: dict[str, GeneratorStats]
+    datasets: tuple[DatasetSpec, ...]
+    celebrities: int = 286
+    regions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
+    gallery_photos: int = 5
+    seed: int = 0
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        need = max((d.targets for d in self.datasets), default=0) + 1
+        if self.celebrities < need:
+            raise SimulationError(f"{self.celebrities} celebrities are fewer than a dataset's targets plus a reference")
+        missing = {d.method for d in self.datasets} - set(self.generators)
+        if missing:
+            raise SimulationError(f"no generator statistics for {sorted(missing)}")
+        if abs(sum(self.regions.values()) - 1.0) > 1e-6:
+            raise SimulationError("region shares must add up to 1")
+
+    @property
+    def total_probes(self) -> int:
+        return sum(d.probes for d in self.datasets)
+
+    def scaled(self, factor: float) -> SimulationParams:
+        """Same world with every dataset's probe count multiplied by ``factor`` (at least 1 each)."""
+        ds = tuple(replace(d, probes=max(1, round(d.probes * factor))) for d in self.datasets)
+        return replace(self, datasets=ds)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["datasets"] = [asdict(x) for x in self.datasets]
+        return d
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> SimulationParams:
+        try:
+            emb = d["embedding"]
+            return cls(
+                embedding=EmbeddingStats(Spread(**emb["same_person"]), Spread(**emb["different_person"]),
+                                         int(emb.get("dim", 512)), str(emb.get("provenance", ""))),
+                generators={k: GeneratorStats(Spread(**g["to_identity"]), Spread(**g["to_other"]),
+                                              str(g.get("provenance", ""))) for k, g in d["generators"].items()},
+                datasets=tuple(DatasetSpec(**x) for x in d["datasets"]),
+                celebrities=int(d.get("celebrities", 286)),
+                regions={str(k): float(v) for k, v in (d.get("regions") or DEFAULT_REGIONS).items()},
+                gallery_photos=int(d.get("gallery_photos", 5)),
+                seed=int(d.get("seed", 0)),
+                notes=str(d.get("notes", "")),
+            )
+        except SimulationError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputFileError(source, f"bad simulation parameters: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SimulationParams:
+        """``path``, or the packaged defaults (``harness/simulate/params.json``)."""
+        if path is None:
+            text = resources.files("harness.simulate").joinpath("params.json").read_text(encoding="utf-8")
+            return cls.from_dict(json.loads(text), "harness/simulate/params.json")
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()), str(path))
+        except OSError as exc:
+            raise InputFileError(str(path), f"cannot read: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise InputFileError(str(path), f"not JSON: {exc}") from exc
+
+
+# The study's datasets: probe counts are the rows of its recorded result files (FCelebDF: the AWS/MS
+# files' 4,902), targets the distinct impersonated celebrities in them.
+STUDY_DATASETS: tuple[DatasetSpec, ...] = (
+    DatasetSpec("CelebDF", "replacement", 5639, 57),
+    DatasetSpec("FCelebDF", "replacement", 4902, 50),
+    DatasetSpec("VoxCelebTH", "reenactment", 3200, 50),
+    DatasetSpec("CelebFOM", "reenactment", 2176, 58),
+    DatasetSpec("CelebBlend", "synthesis", 179, 20),
+)

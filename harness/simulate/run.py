@@ -1,0 +1,121 @@
+"""Run a simulated world through the mock vendors' behaviour code and produce a results table.
+
+The vendors are :class:`mockvendors.behaviour.MockVendorBehaviour` objects (the same code behind
+the in-process mocks and the HTTP servers) over a gallery of the world's synthetic celebrity
+photos, called at their embedding-level entry points (``recognize_embeddings``,
+``similarity_embeddings``): no images, so the study's ~16,000 probes x 3 vendors take seconds.
+The table has the results schema, so metrics, sweeps, the defense and reports work on it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.results.io import validate_results
+from harness.results.schema import SCHEMA_VERSION
+from harness.simulate.world import SimProbes, World
+from mockvendors.analysis import ImageAnalysis
+from mockvendors.behaviour import MockVendorBehaviour
+from mockvendors.gallery import Gallery, Identity, stable_id
+from mockvendors.profile import VENDORS, VendorProfile, load_profile
+
+SOURCE = "simulation"
+
+
+class _NoImages:
+    """The simulation never shows a vendor an image; asking it to analyse one is a bug."""
+
+    model_id = "simulation"
+
+    def analyze(self, image: bytes) -> ImageAnalysis:
+        raise RuntimeError("the embedding-space simulation does not analyse images")
+
+
+def world_gallery(world: World) -> Gallery:
+    celebs = world.celebrities
+    identities = [Identity(n, stable_id(n), {"region": r}) for n, r in zip(celebs.names, celebs.regions, strict=True)]
+    shas = [f"sim-gallery-{i}" for i in range(len(world.gallery_owner))]
+    return Gallery(identities, world.gallery_embeddings, world.gallery_owner, shas, model_id="simulation")
+
+
+def vendor_behaviours(
+    world: World, vendors: Sequence[str] = VENDORS, overrides: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, MockVendorBehaviour]:
+    """The mock vendors' behaviour (built-in profiles, ``overrides[vendor]`` merged over them)."""
+    gallery = world_gallery(world)
+    out = {}
+    for v in vendors:
+        prof: VendorProfile = load_profile(v, (overrides or {}).get(v))
+        out[v] = MockVendorBehaviour(prof, gallery, _NoImages())
+    return out
+
+
+@dataclass
+class Simulation:
+    world: World
+    vendors: dict[str, MockVendorBehaviour]
+    results: pd.DataFrame
+    probe_keys: list[np.ndarray]  # per dataset: probe ids (also the keys detectors score)
+
+
+def _answers(beh: MockVendorBehaviour, emb: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    ans = beh.recognize_embeddings(emb)
+    names = np.array(ans.names(beh.gallery), dtype=object)
+    names = np.where(ans.named, names, "")
+    conf = np.where(ans.named, ans.confidence * (100.0 / scale), np.nan)
+    return names, conf
+
+
+def dataset_rows(world: World, probes: SimProbes, beh: MockVendorBehaviour, ids: np.ndarray) -> dict[str, Any]:
+    spec = probes.spec
+    names = np.array(world.celebrities.names, dtype=object)
+    scale = beh.profile.scale
+    fake_name, fake_conf = _answers(beh, probes.fake, scale)
+    target_name, target_conf = _answers(beh, probes.target_photo, scale)
+    n = spec.probes
+    synthesis = spec.method == "synthesis"
+    if synthesis:
+        t2_name, t2_conf = _answers(beh, probes.other_photo, scale)
+        references = names[probes.target] + "|" + names[probes.other]
+    else:
+        t2_name, t2_conf = np.full(n, "", dtype=object), np.full(n, np.nan)
+        references = names[probes.other]
+    if beh.profile.similarity is not None:
+        sim_scale = beh.profile.similarity.scale
+        similarity = beh.similarity_embeddings(probes.target_photo, probes.fake) * (100.0 / sim_scale)
+    else:
+        similarity = np.full(n, np.nan)
+    empty = np.full(n, "", dtype=object)
+    return {
+        "schema_version": np.full(n, SCHEMA_VERSION), "dataset": np.full(n, spec.name, dtype=object),
+        "source": np.full(n, SOURCE, dtype=object), "method": np.full(n, spec.method, dtype=object),
+        "probe_id": ids, "vendor": np.full(n, beh.vendor, dtype=object), "deepfake": ids + ":fake",
+        "target": names[probes.target], "references": references,
+        "target_name": target_name, "target_conf": target_conf, "target_error": empty,
+        "target2_name": t2_name, "target2_conf": t2_conf, "target2_error": empty,
+        "fake_name": fake_name, "fake_conf": fake_conf, "fake_error": empty,
+        "similarity": similarity, "similarity_error": empty,
+    }
+
+
+def probe_ids(probes: SimProbes) -> np.ndarray:
+    return np.array([f"{probes.spec.name}-{i:05d}" for i in range(probes.spec.probes)], dtype=object)
+
+
+def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour]) -> Simulation:
+    ids = [probe_ids(p) for p in world.datasets]
+    frames = [pd.DataFrame(dataset_rows(world, p, beh, k)) for p, k in zip(world.datasets, ids, strict=True)
+              for beh in vendors.values()]
+    table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")
+    return Simulation(world, dict(vendors), table, ids)
+
+
+def simulate(params, vendors: Sequence[str] = VENDORS, overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
+    """Build the world from ``params`` and run every vendor on every probe."""
+    world = World(params)
+    return run_world(world, vendor_behaviours(world, vendors, overrides))
