@@ -65,8 +65,8 @@ def counts_above(group: np.ndarray, values: np.ndarray, n_groups: int, grid: np.
 
 def _pair_max(probes: ProbeArrays, mask: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Largest ``values`` per (group, target) among ``mask`` rows -> (group of each pair, max)."""
-    n_targets = int(probes.target.max()) + 1 if len(probes.target) else 1
-    pair = probes.group[mask] * n_targets + probes.target[mask]
+    n_targets = max(probes.n_targets, 1)
+    pair = probes.group_target[mask]
     uniq, inverse = np.unique(pair, return_inverse=True)
     best = np.full(len(uniq), -np.inf)
     np.maximum.at(best, inverse, values[mask])

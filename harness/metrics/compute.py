@@ -53,24 +53,28 @@ def rate_table(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np.n
 
 def metric_counts(probes: ProbeArrays, beta: float, gamma: float) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(metric, basis) -> (numerators, denominators), one entry per group."""
-    valid, named = probes.valid, probes.named
-    n_valid = probes.count(valid)
-    n_named = probes.count(named)
-    with_sim = valid & probes.has_similarity
+    named = probes.named
+    with_sim = probes.valid & probes.has_similarity
     missed_with_sim = with_sim & ~named
-    ta = probes.count(probes.ta)
-    na = n_named
-    dhf = probes.count(probes.dhf)
-    dhc = probes.count(named & (probes.fake_conf > beta))
-    dhs = probes.count(missed_with_sim & (probes.similarity > gamma))
-    targets = probes.distinct_targets(valid)
+    c = probes.count_many({
+        "valid": probes.valid,
+        "NA": named,
+        "TA": probes.ta,
+        "DHF": probes.dhf,
+        "DHC": named & (probes.fake_conf > beta),
+        "with_sim": with_sim,
+        "missed_with_sim": missed_with_sim,
+        "DHS": missed_with_sim & (probes.similarity > gamma),
+    })
+    n_valid = c["valid"]
+    targets = probes.distinct_targets(probes.valid)
     targets_hit = probes.distinct_targets(probes.ta)
     return {
-        ("TA", "study"): (ta, n_valid), ("TA", "all"): (ta, n_valid),
-        ("NA", "study"): (na, n_valid), ("NA", "all"): (na, n_valid),
-        ("DHF", "study"): (dhf, n_valid), ("DHF", "all"): (dhf, n_valid),
-        ("DHC", "study"): (dhc, n_named), ("DHC", "all"): (dhc, n_valid),
-        ("DHS", "study"): (dhs, probes.count(missed_with_sim)), ("DHS", "all"): (dhs, probes.count(with_sim)),
+        ("TA", "study"): (c["TA"], n_valid), ("TA", "all"): (c["TA"], n_valid),
+        ("NA", "study"): (c["NA"], n_valid), ("NA", "all"): (c["NA"], n_valid),
+        ("DHF", "study"): (c["DHF"], n_valid), ("DHF", "all"): (c["DHF"], n_valid),
+        ("DHC", "study"): (c["DHC"], c["NA"]), ("DHC", "all"): (c["DHC"], n_valid),
+        ("DHS", "study"): (c["DHS"], c["missed_with_sim"]), ("DHS", "all"): (c["DHS"], c["with_sim"]),
         ("SIC", "study"): (targets_hit, targets), ("SIC", "all"): (targets_hit, targets),
     }
 
@@ -120,11 +124,15 @@ def count_probes(df: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> pd.DataFra
 
 def counts_from_probes(probes: ProbeArrays) -> pd.DataFrame:
     out = probes.keys.reset_index(drop=True).copy()
-    out["probes"] = probes.count(np.ones_like(probes.valid))
-    out["valid"] = probes.count(probes.valid)
-    out["errored"] = probes.count(probes.errored)
-    out["fake_errors"] = probes.count(probes.fake_error)
-    out["target_errors"] = probes.count(probes.target_error)
-    out["similarity_errors"] = probes.count(probes.valid & probes.similarity_error)
-    out["with_similarity"] = probes.count(probes.valid & probes.has_similarity)
+    c = probes.count_many({
+        "probes": np.ones_like(probes.valid),
+        "valid": probes.valid,
+        "errored": probes.errored,
+        "fake_errors": probes.fake_error,
+        "target_errors": probes.target_error,
+        "similarity_errors": probes.valid & probes.similarity_error,
+        "with_similarity": probes.valid & probes.has_similarity,
+    })
+    for name in COUNT_COLUMNS:
+        out[name] = c[name]
     return out

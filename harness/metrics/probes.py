@@ -27,16 +27,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def _arrow_strings(series: pd.Series) -> list[pa.Array] | None:
+    """The Arrow chunks behind a pyarrow-backed text column (zero copy), else None."""
+    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(series.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in chunks):
+        return None
+    return chunks
 
 
 def _nonempty(df: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows whose text is not empty (and not missing).
+
+    For Arrow-backed text this reads the string offsets directly: a value is non-empty iff its end
+    offset exceeds its start offset, a single numpy pass instead of a string comparison.
+    """
     if column not in df.columns:
         return np.zeros(len(df), dtype=bool)
     col = df[column]
-    return (col.notna() & (col != "")).to_numpy(dtype=bool)
+    chunks = _arrow_strings(col)
+    if chunks is None:
+        return (col.notna() & (col != "")).to_numpy(dtype=bool)
+    parts = []
+    for chunk in chunks:
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        part = offsets[1:] > offsets[:-1]
+        if chunk.null_count:
+            part &= ~chunk.is_null().to_numpy(zero_copy_only=False)
+        parts.append(part)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _scores(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -45,9 +75,17 @@ def _scores(df: pd.DataFrame, column: str) -> np.ndarray:
     return df[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _zero_if_missing(values: np.ndarray) -> np.ndarray:
+    return np.fmax(values, 0.0)  # scores are >= 0, so this only turns NaN into 0
+
+
 def _same_name(df: pd.DataFrame, a: str, b: str) -> np.ndarray:
     if a not in df.columns or b not in df.columns:
         return np.zeros(len(df), dtype=bool)
+    left, right = _arrow_strings(df[a]), _arrow_strings(df[b])
+    if left is not None and right is not None:
+        equal = pc.equal(pa.chunked_array(left), pa.chunked_array(right))
+        return pc.fill_null(equal, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
     return (df[a] == df[b]).fillna(False).to_numpy(dtype=bool)
 
 
@@ -98,11 +136,12 @@ class ProbeArrays:
     errored: np.ndarray
     fake_error: np.ndarray
     target_error: np.ndarray   # error on either real-reference call
-    named: np.ndarray          # the vendor named a celebrity on the deepfake (NA before tau)
+    named: np.ndarray          # valid, and the vendor named a celebrity on the deepfake (NA)
     fake_conf: np.ndarray      # 0-100, 0 where no name or no confidence
-    match_conf: np.ndarray     # for TA under a reporting threshold: see ``ta_margin``
-    ta: np.ndarray             # targeted success (NA and name matches a reference answer)
-    ref_conf: np.ndarray       # highest confidence among named real-reference answers, 0 if none
+    match1: np.ndarray         # named, and the name equals the (non-empty) answer on reference 1
+    match2: np.ndarray         # ... on reference 2 (synthesis)
+    t1_conf: np.ndarray        # confidence of the named answer on reference 1, 0 if none
+    t2_conf: np.ndarray
     similarity: np.ndarray     # 0-100, NaN where no score
     has_similarity: np.ndarray # a similarity score is present and its call did not fail
     similarity_error: np.ndarray
@@ -112,19 +151,32 @@ class ProbeArrays:
     def n_groups(self) -> int:
         return len(self.keys)
 
-    @property
-    def dhf(self) -> np.ndarray:
-        return self.valid & self.named & (self.fake_conf > self.ref_conf)
+    @cached_property
+    def ta(self) -> np.ndarray:
+        """Targeted success: NA and the name matches a reference answer."""
+        return self.match1 | self.match2
 
-    @property
-    def ta_margin(self) -> np.ndarray:
+    @cached_property
+    def ref_conf(self) -> np.ndarray:
+        """Highest confidence among named real-reference answers, 0 if none."""
+        return np.maximum(self.t1_conf, self.t2_conf)
+
+    @cached_property
+    def dhf(self) -> np.ndarray:
+        return self.named & (self.fake_conf > self.ref_conf)
+
+    @cached_property
+    def match_conf(self) -> np.ndarray:
         """Largest reporting threshold tau at which the probe is still a TA success (-inf if never).
 
         Under a vendor threshold tau, an answer with confidence below tau counts as "no celebrity",
         on the deepfake and on the real reference images alike. The deepfake matches reference k
         at tau iff fake_conf >= tau and conf_k >= tau, i.e. tau <= min(fake_conf, conf_k).
         """
-        return np.where(self.ta, self.match_conf, -np.inf)
+        return np.maximum(
+            np.where(self.match1, np.minimum(self.fake_conf, self.t1_conf), -np.inf),
+            np.where(self.match2, np.minimum(self.fake_conf, self.t2_conf), -np.inf),
+        )
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")) -> "ProbeArrays":
@@ -135,21 +187,15 @@ class ProbeArrays:
         valid = ~errored
 
         named = valid & _nonempty(df, "fake_name")
-        fake_conf = np.nan_to_num(_scores(df, "fake_conf"), nan=0.0)
-        fake_conf = np.where(named, fake_conf, 0.0)
-
+        fake_conf = np.where(named, _zero_if_missing(_scores(df, "fake_conf")), 0.0)
         t1_named = _nonempty(df, "target_name")
         t2_named = _nonempty(df, "target2_name")
-        t1_conf = np.where(t1_named, np.nan_to_num(_scores(df, "target_conf"), nan=0.0), 0.0)
-        t2_conf = np.where(t2_named, np.nan_to_num(_scores(df, "target2_conf"), nan=0.0), 0.0)
+        t1_conf = np.where(t1_named, _zero_if_missing(_scores(df, "target_conf")), 0.0)
+        t2_conf = np.where(t2_named, _zero_if_missing(_scores(df, "target2_conf")), 0.0) if t2_named.any() \
+            else np.zeros(len(df))
         match1 = named & t1_named & _same_name(df, "fake_name", "target_name")
-        match2 = named & t2_named & _same_name(df, "fake_name", "target2_name")
-        ta = match1 | match2
-        match_conf = np.maximum(
-            np.where(match1, np.minimum(fake_conf, t1_conf), -np.inf),
-            np.where(match2, np.minimum(fake_conf, t2_conf), -np.inf),
-        )
-        ref_conf = np.maximum(t1_conf, t2_conf)
+        match2 = (named & t2_named & _same_name(df, "fake_name", "target2_name")) if t2_named.any() \
+            else np.zeros(len(df), dtype=bool)
 
         similarity = _scores(df, "similarity")
         similarity_error = _nonempty(df, "similarity_error")
@@ -157,8 +203,8 @@ class ProbeArrays:
         target = distinct_codes(df["target"]) if "target" in df.columns else np.zeros(len(df), np.int64)
         return cls(
             group=group, keys=keys, valid=valid, errored=errored, fake_error=fake_error,
-            target_error=target_error, named=named, fake_conf=fake_conf, match_conf=match_conf,
-            ta=ta, ref_conf=ref_conf, similarity=similarity, has_similarity=has_similarity,
+            target_error=target_error, named=named, fake_conf=fake_conf, match1=match1, match2=match2,
+            t1_conf=t1_conf, t2_conf=t2_conf, similarity=similarity, has_similarity=has_similarity,
             similarity_error=similarity_error, target=target,
         )
 
@@ -166,12 +212,37 @@ class ProbeArrays:
         """Number of rows in each group where ``mask`` holds."""
         return np.bincount(self.group[mask], minlength=self.n_groups).astype(np.int64)
 
+    def count_many(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-group counts of up to 8 masks with a single ``np.bincount``.
+
+        Each row gets a state byte (bit k set iff mask k holds); one histogram of (group, state)
+        then gives every mask's count as a sum over the states that have its bit.
+        """
+        names = list(masks)
+        if len(names) > 8:
+            raise ValueError("count_many takes at most 8 masks")
+        state = np.zeros(len(self.group), dtype=np.uint8)
+        for bit, name in enumerate(names):
+            state |= masks[name].view(np.uint8) << np.uint8(bit)
+        hist = np.bincount(self.group * 256 + state, minlength=self.n_groups * 256).reshape(self.n_groups, 256)
+        states = np.arange(256)
+        return {name: hist[:, (states >> bit) & 1 == 1].sum(axis=1).astype(np.int64) for bit, name in enumerate(names)}
+
+    @cached_property
+    def n_targets(self) -> int:
+        return int(self.target.max()) + 1 if len(self.target) else 0
+
+    @cached_property
+    def group_target(self) -> np.ndarray:
+        """One code per (group, target) pair: group * n_targets + target."""
+        return self.group * self.n_targets + self.target
+
     def distinct_targets(self, mask: np.ndarray) -> np.ndarray:
         """Number of distinct target labels per group among the rows where ``mask`` holds."""
-        n_targets = int(self.target.max()) + 1 if len(self.target) else 0
+        n_targets = self.n_targets
         if self.n_groups == 0 or n_targets == 0:
             return np.zeros(self.n_groups, dtype=np.int64)
-        pair = self.group[mask] * n_targets + self.target[mask]
+        pair = self.group_target[mask]
         size = self.n_groups * n_targets
         if size <= 4 * len(self.target) + 1024:
             present = np.bincount(pair, minlength=size) > 0
