@@ -1,7 +1,8 @@
 """One factory for every vendor backend the campaign can run against.
 
 ================  ===========================================================================
-``mock``          in-process mock vendors (:mod:`harness.vendors.mock`) over a gallery
+``mock``          in-process mock vendors (:mod:`harness.vendors.mock`) over a gallery, with the
+                  batch entry points of :mod:`harness.campaign.fastpath`
 ``mock-http``     the real client code talking to ``dfi serve`` (local mock servers); placeholder
                   credentials, endpoints ``http://HOST:PORT`` (default ports: aws 4566, ms 4567,
                   nav 4568)
@@ -49,9 +50,10 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery=None, host: str =
                  ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                  analyzer=None) -> Backend:  # noqa: ANN001
     if name == "mock":
+        from harness.campaign.fastpath import batched
         from harness.vendors.mock import mock_vendors
 
-        return Backend(name, dict(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
+        return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
     if name == "mock-http":
         return Backend(name, _http_vendors(vendors, host, {**DEFAULT_HTTP_PORTS, **(ports or {})}))
     if name == "real":
