@@ -21,7 +21,10 @@ class OnnxImageDetector:
     def score_array(self, image_bgr: np.ndarray) -> float:
         from harness.faces import default_pipeline
 
-        faces = default_pipeline().detect(image_bgr)
+        try:
+            faces = default_pipeline().detect(image_bgr)
+        except DfiError as exc:
+            raise DetectorError(f"{self.name}: {exc}") from exc
         if not faces:
             raise DetectorError(f"{self.name}: no face found in the image")
         face = max(faces, key=lambda f: f.width * f.height)

@@ -48,7 +48,10 @@ FAMILIES = ("replacement", "reenactment", "synthesis")
 def largest_face_box(image_bgr: np.ndarray) -> tuple[float, float, float, float]:
     from harness.faces import default_pipeline
 
-    faces = default_pipeline().detect(image_bgr)
+    try:
+        faces = default_pipeline().detect(image_bgr)
+    except FaceError as exc:
+        raise DetectorError(f"{NAME}: {exc}") from exc
     if not faces:
         raise DetectorError(f"{NAME}: no face found in the image")
     f = max(faces, key=lambda f: f.width * f.height)
@@ -276,9 +279,9 @@ def scores_report(scores: np.ndarray, is_fake: np.ndarray, threshold: float = 0.
     out["fpr"] = float(pred[~y].mean()) if (~y).any() else float("nan")
     if y.any() and (~y).any():
         out["auc"] = float(roc_auc_score(y, s))
-        fpr, tpr, _ = roc_curve(y, s)
-        i = int(np.argmin(np.abs(fpr - (1 - tpr))))
-        out["eer"] = float((fpr[i] + 1 - tpr[i]) / 2)
+        fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+        # equal error rate: the smallest achievable max(false positive rate, miss rate)
+        out["eer"] = float(np.min(np.maximum(fpr, 1 - tpr)))
     else:
         out["auc"] = out["eer"] = float("nan")
     return out

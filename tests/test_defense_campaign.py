@@ -1,0 +1,102 @@
+"""The defense measured on images: campaigns through wrapped in-process mock vendors, and the CLI."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from harness.cli.defend_cmds import defend_cmd, simulate_cmd
+
+
+@pytest.fixture(scope="module")
+def demo_subset(models, tmp_path_factory):
+    """A dozen probes of the embedded demo dataset (all three families) as a manifest, and its gallery."""
+    from harness.cli.run_cmds import _demo_gallery
+    from harness.datasets.manifest import write_manifest
+    from harness.demo import demo_dataset
+
+    demo = demo_dataset()
+    probes = demo.probes()
+    by_family: dict[str, list] = {}
+    for p in probes:
+        by_family.setdefault(p.method, []).append(p)
+    subset = [p for ps in by_family.values() for p in ps[:4]]
+    path = tmp_path_factory.mktemp("defend") / "subset.jsonl"
+    write_manifest(subset, path)
+    return path, subset, _demo_gallery(demo)
+
+
+@pytest.fixture(scope="module")
+def defense_run(demo_subset, tmp_path_factory):
+    from harness.campaign.backends import make_backend
+    from harness.defense.campaign import run_defense
+
+    _, probes, gallery = demo_subset
+    be = make_backend("mock", ["aws", "ms", "nav"], gallery=gallery)
+    out = tmp_path_factory.mktemp("defense-run")
+    return run_defense(probes, be.vendors, out, ["sim:perfect:1,0", "sim:blind:0,0", "sim:leaky:0.5,0.2,0.8"])
+
+
+def test_perfect_detector_measured_to_zero_and_costs_nothing(defense_run):
+    t = defense_run.table()
+    perfect = t[t["policy"] == "DD1[perfect]"]
+    assert len(perfect) == 9  # 3 datasets x 3 vendors
+    assert (perfect["NA_after"] == 0).all() and (perfect["TA_after"] == 0).all()
+    assert (perfect["genuine_cost"].fillna(0) == 0).all()
+    assert (perfect["tpr"] == 100).all() and (perfect["fpr"] == 0).all()
+    after = next(o.after for o in defense_run.outcomes if o.policy.name == "DD1[perfect]")
+    assert (after["fake_name"] == "").all() and (after["fake_error"] == "").all()  # answered, not errored
+
+
+def test_blind_detector_changes_nothing(defense_run):
+    t = defense_run.table()
+    blind = t[t["policy"] == "DD1[blind]"]
+    pd.testing.assert_series_equal(blind["NA_after"], blind["NA_before"], check_names=False)
+    pd.testing.assert_series_equal(blind["TA_after"], blind["TA_before"], check_names=False)
+    after = next(o.after for o in defense_run.outcomes if o.policy.name == "DD1[blind]")
+    cols = ["probe_id", "vendor", "fake_name", "fake_conf", "target_name", "target_conf"]
+    pd.testing.assert_frame_equal(after[cols].sort_values(cols[:2]).reset_index(drop=True),
+                                  defense_run.baseline[cols].sort_values(cols[:2]).reset_index(drop=True))
+
+
+def test_dd2_and_dd3_are_measured_too(defense_run):
+    t = defense_run.table()
+    dd2 = t[t["policy"].str.startswith("DD2")].set_index(["dataset", "vendor"])
+    for member in ("DD1[perfect]", "DD1[blind]", "DD1[leaky]"):
+        m = t[t["policy"] == member].set_index(["dataset", "vendor"])
+        assert (dd2["NA_after"] <= m["NA_after"] + 1e-9).all()
+    dd3 = t[t["policy"].str.startswith("DD3")]
+    assert len(dd3) and dd3["note"].str.contains("trained on").all()
+    assert (dd3["NA_after"] == 0).all()  # it learns to follow the perfect member
+
+
+def test_defend_and_simulate_commands(demo_subset, tmp_path):
+    path, _, gallery = demo_subset
+    out = tmp_path / "defend"
+    res = CliRunner().invoke(defend_cmd, ["--dataset", str(path), "--gallery", str(gallery), "--out", str(out),
+                                          "--detector", "sim:good:0.9,0.05", "--detector", "sim:corr:0.9,0.05,0.9",
+                                          "--ensemble", "good,corr"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "DD1[good]" in res.output and "DD3[good+corr]" in res.output
+    table = pd.read_csv(out / "defense.csv")
+    assert {"NA_before", "NA_after", "NA_study_est", "genuine_cost"} <= set(table.columns)
+    for png in ("defense_NA.png", "defense_TA.png", "estimate_vs_measured.png"):
+        assert (out / png).stat().st_size > 10_000
+    assert "study estimate" in (out / "defense.md").read_text() or "analytic estimate" in (out / "defense.md").read_text()
+
+    sim_out = tmp_path / "sim"
+    res = CliRunner().invoke(simulate_cmd, ["--scale", "0.02", "--out", str(sim_out), "--no-sensitivity"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "286 celebrities" in res.output
+    assert (sim_out / "metrics.csv").is_file() and (sim_out / "defense.csv").is_file()
+
+
+def test_bad_detector_spec_is_a_clear_error(demo_subset, tmp_path):
+    from harness.defense.campaign import DefenseSetupError, parse_sim_detector
+
+    with pytest.raises(DefenseSetupError, match="sim:NAME:TPR,FPR"):
+        parse_sim_detector("sim:x:0.9")
+    res = CliRunner().invoke(simulate_cmd, ["--detector", "oops", "--scale", "0.01", "--out", str(tmp_path)])
+    assert res.exit_code != 0 and "NAME:TPR,FPR" in res.output
