@@ -56,6 +56,8 @@ def test_flops_counter_matches_hand_count_on_tiny_graph():
     assert cost.params == TINY_PARAMS and cost.weight_bytes == 4 * TINY_PARAMS
     assert cost.activation_bytes_per_image == 4 * TINY_ACTIVATION_FLOATS
     assert cost.input_shapes == {"x": ["n", 3, 8, 8]} and cost.uncounted_nodes == []
+    # most alive at once: conv1's output and the ReLU's (x is dead after conv1): 256 + 256 floats
+    assert cost.peak_live_bytes_per_image == 4 * 512
 
 
 def test_flops_counter_agrees_with_published_xception():
@@ -181,7 +183,7 @@ def test_dfi_bench_smoke_writes_json_and_readme_tables(tmp_path):
                             "--threads", "1", "--out", str(out)])
     assert r.exit_code == 0, r.output
     doc = json.loads(out.read_text())
-    assert doc["schema"] == "dfi-bench/1" and doc["device"]["kind"] == "cpu"
+    assert doc["schema"] == "dfi-bench/1" and doc["device"]["kind"] == "cpu" and doc["complete"] is True
     assert doc["libraries"]["onnxruntime"] and doc["backends"]["ort-cpu/fp32"]["available"]
     ok = {(x["model"], x["batch"]): x for x in doc["results"] if x["status"] == "ok"}
     assert set(ok) == {("meso4", 1), ("meso4", 4), ("tiny", 1), ("tiny", 4)}
@@ -235,3 +237,13 @@ def test_torch_backend_code_path_matches_onnxruntime_on_cpu():
         None, {graph_inputs(path)[0].name: x})
     np.testing.assert_allclose(step.outputs.numpy(), ref, atol=1e-5)
     assert isinstance(torch.__version__, str)
+
+
+def test_memory_guard_refuses_a_batch_that_cannot_fit():
+    from harness.bench.suite import _memory_shortfall, available_memory
+
+    if available_memory() is None:
+        pytest.skip("no /proc/meminfo here")
+    huge = ModelCost(1, {}, 0, 0, 0, {}, peak_live_bytes_per_image=10**12)
+    assert "not enough free memory" in _memory_shortfall(huge, 128)
+    assert _memory_shortfall(ModelCost(1, {}, 0, 0, 0, {}, peak_live_bytes_per_image=1000), 1) is None

@@ -33,6 +33,7 @@ class ModelCost:
     activation_bytes_per_image: int  # every tensor the graph computes (and its input), batch 1
     input_shapes: dict[str, list[int | str]]
     uncounted_nodes: list[str] = field(default_factory=list)  # counted ops whose shapes were unknown
+    peak_live_bytes_per_image: int = 0  # most activation bytes alive at once, executing nodes in file order
 
     def bytes_per_image(self, batch: int, dtype_bytes: int = 4) -> float:
         """Memory traffic model: weights read once per batch, every activation written once and read once.
@@ -127,6 +128,7 @@ def count_cost(model: onnx.ModelProto | str | Path) -> ModelCost:
         for out in node.output:
             if out in shapes and out not in constant_outputs:
                 activation_bytes += int(np.prod(shapes[out])) * _dtype_bytes(elem.get(out, TensorProto.FLOAT))
+    peak_live = _peak_live_bytes(g, shapes, elem, initializer_names | constant_outputs)
     # report the original (possibly symbolic) input shapes
     for inp in model.graph.input:
         if inp.name in inputs:
@@ -135,8 +137,31 @@ def count_cost(model: onnx.ModelProto | str | Path) -> ModelCost:
     return ModelCost(
         flops_per_image=int(sum(flops.values())), flops_by_op=dict(flops), params=params,
         weight_bytes=weight_bytes, activation_bytes_per_image=activation_bytes, input_shapes=inputs,
-        uncounted_nodes=uncounted,
+        uncounted_nodes=uncounted, peak_live_bytes_per_image=peak_live,
     )
+
+
+def _peak_live_bytes(g: onnx.GraphProto, shapes: dict, elem: dict, constants: set[str]) -> int:
+    """Peak of the bytes of tensors alive at once: a tensor lives from its producer to its last consumer."""
+    def size(name: str) -> int:
+        return int(np.prod(shapes[name])) * _dtype_bytes(elem.get(name, TensorProto.FLOAT)) if name in shapes else 0
+
+    last_use: dict[str, int] = {}
+    for i, node in enumerate(g.node):
+        for name in node.input:
+            last_use[name] = i
+    outputs = {o.name for o in g.output}
+    live = {inp.name: size(inp.name) for inp in g.input if inp.name not in constants}
+    peak = sum(live.values())
+    for i, node in enumerate(g.node):
+        for out in node.output:
+            if out and out not in constants:
+                live[out] = size(out)
+        peak = max(peak, sum(live.values()))
+        for name in list(live):
+            if last_use.get(name, -1) <= i and name not in outputs:
+                del live[name]
+    return peak
 
 
 def run_shapes(model: onnx.ModelProto, names: list[str], elem: dict[str, int]) -> dict[str, list[int]]:
@@ -223,6 +248,7 @@ def cost_summary(cost: ModelCost) -> dict:
         "params": cost.params,
         "weight_bytes": cost.weight_bytes,
         "activation_bytes_per_image": cost.activation_bytes_per_image,
+        "peak_live_bytes_per_image": cost.peak_live_bytes_per_image,
         "input_shapes": cost.input_shapes,
         "uncounted_nodes": cost.uncounted_nodes,
     }

@@ -111,6 +111,9 @@ def render_run(path: Path, doc: dict) -> str:
            f"and >= {cfg.get('min_seconds')} s, stopping after {cfg.get('max_seconds')} s once >= "
            f"{cfg.get('floor_iters')} runs are in (the 'runs' column). Latency is per batch call. "
            f"Command: `{doc.get('command', '')}`; whole run {doc.get('wall_seconds', '?')} s."]
+    if doc.get("complete") is False:
+        out.append("- **Partial run**: the suite stopped before its end (killed or timed out); rows below are "
+                   "what it had finished.")
     for note in doc.get("notes", []):
         out.append(f"- Note: {note}")
     for key, b in doc.get("backends", {}).items():

@@ -51,7 +51,8 @@ def detect_device(combos: list[Combo], threads: int | None) -> DeviceInfo:
 
 def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig, *, threads: int | None = None,
               pipeline: bool = False, notes: list[str] | None = None, log: Log = print,
-              cuda_graphs: bool = True, torch_compile: bool = False, command: str = "") -> dict:
+              cuda_graphs: bool = True, torch_compile: bool = False, command: str = "",
+              on_result: Callable[[dict], None] | None = None) -> dict:
     started = time.perf_counter()
     device = detect_device(combos, threads)
     doc: dict = {
@@ -67,6 +68,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
         "models": {},
         "backends": {},
         "results": [],
+        "complete": False,
     }
     costs: dict[str, ModelCost | None] = {}
     for model in models:
@@ -103,6 +105,11 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                 if over_budget():
                     doc["results"].append({**base, "status": "skipped", "reason": "suite time budget spent"})
                     continue
+                short = _memory_shortfall(costs.get(model.name), batch) if combo.backend == "ort-cpu" else None
+                if short:
+                    log(f"[skip] {model.name} {combo.backend} b{batch}: {short}")
+                    doc["results"].append({**base, "status": "skipped", "reason": short})
+                    continue
                 try:
                     step = runner.prepare(model.path, batch)
                     latencies, warmup = time_step(step, config)
@@ -121,6 +128,8 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                           **roofline(costs.get(model.name), device, combo.dtype, batch, stats["images_per_s"])}
                 doc["results"].append(result)
                 log(_line(result))
+                if on_result:
+                    on_result(doc)  # partial results survive a later crash or time-out
                 del step
         runner.close()
         _free_device_memory()
@@ -128,9 +137,36 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
         from harness.bench.pipeline import bench_pipeline
 
         doc["results"] += bench_pipeline(config, log=log, threads=threads, over_budget=over_budget)
+    doc["complete"] = True
     doc["wall_seconds"] = round(time.perf_counter() - started, 1)
     doc["host"]["load_average_after"] = _loadavg()
     return doc
+
+MEMORY_FACTOR = 1.5  # onnxruntime CPU peak / planned live activations, measured 1.05-1.9 on these models
+
+
+def available_memory() -> int | None:
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _memory_shortfall(cost: ModelCost | None, batch: int) -> str | None:
+    """Why a CPU run would not fit in the free memory (an out-of-memory kill would end the whole suite)."""
+    available = available_memory()
+    if cost is None or available is None:
+        return None
+    need = MEMORY_FACTOR * batch * cost.peak_live_bytes_per_image + 2 * cost.weight_bytes
+    if need > available - (1 << 30):
+        return (f"not enough free memory: needs about {need / 1e9:.1f} GB ({MEMORY_FACTOR} x {batch} x "
+                f"{cost.peak_live_bytes_per_image / 1e6:.0f} MB of live activations per image, plus weights), "
+                f"{available / 1e9:.1f} GB available on this shared machine")
+    return None
+
 
 def _loadavg() -> list[float] | None:
     """1/5/15-minute load averages: other processes sharing the CPU show up here."""

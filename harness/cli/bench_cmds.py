@@ -106,13 +106,14 @@ def bench(models, backends, dtypes, batches, quick, warmup, min_iters, min_time,
     if pipeline is None:
         pipeline = not quick and not models
     command = "dfi bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 1 else "dfi bench"
+    from harness.bench.report import write_results
+
     doc = run_suite(selected, combos, config, threads=threads, pipeline=pipeline, notes=list(notes),
                     log=lambda line: console.print(line, highlight=False, markup=False),
-                    cuda_graphs=cuda_graphs, torch_compile=torch_compile, command=command)
+                    cuda_graphs=cuda_graphs, torch_compile=torch_compile, command=command,
+                    on_result=(lambda partial: write_results(partial, out)) if out else None)
     _print_table(doc)
     if out:
-        from harness.bench.report import write_results
-
         write_results(doc, out)
         console.print(f"results written to {out}")
     if not any(r.get("status") == "ok" for r in doc["results"]):
