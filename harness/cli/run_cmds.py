@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -18,10 +18,29 @@ from harness.errors import DfiError, InputFileError
 console = Console()
 
 
+def _rate(task) -> float | None:  # noqa: ANN001
+    """Rows per second over this run (rows resumed from the journal excluded). rich's own speed
+    estimate is made for steady streams; batched vendors finish hundreds of rows at one instant."""
+    done = task.completed - task.fields.get("resumed", 0)
+    elapsed = task.finished_time if task.finished else task.elapsed
+    return done / elapsed if done > 0 and elapsed else None
+
+
 class RateColumn(ProgressColumn):
     def render(self, task) -> Text:  # noqa: ANN001
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:7.1f} rows/s" if speed else "      - rows/s", style="cyan")
+        rate = _rate(task)
+        return Text(f"{rate:8.1f} rows/s" if rate else "       - rows/s", style="cyan")
+
+
+class EtaColumn(ProgressColumn):
+    def render(self, task) -> Text:  # noqa: ANN001
+        if task.finished:
+            return Text(f"done in {task.finished_time:.1f} s", style="green")
+        rate = _rate(task)
+        if not rate or task.total is None:
+            return Text("ETA -:--:--", style="yellow")
+        left = int((task.total - task.completed) / rate)
+        return Text(f"ETA {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}", style="yellow")
 
 
 def _pairs(path: str | None) -> dict[str, str] | None:
@@ -171,7 +190,7 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
                               retry_errors=retry_errors, source=f"{name}-{backend}", dataset_root=Path(dataset_root),
                               fatal_errors=be.fatal_errors)
     progress = Progress(TextColumn("{task.description:>4}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                        TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=no_progress)
+                        EtaColumn(), console=console, disable=no_progress)
     tasks: dict[str, int] = {}
     runner = CampaignRunner(probes, be.vendors, out_dir, options,
                             on_row=lambda v, row: progress.advance(tasks[v]))
@@ -181,7 +200,7 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
                   + (f"  [dim](resuming: {sum(done.values())} rows already done)[/dim]" if sum(done.values()) else ""))
     _cost_gate(runner, be, yes)
     for v in vendor_list:
-        tasks[v] = progress.add_task(v, total=len(probes), completed=done[v])
+        tasks[v] = progress.add_task(v, total=len(probes), completed=done[v], resumed=done[v])
     with progress:
         summary = runner.run()
     console.print(_summary_table(summary, vendor_list))
@@ -193,7 +212,8 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
              ("probes", str(len(probes))), ("vendors", ", ".join(vendor_list)), ("backend", backend),
              ("face crop before upload", "yes" if crop else "no"),
              ("rows", f"{len(results)} ({summary.error_total} with an error)"),
-             ("vendor calls", f"{summary.vendor_calls} made, {summary.cache_hits} cache hits")]
+             ("vendor calls this run", f"{summary.vendor_calls} made, {summary.cache_hits} cache hits"),
+             ("rows resumed from the journal", str(summary.rows_resumed))]
     files = build_report(out_dir, results, title=f"dfi campaign: {name} x {', '.join(vendor_list)} ({backend})",
                          facts=facts, notice=notice, beta=beta, gamma=gamma)
     from harness.report import print_metrics
