@@ -161,6 +161,7 @@ def steepest_changes(table: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis:
     start = curves.groupby(keys, sort=False, dropna=False)["value"].transform("first")
     halved = curves[curves["value"] <= start / 2].groupby(keys, sort=False, dropna=False)["threshold"].first()
     best = best.join(halved.rename("half_at"), on=keys)
-    order = {p: i for i, (p, _) in enumerate(SWEEP_CURVES)}
-    best = best.assign(_p=best["parameter"].map(order)).sort_values([*by, "_p", "metric"], kind="stable")
+    order = {curve: i for i, curve in enumerate(SWEEP_CURVES)}
+    rank = [order.get(curve, len(order)) for curve in zip(best["parameter"], best["metric"])]
+    best = best.assign(_p=rank).sort_values([*by, "_p", "parameter", "metric"], kind="stable")
     return best[[*keys, "from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at"]].reset_index(drop=True)
