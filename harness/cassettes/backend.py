@@ -1,0 +1,178 @@
+"""A Vendor backend answering from a cassette (replay), or recording one through a real client.
+
+In replay the real client code runs unchanged (same request building, same response parsing,
+same retries) with placeholder credentials and endpoint that are never sent anywhere: vcrpy
+answers every call from the cassette. A call the cassette lacks raises
+:class:`UnrecordedCallError` (it stops the campaign; it is not a vendor failure of that probe).
+
+Several cassette backends may live in one process (one per vendor): each call patches the HTTP
+libraries for its own cassette only while it runs, under a process-wide lock.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import yaml
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from harness.cassettes.errors import (
+    CassetteNotFoundError,
+    CassetteVendorMismatchError,
+    CorruptCassetteError,
+    UnrecordedCallError,
+)
+from harness.cassettes.keys import call_key
+from harness.cassettes.vcr_config import OrderedCassette, load_cassette, patched
+from harness.clients.aws import AwsClient
+from harness.clients.azure import AzureClient
+from harness.clients.config import AwsSettings, AzureSettings, CommonSettings, NaverSettings
+from harness.clients.naver import NaverClient
+from harness.clients.ratelimit import Rate, TokenBucket
+from harness.clients.retry import RetryPolicy
+from harness.vendors.base import Recognition
+from harness.vendors.real import AwsVendor, AzureVendor, NaverVendor
+
+T = TypeVar("T")
+_PATCH_LOCK = threading.RLock()
+REPLAY_HOST = "replay.invalid"  # never resolved: vcrpy answers before any connection
+
+
+def _replay_common() -> CommonSettings:
+    return CommonSettings(timeout_s=30.0, max_attempts=5, rate=Rate(float("inf"), 1.0, "replay: no limit"))
+
+
+def replay_vendor(vendor: str, similarity_call: str = "findsimilar") -> AwsVendor | AzureVendor | NaverVendor:
+    """The real adapter and client, with placeholders instead of credentials, no rate limit and
+    no backoff sleeping (recorded retries replay instantly)."""
+    retry = RetryPolicy(max_attempts=5, rng=random.Random(0), sleep=lambda s: None)
+    bucket = TokenBucket.unlimited()
+    if vendor == "aws":
+        settings = AwsSettings("us-east-1", f"https://rekognition.{REPLAY_HOST}", _replay_common())
+        session = boto3.session.Session(aws_access_key_id="replay", aws_secret_access_key="replay", region_name="us-east-1")
+        return AwsVendor(AwsClient(settings, bucket, retry, session=session))
+    if vendor == "ms":
+        base = f"https://azure.{REPLAY_HOST}"
+        return AzureVendor(AzureClient(AzureSettings(base, "replay", base, "replay", _replay_common()), bucket, retry),
+                           similarity_call=similarity_call)
+    if vendor == "nav":
+        settings = NaverSettings(f"https://naver.{REPLAY_HOST}", "/v1/vision/celebrity",
+                                 {"X-Naver-Client-Id": "replay", "X-Naver-Client-Secret": "replay"}, _replay_common())
+        return NaverVendor(NaverClient(settings, bucket, retry))
+    raise ValueError(f"unknown vendor {vendor!r}")
+
+
+def read_cassette_file(path: Path) -> dict[str, Any]:
+    """Parse and check the structure of a cassette file; a broken one is a clear error."""
+    if not path.is_file():
+        raise CassetteNotFoundError(f"{path}: no such cassette (record one with `dfi cassettes record`)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CorruptCassetteError(str(path), f"not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        raise CorruptCassetteError(str(path), "YAML does not parse: " + " ".join(str(exc).split())[:200]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CorruptCassetteError(str(path), "no 'interactions' list")
+    for i, inter in enumerate(data["interactions"]):
+        if not isinstance(inter, dict) or not isinstance(inter.get("request"), dict) or not isinstance(inter.get("response"), dict):
+            raise CorruptCassetteError(str(path), f"interaction {i} lacks a request or response")
+        req, resp = inter["request"], inter["response"]
+        missing = [k for k in ("method", "uri") if k not in req] + [k for k in ("status", "body") if k not in resp]
+        if missing:
+            raise CorruptCassetteError(str(path), f"interaction {i} lacks {', '.join(missing)}")
+    return data
+
+
+def cassette_vendors(cassette: OrderedCassette) -> set[str]:
+    return {call_key(r).vendor for r in cassette.requests}
+
+
+class CassetteVendor:
+    """Vendor protocol over a cassette. ``record=True`` sends calls the cassette lacks to the real
+    service configured in the environment (or to ``inner``) and appends them."""
+
+    def __init__(
+        self,
+        vendor: str,
+        path: str | Path,
+        record: bool = False,
+        inner: AwsVendor | AzureVendor | NaverVendor | None = None,
+        metadata: dict[str, str] | None = None,
+        similarity_call: str = "findsimilar",
+    ):
+        self.name = vendor
+        self.path = Path(path)
+        self.record = record
+        if record:
+            if self.path.exists():
+                read_cassette_file(self.path)
+        else:
+            read_cassette_file(self.path)
+        try:
+            self._cassette = load_cassette(self.path, record)
+        except Exception as exc:  # vcrpy's own loader refusing what the structure check let through
+            raise CorruptCassetteError(str(self.path), f"{type(exc).__name__}: {exc}") from None
+        found = cassette_vendors(self._cassette) - {"other"}
+        declared = {v for v in str(self._cassette._metadata.get("vendor", "")).split(",") if v}
+        if (found | declared) and (found | declared) != {vendor}:
+            raise CassetteVendorMismatchError(str(self.path), vendor, found | declared)
+        if record:
+            from harness.vendors.real import real_vendor
+
+            self._inner = inner or real_vendor(vendor)
+            self._cassette._metadata.setdefault("vendor", vendor)
+            for k, v in (metadata or {}).items():
+                self._cassette._metadata[k] = v
+            if "provenance" not in self._cassette._metadata:
+                raise ValueError("recording needs metadata['provenance'] (real | mock-recorded | doc-example)")
+        else:
+            self._inner = inner or replay_vendor(vendor, similarity_call)
+        self.supports_similarity = self._inner.supports_similarity
+
+    @property
+    def provenance(self) -> str:
+        return str(self._cassette._metadata.get("provenance", "unknown"))
+
+    @property
+    def client_stats(self) -> Any:
+        return self._inner.client.stats
+
+    def _run(self, what: str, fn: Callable[[], T], images: tuple[bytes, ...]) -> T:
+        with _PATCH_LOCK, patched(self._cassette):
+            try:
+                return fn()
+            except CannotOverwriteExistingCassetteException as exc:
+                from harness.cassettes.keys import sha256
+
+                digests = ", ".join(sha256(i)[:16] for i in images)
+                raise UnrecordedCallError(
+                    f"{self.path}: no recorded {self.name} {what} for image sha256 {digests}... "
+                    "(replay never goes to the network; record it with `dfi cassettes record`)"
+                ) from exc
+            finally:
+                if self.record:
+                    self._cassette._save()
+
+    def recognize(self, image: bytes) -> Recognition:
+        return self._run("recognize", lambda: self._inner.recognize(image), (image,))
+
+    def similarity(self, image_a: bytes, image_b: bytes) -> float | None:
+        if not self.supports_similarity:
+            return None
+        return self._run("similarity", lambda: self._inner.similarity(image_a, image_b), (image_a, image_b))
+
+    def close(self) -> None:
+        if self.record:
+            self._cassette._save()
+
+    def __enter__(self) -> "CassetteVendor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,193 @@
+"""What identifies a vendor call inside a cassette: vendor, operation and the sha256 of each
+image it sends (plus the few parameters that change the answer).
+
+Neither the raw body nor the signed headers take part: a SigV4 signature, a date header or a
+multipart boundary changes on every call while the question asked stays the same. The key is
+computed from a live request, from a request recorded with its body, or from the compact form
+:func:`harness.cassettes.filters.redact_request` leaves on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.parser
+import email.policy
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+REDACTED_MARKER = "dfi_request"
+
+_AZURE_OPS = [
+    (re.compile(r"/vision/v[^/]+/models/celebrities/analyze$"), "CelebritiesAnalyze"),
+    (re.compile(r"/face/v[^/]+/detect$"), "FaceDetect"),
+    (re.compile(r"/face/v[^/]+/verify$"), "FaceVerify"),
+    (re.compile(r"/face/v[^/]+/findsimilars$"), "FindSimilars"),
+    (re.compile(r"/vision/v[^/]+/analyze$"), "VisionAnalyze"),
+]
+_NAVER_PATHS = re.compile(r"(/v1/vision/celebrity|/vision/v1/celebrity)$")
+_CHUNK_START = re.compile(rb"^[0-9a-fA-F]{1,8}(;[^\r\n]*)?\r\n")
+
+
+@dataclass(frozen=True)
+class CallKey:
+    vendor: str  # aws | ms | nav | other
+    operation: str
+    digests: tuple[str, ...]  # sha256 of each image (or of the id/url that stands for it)
+    params: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"vendor": self.vendor, "operation": self.operation, "digests": list(self.digests),
+                "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "CallKey":
+        return cls(str(d["vendor"]), str(d["operation"]), tuple(str(x) for x in d.get("digests", [])),
+                   tuple(sorted((str(k), str(v)) for k, v in (d.get("params") or {}).items())))
+
+    def short(self) -> str:
+        digests = ",".join(d[:12] for d in self.digests)
+        return f"{self.vendor}:{self.operation}[{digests}]"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _body_bytes(request: Any) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return bytes(body)
+
+
+def _header(request: Any, name: str) -> str:
+    headers = request.headers or {}
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v[0] if isinstance(v, list) else str(v)
+    return ""
+
+
+def dechunk(body: bytes) -> bytes:
+    """Undo HTTP/1.1 chunked transfer coding (a recorder that stored the wire bytes of a
+    streamed upload, as the Azure Python SDK's cassettes did); other bodies come back unchanged."""
+    if not _CHUNK_START.match(body) or not body.endswith(b"0\r\n\r\n"):
+        return body
+    out, pos = bytearray(), 0
+    try:
+        while True:
+            eol = body.index(b"\r\n", pos)
+            size = int(body[pos:eol].split(b";")[0], 16)
+            pos = eol + 2
+            if size == 0:
+                return bytes(out)
+            out += body[pos : pos + size]
+            if body[pos + size : pos + size + 2] != b"\r\n":
+                return body
+            pos += size + 2
+    except (ValueError, IndexError):
+        return body
+
+
+def _redacted(body: bytes) -> CallKey | None:
+    if not body.startswith(b"{") or REDACTED_MARKER.encode() not in body[:64]:
+        return None
+    try:
+        return CallKey.from_json(json.loads(body)[REDACTED_MARKER])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _aws_image(image: Any) -> str:
+    if not isinstance(image, dict):
+        return "missing"
+    if "Bytes" in image:
+        try:
+            return sha256(base64.b64decode(image["Bytes"], validate=True))
+        except (binascii.Error, ValueError, TypeError):
+            return "undecodable:" + sha256(str(image["Bytes"]).encode())
+    if "S3Object" in image:
+        s3 = image["S3Object"] or {}
+        return "s3:" + sha256(f"{s3.get('Bucket')}/{s3.get('Name')}/{s3.get('Version', '')}".encode())
+    return "missing"
+
+
+def _aws_key(target: str, body: bytes) -> CallKey:
+    operation = target.rsplit(".", 1)[-1]
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return CallKey("aws", operation, ("unparsable:" + sha256(body),))
+    if not isinstance(payload, dict):
+        return CallKey("aws", operation, ("unparsable:" + sha256(body),))
+    images = [k for k in ("Image", "SourceImage", "TargetImage") if k in payload]
+    digests = tuple(_aws_image(payload[k]) for k in images)
+    params = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in payload.items() if k not in images))
+    return CallKey("aws", operation, digests, params)
+
+
+def _multipart_field(content_type: str, body: bytes, field: str) -> bytes | None:
+    if "multipart/" not in content_type.lower():
+        return None
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == field:
+            return part.get_payload(decode=True)
+    return None
+
+
+def _azure_key(operation: str, request: Any, body: bytes) -> CallKey:
+    content_type = _header(request, "Content-Type").lower()
+    if operation in ("FaceVerify", "FindSimilars"):
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return CallKey("ms", operation, ("unparsable:" + sha256(body),))
+        if operation == "FaceVerify":
+            ids = (str(payload.get("faceId1")), str(payload.get("faceId2")))
+        else:
+            ids = (str(payload.get("faceId")), *sorted(str(x) for x in payload.get("faceIds") or []))
+        params = tuple(sorted((k, str(v)) for k, v in payload.items() if k in ("mode",)))
+        return CallKey("ms", operation, ids, params)
+    if "json" in content_type or body.lstrip().startswith(b'{"url"') or body.lstrip().startswith(b"{\r\n  \"url\""):
+        try:
+            return CallKey("ms", operation, ("url:" + sha256(str(json.loads(body)["url"]).encode()),))
+        except (ValueError, KeyError, TypeError):
+            pass
+    return CallKey("ms", operation, (sha256(dechunk(body)),))
+
+
+def call_key(request: Any) -> CallKey:
+    """The key of a vcrpy request (live, recorded, or redacted)."""
+    body = _body_bytes(request)
+    stored = _redacted(body)
+    if stored is not None:
+        return stored
+    target = _header(request, "X-Amz-Target")
+    if target:
+        return _aws_key(target, body)
+    path = request.path or "/"
+    for pattern, operation in _AZURE_OPS:
+        if pattern.search(path):
+            return _azure_key(operation, request, body)
+    if _NAVER_PATHS.search(path):
+        image = _multipart_field(_header(request, "Content-Type"), body, "image")
+        return CallKey("nav", "Celebrity", (sha256(image) if image is not None else "no-image-field:" + sha256(body),))
+    return CallKey("other", f"{request.method} {path}", (sha256(body),))
+
+
+def vendor_image_matcher(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: same vendor, operation, image digests and answer-changing parameters."""
+    k1, k2 = call_key(r1), call_key(r2)
+    if k1 != k2:
+        raise AssertionError(f"{k1.short()} != {k2.short()}")

@@ -1,0 +1,124 @@
+"""The harness's vcrpy set-up: registered matcher, filters, record modes and playback rules.
+
+Replay (the default) uses record_mode ``none``: nothing touches the network and a call the
+cassette lacks raises at once. ``record=True`` uses ``new_episodes``: calls already in the
+cassette replay, new ones go to the vendor and are appended.
+
+Playback rule (:class:`OrderedCassette`): the matching interactions of a call are played in the
+order they were recorded (so "throttled, then answered" replays as such, and the client's retry
+logic runs against it); once all are played, the last one repeats if it is a final answer, so
+repeated identical calls replay without being recorded twice. A recorded throttle or 5xx is never
+repeated on its own: that would loop a retrying client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import vcr
+from vcr.cassette import Cassette
+from vcr.errors import UnhandledHTTPRequestError
+from vcr.patch import CassettePatcherBuilder
+from vcr.record_mode import RecordMode
+
+from harness.cassettes.filters import redact_request, redact_response
+from harness.cassettes.keys import vendor_image_matcher
+
+MATCHER_NAME = "vendor_image"
+MATCH_ON = ("method", MATCHER_NAME)
+
+
+def _status(response: dict[str, Any]) -> int:
+    status = response.get("status") or {}
+    return int(status.get("code", 0)) if isinstance(status, dict) else int(status or 0)
+
+
+def is_retryable_failure(response: dict[str, Any]) -> bool:
+    code = _status(response)
+    if code == 429 or code >= 500:
+        return True
+    if code == 400:  # AWS sends throttling as HTTP 400 with a __type
+        body = (response.get("body") or {}).get("string", b"")
+        body = body if isinstance(body, bytes) else str(body).encode()
+        return b"Throttling" in body or b"ProvisionedThroughputExceeded" in body
+    return False
+
+
+class OrderedCassette(Cassette):
+    def _pick(self, request: Any) -> tuple[int, Any] | None:
+        matches = list(self._responses(request))
+        for index, response in matches:
+            if self.play_counts[index] == 0:
+                return index, response
+        if matches and not is_retryable_failure(matches[-1][1]):
+            return matches[-1]
+        return None
+
+    def __contains__(self, request: Any) -> bool:
+        return self._pick(request) is not None
+
+    def can_play_response_for(self, request: Any) -> bool:
+        request = self._before_record_request(request)
+        return bool(request) and request in self and self.record_mode != RecordMode.ALL
+
+    def play_response(self, request: Any) -> Any:
+        picked = self._pick(request)
+        if picked is None:
+            raise UnhandledHTTPRequestError(
+                f"The cassette ({self._path!r}) doesn't contain the request ({request!r}) asked for"
+            )
+        index, response = picked
+        if self.play_counts[index] == 0 and index < self._loaded_count:
+            self._played_interactions.append((self.data[index][0], response))
+        self.play_counts[index] += 1
+        return response
+
+
+def make_vcr() -> vcr.VCR:
+    v = vcr.VCR(
+        serializer="yaml",
+        match_on=MATCH_ON,
+        before_record_request=redact_request,
+        before_record_response=redact_response,
+        decode_compressed_response=True,
+        record_on_exception=True,
+    )
+    v.register_matcher(MATCHER_NAME, vendor_image_matcher)
+    return v
+
+
+def cassette_config(path: str | Path, record: bool = False) -> dict[str, Any]:
+    config = make_vcr().get_merged_config(
+        path=str(path), record_mode=RecordMode.NEW_EPISODES if record else RecordMode.NONE
+    )
+    for key in ("path_transformer", "func_path_generator", "record_on_exception"):
+        config.pop(key, None)
+    return config
+
+
+def load_cassette(path: str | Path, record: bool = False) -> OrderedCassette:
+    """The cassette object (loaded from disk if the file exists), not yet patched in."""
+    return OrderedCassette.load(**cassette_config(path, record))
+
+
+@contextlib.contextmanager
+def patched(cassette: Cassette) -> Iterator[Cassette]:
+    """Route every HTTP library through ``cassette`` for the duration of the block."""
+    with contextlib.ExitStack() as stack:
+        for patcher in CassettePatcherBuilder(cassette).build():
+            stack.enter_context(patcher)
+        yield cassette
+
+
+@contextlib.contextmanager
+def use_cassette(path: str | Path, record: bool = False) -> Iterator[Cassette]:
+    """``with use_cassette(p):`` replay (or record) every call in the block; saves on exit."""
+    cassette = load_cassette(path, record)
+    try:
+        with patched(cassette):
+            yield cassette
+    finally:
+        cassette._save()
