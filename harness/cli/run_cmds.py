@@ -44,6 +44,7 @@ class EtaColumn(ProgressColumn):
 
 
 def _pairs(path: str | None) -> dict[str, str] | None:
+    """A two-column CSV as a mapping (an optional header row is skipped)."""
     if not path:
         return None
     with open(path, newline="", encoding="utf-8") as f:
@@ -51,8 +52,8 @@ def _pairs(path: str | None) -> dict[str, str] | None:
     out = {}
     for i, r in enumerate(rows, start=1):
         if len(r) != 2:
-            raise InputFileError(path, "expected two columns: fake file, real file", row=i)
-        if i == 1 and r[0].lower() in ("fake", "deepfake"):
+            raise InputFileError(path, "expected two columns", row=i)
+        if i == 1 and r[0].lower() in ("fake", "deepfake", "id"):
             continue
         out[r[0].strip()] = r[1].strip()
     return out
@@ -131,6 +132,7 @@ def _summary_table(s, vendors: list[str]) -> Table:  # noqa: ANN001
 @click.option("--samples", default=16, show_default=True, help="Celeb-DF: runs of frames per video")
 @click.option("--run-length", default=5, show_default=True, help="Celeb-DF: consecutive frames per run")
 @click.option("--pairs", type=click.Path(exists=True), help="CelebFOM: CSV 'fake file,real file' instead of embedding pairing")
+@click.option("--labels", type=click.Path(exists=True), help="Celeb-DF: CSV 'id,name' naming the identities (id0 -> a name)")
 @click.option("--beta", default=90.0, show_default=True, help="high-confidence threshold (DHC)")
 @click.option("--gamma", default=80.0, show_default=True, help="high-similarity threshold (DHS)")
 @click.option("--max-retries", default=3, show_default=True, help="retries of throttled/5xx calls")
@@ -139,7 +141,7 @@ def _summary_table(s, vendors: list[str]) -> Table:  # noqa: ANN001
 @click.option("--yes", "-y", is_flag=True, help="do not ask before spending money (real backend)")
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, cassettes, concurrency, rates, crop,  # noqa: ANN001, PLR0913
-            split, samples, run_length, pairs, beta, gamma, max_retries, retry_errors, fresh, yes, no_progress) -> None:
+            split, samples, run_length, pairs, labels, beta, gamma, max_retries, retry_errors, fresh, yes, no_progress) -> None:
     """Run a dataset against vendors, resumably, and write results, metrics, plots and a report.
 
     Without --dataset it builds (once, in the user cache) and runs the embedded demonstration
@@ -168,7 +170,8 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
         notice = demo.notice(len(probes))
     else:
         with console.status(f"reading {dataset_path}..."):
-            probes = load_dataset(dataset_path, split=split, samples=samples, run=run_length, pairs=_pairs(pairs))
+            probes = load_dataset(dataset_path, split=split, samples=samples, run=run_length, pairs=_pairs(pairs),
+                                  labels=_pairs(labels))
         dataset_root = dataset_path if dataset_path.is_dir() else dataset_path.parent
         name = dataset_path.stem
     if not probes:
