@@ -35,8 +35,8 @@ def setup():
 
 
 def _same(a, b) -> bool:  # noqa: ANN001
-    """Equal answers; confidences may differ in the 6th digit (a float32 matrix product over a
-    batch sums in another order than one row at a time)."""
+    """Equal answers; a confidence may differ in its last reported digit (a float32 matrix product
+    over a batch sums in another order than one row at a time, and NAV rounds to 6 decimals)."""
     if isinstance(a, Exception) or isinstance(b, Exception):
         return type(a) is type(b) and str(a) == str(b)
     if len(a.faces) != len(b.faces):

@@ -8,9 +8,9 @@ pricing pages (checked for this project; they change, so treat the estimate as i
 * Azure AI Vision (Computer Vision) S1, "Analyze"-type transactions incl. the celebrities domain
   model: $1.00 per 1,000 for 0-1M (azure.microsoft.com/pricing/details/cognitive-services/computer-vision).
 * Azure AI Face S0, Face detect/verify/find-similar: $1.00 per 1,000 for 0-1M
-  (azure.microsoft.com/pricing/details/cognitive-services/face-api). Similarity costs two calls:
-  detect is needed for each face before verify, and detect on an image whose faceId is still live is
-  not repeated by the harness cache, so we count 1 detect per distinct image plus 1 verify.
+  (azure.microsoft.com/pricing/details/cognitive-services/face-api). A similarity needs a Face
+  detect of each image (for the faceIds) plus the find-similar/verify call; the estimate counts two
+  detects per similarity, an upper bound (a faceId still live is reused by the client).
 * Naver Clova Face Recognition (CFR): the public Naver Developers endpoint was free within a daily
   quota (1,000 calls/day) and has been shut down; we found no current published per-call price, so
   NAV's cost is reported as unknown (None), not as zero.
