@@ -139,3 +139,31 @@ def test_cost_estimate_counts_calls_and_prices(tmp_path: Path):
     lines = estimate_cost(planned)
     total, unknown = total_dollars(lines)
     assert total == pytest.approx(2.01) and unknown  # AWS $1/1000; NAV price unknown, never $0
+
+
+def test_cost_estimate_is_shown_and_needs_a_yes(tmp_path: Path):
+    import click
+
+    from campaign_doubles import ScriptedVendor, synthetic_probes
+    from harness.campaign import CampaignOptions, CampaignRunner
+    from harness.campaign.backends import Backend
+    from harness.cli.run_cmds import _cost_gate
+
+    vendors = {"aws": ScriptedVendor("aws"), "nav": ScriptedVendor("nav", similarity=False)}
+    runner = CampaignRunner(synthetic_probes(tmp_path / "d", 40, n_targets=4), vendors, tmp_path / "o",
+                            CampaignOptions(crop=False))
+    runner.open_journal()
+    backend = Backend("real", vendors, costs_money=True)
+
+    @click.command()
+    @click.option("--yes", is_flag=True)
+    def gate(yes: bool) -> None:
+        _cost_gate(runner, backend, yes)
+        click.echo("STARTED")
+
+    refused = CliRunner().invoke(gate, [], input="n\n")
+    assert refused.exit_code != 0 and "STARTED" not in refused.output
+    assert "cost estimate" in refused.output and "0.04" in refused.output  # 44 recognize, 40 compare
+    assert "unknown" in refused.output  # NAV: no published price
+    assert "STARTED" in CliRunner().invoke(gate, [], input="y\n").output
+    assert "STARTED" in CliRunner().invoke(gate, ["--yes"]).output
