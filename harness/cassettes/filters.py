@@ -59,6 +59,8 @@ def redact_request(request: Any) -> Any:
     for name in list(request.headers.keys()):
         if _secret_header(name, SECRET_REQUEST_HEADERS):
             del request.headers[name]
+        elif isinstance(request.headers[name], bytes):  # botocore sends bytes; store readable text
+            request.headers[name] = request.headers[name].decode("latin-1")
     request.uri = strip_query_secrets(request.uri)
     key = call_key(request)
     if key.vendor != "other":
@@ -66,6 +68,10 @@ def redact_request(request: Any) -> Any:
         for name in list(request.headers.keys()):
             if name.lower() in ("content-length", "transfer-encoding"):
                 del request.headers[name]
+            elif name.lower() == "content-type":  # the multipart boundary of a body no longer there
+                value = request.headers[name]
+                value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                request.headers[name] = re.sub(r"boundary=[^;\s]+", "boundary=redacted", value)
     return request
 
 

@@ -70,7 +70,8 @@ def _header(request: Any, name: str) -> str:
     headers = request.headers or {}
     for k, v in headers.items():
         if k.lower() == name.lower():
-            return v[0] if isinstance(v, list) else str(v)
+            v = v[0] if isinstance(v, list) and v else v
+            return v.decode("latin-1") if isinstance(v, bytes) else str(v)
     return ""
 
 
