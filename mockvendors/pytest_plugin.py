@@ -34,6 +34,7 @@ def _need_models() -> None:
 
 @pytest.fixture(scope="session")
 def mockvendors_analyzer() -> Any:
+    """The face analyzer all mocks share (cached by image sha256); skips without installed models."""
     _need_models()
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
 
@@ -42,6 +43,7 @@ def mockvendors_analyzer() -> Any:
 
 @pytest.fixture(scope="session")
 def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
+    """The mocks' gallery: the demo gallery. Override it (a Gallery, a folder per name, or a .npz/.json)."""
     from mockvendors.gallery import demo_gallery
 
     return demo_gallery(mockvendors_analyzer)
@@ -49,6 +51,7 @@ def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def mock_vendor_servers(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[dict[str, Any]]:
+    """AWS, Azure and Naver mock servers on free loopback ports: {"aws"|"ms"|"nav": Endpoint}."""
     from harness.vendors.mock import resolve_gallery
     from mockvendors.server import MockServers, build_protocols
 
@@ -60,21 +63,25 @@ def mock_vendor_servers(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> 
 
 @pytest.fixture(scope="session")
 def mock_aws_url(mock_vendor_servers: dict[str, Any]) -> str:
+    """Base URL of the AWS Rekognition mock (boto3 endpoint_url)."""
     return mock_vendor_servers["aws"].url
 
 
 @pytest.fixture(scope="session")
 def mock_azure_url(mock_vendor_servers: dict[str, Any]) -> str:
+    """Base URL of the Azure mock (Computer Vision celebrities and Face)."""
     return mock_vendor_servers["ms"].url
 
 
 @pytest.fixture(scope="session")
 def mock_naver_url(mock_vendor_servers: dict[str, Any]) -> str:
+    """Base URL of the Naver CFR mock."""
     return mock_vendor_servers["nav"].url
 
 
 @pytest.fixture
 def mock_rekognition_client(mock_aws_url: str) -> Any:
+    """A boto3 Rekognition client pointed at the AWS mock server (no retries)."""
     import boto3
     from botocore.config import Config
 
@@ -85,6 +92,7 @@ def mock_rekognition_client(mock_aws_url: str) -> Any:
 
 @pytest.fixture
 def mock_rekognition_inprocess(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[Any]:
+    """Every boto3 Rekognition call in the test is answered in-process by the mock."""
     from mockvendors.aws.inprocess import mock_rekognition
 
     with mock_rekognition(gallery=mockvendors_gallery, analyzer=mockvendors_analyzer) as m:
