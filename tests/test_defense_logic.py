@@ -83,7 +83,8 @@ def _truth(images, is_fake, answers):
 @given(image_sets(), unit, st.integers(0, 1000))
 def test_perfect_detector_drives_attack_success_to_zero(case, rho, seed):
     images, is_fake, answers = case
-    perfect = SimulatedDetector("perfect", tpr=1.0, fpr=0.0, truth=_truth(images, is_fake, answers), correlation=rho, seed=seed)
+    truth = _truth(images, is_fake, answers)
+    perfect = SimulatedDetector("perfect", tpr=1.0, fpr=0.0, truth=truth, correlation=rho, seed=seed)
     vendor = TableVendor(answers)
     defended = DefendedVendor(vendor, DD1(perfect))
     for im, fake in zip(images, is_fake):

@@ -20,7 +20,6 @@ if not console.is_terminal:  # wide tables stay readable in logs and the README
     console = Console(width=180)
 
 DEFAULT_DETECTORS = ("spectrum_lr", "fr_liveness", "sim:indep:0.9,0.1", "sim:corr:0.9,0.1,0.9")
-DEFAULT_ENSEMBLE = "spectrum_lr,fr_liveness"
 DEFAULT_SIM_DETECTORS = ("indep:0.9,0.1", "corr:0.9,0.1,0.9")
 LIVENESS_NOTE = ("fr_liveness is an anti-spoofing (printed photo / screen replay) model, not a deepfake detector: "
                  "measured at chance on deepfakes.")
@@ -96,8 +95,9 @@ REPORT_COLUMNS = ["policy", "dataset", "vendor", "probes", "tpr", "fpr", "accura
 @click.option("--detector", "detectors", multiple=True,
               help="spectrum_lr (trained here), a registry name (fr_liveness, ...), or sim:NAME:TPR,FPR[,CORRELATION] "
                    f"(repeatable). Default: {' '.join(DEFAULT_DETECTORS)}")
-@click.option("--ensemble", default=DEFAULT_ENSEMBLE, show_default=True,
-              help="detectors combined by DD2 and DD3 (comma-separated; '' = all)")
+@click.option("--ensemble", default=None,
+              help="detectors combined by DD2 and DD3 (comma-separated names). Default: the non-simulated "
+                   "detectors when there are two or more, else all of them")
 @click.option("--beta", default=90.0, show_default=True)
 @click.option("--gamma", default=80.0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="output folder (default runs/defend-<dataset>)")
@@ -119,10 +119,11 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
     t0 = time.perf_counter()
     vendor_list = parse_vendor_list(vendors)
     specs = list(detectors) or list(DEFAULT_DETECTORS)
-    ens = [e.strip() for e in ensemble.split(",") if e.strip()] or None
-    if ens is not None:
-        names = [s.split(":")[1] if s.startswith("sim:") else s for s in specs]
-        ens = [e for e in ens if e in names] if not detectors else ens
+    if ensemble is not None:
+        ens = [e.strip() for e in ensemble.split(",") if e.strip()]
+    else:
+        real = [s for s in specs if not s.startswith("sim:")]
+        ens = real if len(real) >= 2 else [s.split(":")[1] if s.startswith("sim:") else s for s in specs]
     demo = None
     if dataset_path is None:
         from harness.demo import demo_dataset
@@ -153,7 +154,7 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
 
     opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors)
     run = run_defense(probes, be.vendors, out, specs, ensemble=ens, beta=beta, gamma=gamma, options=opts,
-                      trained_loader=trained, log=lambda m: console.print(f"[dim]{m}[/dim]"))
+                      trained_loader=trained, log=lambda m: console.print(f"[dim]{escape(m)}[/dim]"))
     table = run.table()
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "defense.csv", index=False)
