@@ -101,3 +101,18 @@ def test_beta_gamma_recorded_and_strict():
     r = compute_metrics(table(rows), beta=90, gamma=70)
     assert get(r, "DHC")["numerator"] == 1
     assert (r["beta"] == 90.0).all() and (r["gamma"] == 70.0).all()
+
+
+def test_threaded_and_inline_column_work_agree(monkeypatch):
+    import harness.metrics.probes as probes
+    from harness.results import validate_results
+    from harness.results.synthetic import synthetic_results
+
+    df = synthetic_results(20_000, seed=5)
+    pd.testing.assert_frame_equal(validate_results(df), df)  # the benchmark tables are valid tables
+    monkeypatch.setattr(probes, "PARALLEL_ROWS", 10**12)
+    inline = compute_metrics(df, by=("dataset", "vendor", "method"))
+    monkeypatch.setattr(probes, "PARALLEL_ROWS", 1)
+    threaded = compute_metrics(df, by=("dataset", "vendor", "method"))
+    pd.testing.assert_frame_equal(inline, threaded)
+    assert inline["numerator"].sum() > 0 and inline["value"].notna().any()

@@ -26,6 +26,7 @@ A named answer without a recorded confidence is taken as confidence 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -126,6 +127,27 @@ def distinct_codes(series: pd.Series) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+PARALLEL_ROWS = 200_000
+
+
+class _Inline:
+    """Stand-in for an executor that runs each task at once (small tables: threads cost more)."""
+
+    def __enter__(self) -> "_Inline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn, *args):  # noqa: ANN001, ANN201
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # handed to .result(), as a real executor would
+            done.set_exception(exc)
+        return done
+
+
 @dataclass(frozen=True)
 class ProbeArrays:
     """Row-aligned arrays describing every probe of a results table, plus its grouping."""
@@ -180,7 +202,23 @@ class ProbeArrays:
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")) -> "ProbeArrays":
-        group, keys = group_codes(df, by)
+        # The hash encodings and string comparisons run in Arrow, which releases the GIL: on big
+        # tables do them on a second thread while this one does the rest.
+        workers = 2 if len(df) >= PARALLEL_ROWS else 1
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+            grouping = pool.submit(group_codes, df, by)
+            targets = pool.submit(distinct_codes, df["target"]) if "target" in df.columns else None
+            same1 = pool.submit(_same_name, df, "fake_name", "target_name")
+            same2 = pool.submit(_same_name, df, "fake_name", "target2_name")
+            arrays = cls._outcomes(df)
+            group, keys = grouping.result()
+            target = targets.result() if targets is not None else np.zeros(len(df), np.int64)
+            match1 = arrays.pop("named_t1") & same1.result()
+            match2 = arrays.pop("named_t2") & same2.result()
+        return cls(group=group, keys=keys, match1=match1, match2=match2, target=target, **arrays)
+
+    @staticmethod
+    def _outcomes(df: pd.DataFrame) -> dict[str, np.ndarray]:
         fake_error = _nonempty(df, "fake_error")
         target_error = _nonempty(df, "target_error") | _nonempty(df, "target2_error")
         errored = fake_error | target_error
@@ -191,21 +229,15 @@ class ProbeArrays:
         t1_named = _nonempty(df, "target_name")
         t2_named = _nonempty(df, "target2_name")
         t1_conf = np.where(t1_named, _zero_if_missing(_scores(df, "target_conf")), 0.0)
-        t2_conf = np.where(t2_named, _zero_if_missing(_scores(df, "target2_conf")), 0.0) if t2_named.any() \
-            else np.zeros(len(df))
-        match1 = named & t1_named & _same_name(df, "fake_name", "target_name")
-        match2 = (named & t2_named & _same_name(df, "fake_name", "target2_name")) if t2_named.any() \
-            else np.zeros(len(df), dtype=bool)
-
+        t2_conf = np.where(t2_named, _zero_if_missing(_scores(df, "target2_conf")), 0.0)
         similarity = _scores(df, "similarity")
         similarity_error = _nonempty(df, "similarity_error")
         has_similarity = ~np.isnan(similarity) & ~similarity_error
-        target = distinct_codes(df["target"]) if "target" in df.columns else np.zeros(len(df), np.int64)
-        return cls(
-            group=group, keys=keys, valid=valid, errored=errored, fake_error=fake_error,
-            target_error=target_error, named=named, fake_conf=fake_conf, match1=match1, match2=match2,
-            t1_conf=t1_conf, t2_conf=t2_conf, similarity=similarity, has_similarity=has_similarity,
-            similarity_error=similarity_error, target=target,
+        return dict(
+            valid=valid, errored=errored, fake_error=fake_error, target_error=target_error, named=named,
+            fake_conf=fake_conf, t1_conf=t1_conf, t2_conf=t2_conf, similarity=similarity,
+            has_similarity=has_similarity, similarity_error=similarity_error,
+            named_t1=named & t1_named, named_t2=named & t2_named,
         )
 
     def count(self, mask: np.ndarray) -> np.ndarray:
