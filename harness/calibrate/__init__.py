@@ -1,0 +1,1 @@
+"""Fit a mock vendor profile's cosine -> confidence map to recorded vendor answers (:mod:`.fit`)."""
