@@ -111,15 +111,17 @@ def _counting_step(sleep: float = 0.0):
 
 def test_timing_excludes_warmup_and_stops_at_min_iters():
     step, calls = _counting_step()
-    lat, warm = time_step(step, BenchConfig(warmup=2, min_iters=5, min_seconds=0.0, max_seconds=10.0))
-    assert len(lat) == 5 and warm == 2 and len(calls) == 7
+    timed = time_step(step, BenchConfig(warmup=2, min_iters=5, min_seconds=0.0, max_seconds=10.0))
+    assert len(timed.latencies) == 5 and timed.warmup == 2 and len(calls) == 7
+    assert timed.wall_seconds >= timed.latencies.sum()
 
 
 def test_timing_stops_at_max_seconds_once_floor_is_reached():
     step, _ = _counting_step(sleep=0.03)
-    lat, _ = time_step(step, BenchConfig(warmup=0, min_iters=1000, min_seconds=0.0, max_seconds=0.05,
-                                         floor_iters=3))
-    assert len(lat) == 3
+    timed = time_step(step, BenchConfig(warmup=0, min_iters=1000, min_seconds=0.0, max_seconds=0.05,
+                                        floor_iters=3))
+    assert len(timed.latencies) == 3
+    assert timed.cpu_share(1) < 0.5  # sleeping uses no CPU
 
 
 def test_latency_stats_hand_computed():
@@ -192,6 +194,7 @@ def test_dfi_bench_smoke_writes_json_and_readme_tables(tmp_path):
     for x in ok.values():
         assert x["images_per_s"] > 0 and x["iterations"] >= 2 and x["warmup_iterations"] == 1
         assert x["latency_ms"]["p50"] <= x["latency_ms"]["p99"]
+        assert 0 < x["cpu_share"] <= 1.2  # process CPU time / (wall x 1 thread); some slack for helper threads
 
     (results / "other_script.json").write_text('{"results": {}}')  # not ours: left out, not an error
     (results / "broken.json.bak").write_text("{")

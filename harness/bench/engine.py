@@ -42,11 +42,25 @@ GPU_FULL = BenchConfig(batches=(1, 8, 32, 128, 256), warmup=3, min_iters=20, min
                        max_seconds=2.0, floor_iters=5)
 
 
-def time_step(step: Callable[[], None], config: BenchConfig) -> tuple[np.ndarray, int]:
-    """Latencies (seconds) of the timed runs of ``step``, and how many warm-up runs preceded them."""
+@dataclass
+class TimedRuns:
+    latencies: np.ndarray  # seconds per timed run
+    warmup: int
+    process_cpu_seconds: float  # CPU time of this process (all its threads) during the timed runs
+    wall_seconds: float
+
+    def cpu_share(self, cores: int) -> float:
+        """Share of ``cores`` this process had while timed runs went on; well below 1 means others took the CPU
+        (or the work did not parallelise)."""
+        return self.process_cpu_seconds / (self.wall_seconds * cores) if self.wall_seconds > 0 else float("nan")
+
+
+def time_step(step: Callable[[], None], config: BenchConfig) -> TimedRuns:
+    """Warm-up runs of ``step`` (untimed), then timed runs until the config's stopping rule holds."""
     for _ in range(config.warmup):
         step()
     latencies: list[float] = []
+    cpu0 = time.process_time()
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
@@ -58,7 +72,7 @@ def time_step(step: Callable[[], None], config: BenchConfig) -> tuple[np.ndarray
             break
         if elapsed >= config.max_seconds and n >= config.floor_iters:
             break
-    return np.asarray(latencies), config.warmup
+    return TimedRuns(np.asarray(latencies), config.warmup, time.process_time() - cpu0, time.perf_counter() - start)
 
 
 def latency_stats(latencies: np.ndarray, batch: int) -> dict:

@@ -46,6 +46,9 @@ def bench_pipeline(config: BenchConfig, *, log: Callable[[str], None] = print, t
         reason = f"{type(exc).__name__}: {exc}"
         log(f"[skip] face pipeline: {reason}")
         return [{**base, "model": "pipeline:analyze", "batch": 1, "status": "skipped", "reason": reason}]
+    from harness.bench.suite import _cores
+
+    cores = _cores(threads)
     faces = pipeline.analyze(photo)
     crops = np.stack([_aligned(photo, faces[0])] * PIPELINE_MAX_BATCH)
     stages = {
@@ -62,9 +65,10 @@ def bench_pipeline(config: BenchConfig, *, log: Callable[[str], None] = print, t
             if over_budget():
                 results.append({**row, "status": "skipped", "reason": "suite time budget spent"})
                 continue
-            latencies, warmup = time_step(make_step(batch), config)
-            stats = latency_stats(latencies, batch)
-            results.append({**row, "status": "ok", "warmup_iterations": warmup, **stats,
+            timed = time_step(make_step(batch), config)
+            stats = latency_stats(timed.latencies, batch)
+            stats["cpu_share"] = timed.cpu_share(cores)
+            results.append({**row, "status": "ok", "warmup_iterations": timed.warmup, **stats,
                             "faces_per_s": stats["images_per_s"] * (1 if "embed" in name else len(faces))})
             log(f"{name:<24} b{batch:<4} {stats['images_per_s']:10.1f} img/s  p50 {stats['latency_ms']['p50']:8.2f} ms"
                 f"  ({stats['iterations']} runs)")

@@ -83,7 +83,8 @@ def render_model_table(docs: list[tuple[Path, dict]]) -> str:
                 models.setdefault(name, m)
     if not models:
         return ""
-    lines = ["| Model | Role | Weights | Input | Parameters | GFLOP / image | Weights MB | Activations MB / image |",
+    lines = ["| Model | Role | Weights | Input | Parameters (stored) | GFLOP / image | Weights MB | "
+             "Activations MB / image |",
              "|---|---|---|---|---:|---:|---:|---:|"]
     for name, m in models.items():
         shape = next(iter(m.get("input_shapes", {}).values()), [])
@@ -91,7 +92,15 @@ def render_model_table(docs: list[tuple[Path, dict]]) -> str:
                      f"{m['flops_per_image'] / 1e9:.3f} | {m['weight_bytes'] / 1e6:.1f} | "
                      f"{m['activation_bytes_per_image'] / 1e6:.1f} |")
     method = next(iter(models.values())).get("flops_method", "")
-    return "\n".join(lines) + f"\n\nFLOPs: {method}.\n"
+    return "\n".join(lines) + (f"\n\nFLOPs: {method}. Parameters (stored) include batch-norm running statistics; "
+                                "the trainable counts, as papers state them, are above the tables. Activations: "
+                                "every tensor the graph computes for one image, summed (the memory-traffic model "
+                                "counts each written once and read once).\n")
+
+
+def _share(r: dict) -> str:
+    share = r.get("cpu_share")
+    return f"{100 * share:.0f}% | " if share is not None else "– | "
 
 
 def render_run(path: Path, doc: dict) -> str:
@@ -119,9 +128,13 @@ def render_run(path: Path, doc: dict) -> str:
     for key, b in doc.get("backends", {}).items():
         if not b.get("available"):
             out.append(f"- Backend {key} not run: {b.get('reason')}")
+    cpu = dev.get("kind") == "cpu"
+    if cpu:
+        out.append("- CPU share: CPU time this process got during the timed runs / (wall time x cores); below 100% "
+                   "means other processes took the cores (or the model did not keep both busy).")
     out += ["", "| Model | Weights | Backend | dtype | Batch | images/s | p50 ms | p95 ms | p99 ms | runs | "
-                "TFLOP/s | % of peak | bound | GB/s (% of BW) |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+                + ("CPU share | " if cpu else "") + "TFLOP/s | % of peak | bound | GB/s (% of BW) |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if cpu else "") + "---:|---:|---|---:|"]
     problems = []
     for r in doc.get("results", []):
         if r.get("status") != "ok":
@@ -139,7 +152,8 @@ def render_run(path: Path, doc: dict) -> str:
         out.append(
             f"| {r['model']} | {_weights(r)} | {r['backend']} ({r['provider']}) | {r['dtype']} | {r['batch']} | "
             f"{rate} | {_fmt(lat['p50'], 2)} | {_fmt(lat['p95'], 2)} | {_fmt(lat['p99'], 2)} | {r['iterations']} | "
-            f"{_fmt(r.get('achieved_tflops'), 3)} | {_fmt(100 * frac if frac is not None else None, 2)} | "
+            + (_share(r) if cpu else "")
+            + f"{_fmt(r.get('achieved_tflops'), 3)} | {_fmt(100 * frac if frac is not None else None, 2)} | "
             f"{r.get('bound', '–')} | {bwcol} |")
     if problems:
         out += ["", "Not measured in this run:", *[f"- {p}" for p in problems]]

@@ -112,7 +112,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                     continue
                 try:
                     step = runner.prepare(model.path, batch)
-                    latencies, warmup = time_step(step, config)
+                    timed = time_step(step, config)
                 except Exception as exc:  # noqa: BLE001 - one failing config must not end the suite
                     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
                     log(f"[fail] {model.name} {combo.backend} {combo.dtype} b{batch}: {reason}")
@@ -121,10 +121,12 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                     if "out of memory" in reason.lower():
                         break
                     continue
-                stats = latency_stats(latencies, batch)
+                stats = latency_stats(timed.latencies, batch)
+                if combo.backend == "ort-cpu":
+                    stats["cpu_share"] = timed.cpu_share(_cores(threads))
                 if getattr(step, "mode", None):
                     base["execution"] = step.mode
-                result = {**base, "status": "ok", "warmup_iterations": warmup, **stats,
+                result = {**base, "status": "ok", "warmup_iterations": timed.warmup, **stats,
                           **roofline(costs.get(model.name), device, combo.dtype, batch, stats["images_per_s"])}
                 doc["results"].append(result)
                 log(_line(result))
@@ -166,6 +168,11 @@ def _memory_shortfall(cost: ModelCost | None, batch: int) -> str | None:
                 f"{cost.peak_live_bytes_per_image / 1e6:.0f} MB of live activations per image, plus weights), "
                 f"{available / 1e9:.1f} GB available on this shared machine")
     return None
+
+
+def _cores(threads: int | None) -> int:
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(threads, available) if threads else available
 
 
 def _loadavg() -> list[float] | None:
