@@ -121,6 +121,7 @@ class PipelineAnalyzer:
     def __init__(self, pipeline=None):  # noqa: ANN001 - a harness.faces.FacePipeline
         self._pipeline = pipeline
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
         self._model_id: str | None = None
 
     @property
@@ -159,7 +160,8 @@ class PipelineAnalyzer:
             raise ImageDecodeError(f"cannot decode the image ({type(exc).__name__}: {exc})") from exc
         h, w = pixels.shape[:2]
         try:
-            faces = self.pipeline.analyze(pixels)
+            with self._run_lock:  # one model call at a time: no oversubscription of 2 cores, no shared-state races
+                faces = self.pipeline.analyze(pixels)
         except (NoFaceError, FaceTooSmallError):
             faces = []
         out = []
