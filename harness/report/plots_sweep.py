@@ -84,7 +84,9 @@ def plot_curve(table: pd.DataFrame, parameter: str, metric: str, path: Path,
     fig.suptitle(f"{TITLES.get((parameter, metric), f'{metric} over {parameter}')} -- 95% Wilson bands", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    tmp.replace(path)  # a reader never sees a half-written plot
     return path
 
 
