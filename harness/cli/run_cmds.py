@@ -126,6 +126,7 @@ def _summary_table(s, vendors: list[str]) -> Table:  # noqa: ANN001
 @click.option("--port", "ports", multiple=True, help="mock-http: VENDOR=PORT (default aws=4566 ms=4567 nav=4568)")
 @click.option("--cassettes", type=click.Path(path_type=Path), help="cassette backend: folder with <vendor>.yaml")
 @click.option("--concurrency", default=4, show_default=True, help="worker threads per vendor")
+@click.option("--batch-size", default=256, show_default=True, help="probes per batch for the in-process mocks")
 @click.option("--rate", "rates", multiple=True, help="VENDOR=CALLS_PER_SECOND rate limit (repeatable)")
 @click.option("--crop/--no-crop", default=True, show_default=True, help="cut out the largest face before upload (as the study)")
 @click.option("--split", type=click.Choice(["test", "all"]), default="test", show_default=True, help="Celeb-DF: which videos")
@@ -140,7 +141,7 @@ def _summary_table(s, vendors: list[str]) -> Table:  # noqa: ANN001
 @click.option("--fresh", is_flag=True, help="discard the output folder's journal and start over")
 @click.option("--yes", "-y", is_flag=True, help="do not ask before spending money (real backend)")
 @click.option("--no-progress", is_flag=True, help="no progress bars")
-def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, cassettes, concurrency, rates, crop,  # noqa: ANN001, PLR0913
+def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, cassettes, concurrency, batch_size, rates, crop,  # noqa: ANN001, PLR0913
             split, samples, run_length, pairs, labels, beta, gamma, max_retries, retry_errors, fresh, yes, no_progress) -> None:
     """Run a dataset against vendors, resumably, and write results, metrics, plots and a report.
 
@@ -191,7 +192,7 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
 
     options = CampaignOptions(concurrency=concurrency, rate_limits=rate_map, crop=crop, max_retries=max_retries,
                               retry_errors=retry_errors, source=f"{name}-{backend}", dataset_root=Path(dataset_root),
-                              fatal_errors=be.fatal_errors)
+                              fatal_errors=be.fatal_errors, batch_size=batch_size)
     progress = Progress(TextColumn("{task.description:>4}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                         EtaColumn(), console=console, disable=no_progress)
     tasks: dict[str, int] = {}
