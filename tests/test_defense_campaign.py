@@ -100,3 +100,16 @@ def test_bad_detector_spec_is_a_clear_error(demo_subset, tmp_path):
         parse_sim_detector("sim:x:0.9")
     res = CliRunner().invoke(simulate_cmd, ["--detector", "oops", "--scale", "0.01", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "NAME:TPR,FPR" in res.output
+
+
+def test_rerun_redoes_the_policies_with_the_new_detectors(demo_subset, tmp_path):
+    """A second run on the same output folder must measure the new detector, not replay the old answers."""
+    from harness.campaign.backends import make_backend
+    from harness.defense.campaign import run_defense
+
+    _, probes, gallery = demo_subset
+    be = make_backend("mock", ["aws", "ms", "nav"], gallery=gallery)
+    first = run_defense(probes, be.vendors, tmp_path, ["sim:d:0,0"]).table()
+    again = run_defense(probes, be.vendors, tmp_path, ["sim:d:1,0"]).table()
+    assert (first["tpr"] == 0).all() and (first["NA_after"] == first["NA_before"]).all()
+    assert (again["tpr"] == 100).all() and (again["NA_after"] == 0).all()

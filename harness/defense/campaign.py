@@ -1,11 +1,12 @@
 """The measured defense on images: run a dataset through the vendors without and with each policy.
 
-1. Baseline campaign (``<out>/baseline``) with the plain vendors.
+1. Baseline campaign (``<out>/baseline``) with the plain vendors (resumable like any campaign).
 2. Every probe image is prepared exactly as the campaign sends it (face crop), so the detectors
    see the bytes the vendor would see; detector keys are the sha256 of those bytes.
 3. For each policy (DD1 per detector, DD2 and DD3 over the ensemble), the vendors are wrapped in
    :class:`harness.defense.wrapper.DefendedVendor` and the campaign is run again
-   (``<out>/<policy>``): attack success after the defense is *measured* by the wrapped vendor.
+   (``<out>/<policy>``, redone on every run): attack success after the defense is *measured* by the
+   wrapped vendor.
    DD3's combiner is trained on the probes of half of the target celebrities and evaluated on the
    other half (its table covers that half only).
 4. :func:`harness.defense.evaluate.defense_table` compares before/after with the study's analytic
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,7 +241,11 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
         log(f"campaign through {policy.name}")
         shared: dict = {}
         defended = {v: DefendedVendor(vendor, policy, decisions=shared) for v, vendor in vendors.items()}
-        after = _run(subset, defended, out_dir / _slug(policy.name), opts, preparer)
+        policy_dir = out_dir / _slug(policy.name)
+        # never resumed: its answers depend on the detectors (a retrained model, other rates), and the
+        # wrapper's decisions are what the flags below are read from
+        shutil.rmtree(policy_dir, ignore_errors=True)
+        after = _run(subset, defended, policy_dir, opts, preparer)
         ids = {p.probe_id for p in subset}
         before = baseline[baseline["probe_id"].isin(ids)].reset_index(drop=True)
         f, t = row_flags(before, keys, shared)

@@ -178,7 +178,8 @@ class SpectrumDetector:
 def training_photos(shared: Path | None) -> list[tuple[str, np.ndarray]]:
     """(person, BGR photo) for every real photo available offline EXCEPT the study's paper-samples:
     the insightface wheel's Tom Hanks photo and the six faces of its t1.jpg (cropped one per face),
-    the face_recognition test photos and the Azure recordings' photos in ../shared/data."""
+    matplotlib's Grace Hopper sample photo, the face_recognition test photos and the Azure
+    recordings' photos in ../shared/data."""
     from harness.faces import default_pipeline, load_image
     from harness.models import demo_image_paths
 
@@ -192,6 +193,11 @@ def training_photos(shared: Path | None) -> list[tuple[str, np.ndarray]]:
             x1, y1, x2, y2 = (int(v) for v in f.box)
             fw, fh = x2 - x1, y2 - y1
             out.append((f"t1_person{k}", group[max(0, y1 - fh):y2 + fh // 2, max(0, x1 - fw):x2 + fw].copy()))
+    from harness.demo import grace_hopper_path
+
+    gh = grace_hopper_path()  # shipped in matplotlib's sample data
+    if gh is not None:
+        out.append(("grace_hopper", load_image(gh)))
     if shared is not None:
         for f in sorted((shared / "faces").glob("*.jpg")):
             out.append(("obama" if f.stem.startswith("obama") else f.stem, load_image(f)))
