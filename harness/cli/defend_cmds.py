@@ -171,7 +171,7 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
         console.print(f"[yellow]note: {LIVENESS_NOTE}[/yellow]")
     if demo is not None:
         console.print("[yellow]note: demonstration dataset (8 people, one photo each; its real target images are "
-                      "crops of photos spectrum_lr was trained on, except Grace Hopper's). Its numbers show the "
+                      "rotated crops of the photos spectrum_lr was trained on). Its numbers show the "
                       "machinery, not any real service.[/yellow]")
     if run.detector_errors:
         console.print(f"[red]detector failures (images the defense could not score): {run.detector_errors}[/red]")
