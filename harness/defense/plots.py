@@ -23,7 +23,9 @@ SERIES = (
 
 
 def _label(row: pd.Series) -> str:
-    return f"{row['dataset']}\n{VENDOR_TITLES.get(row['vendor'], row['vendor'])}"
+    name = str(row["dataset"])
+    name = name.replace("-", "-\n", 1) if len(name) > 10 else name
+    return f"{name}\n{VENDOR_TITLES.get(row['vendor'], row['vendor'])}"
 
 
 def defense_bars(table: pd.DataFrame, path: Path, metric: str = "NA") -> Path:
