@@ -61,7 +61,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
         "command": command,
         "device": device.as_dict(),
         "host": {"python": platform.python_version(), "platform": platform.platform(terse=True),
-                 "cpu_threads_used": threads, "load_average_before": _loadavg()},
+                 "cpu_threads_used": threads, "cores": _cores(threads), "load_average_before": _loadavg()},
         "libraries": library_versions(),
         "config": config.as_dict(),
         "notes": [UNTRAINED_NOTE, *(notes or [])],
