@@ -137,3 +137,18 @@ def test_bad_parameters_are_refused(params):
         replace(params, celebrities=10)
     with pytest.raises(SimulationError):
         replace(params, regions={"western": 0.5})
+
+
+def test_fit_recovers_a_known_deepfake_strength(params):
+    """A 'study' simulated with a known to_identity is fitted back from the measured default."""
+    from harness.simulate.fit import fit_to_study
+    from harness.simulate.params import Spread
+
+    spec = next(d for d in params.datasets if d.name == "CelebDF")
+    truth = replace(params, datasets=(replace(spec, probes=1500, to_identity=Spread(0.45, 0.11)),))
+    study = simulate(truth, ["ms"]).results
+    start = replace(params, datasets=(replace(spec, probes=1500),))
+    fitted, table = fit_to_study(start, study, iterations=8)
+    got = fitted.datasets[0].to_identity.mean
+    assert abs(got - 0.45) < 0.03, table
+    assert abs(table["sim_NA_fitted"].item() - table["study_NA"].item()) < 3.0

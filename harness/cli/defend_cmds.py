@@ -213,8 +213,10 @@ def _defense_report(out: Path, name: str, backend: str, table: pd.DataFrame, spe
 @click.option("--gamma", default=80.0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/simulate"), show_default=True)
 @click.option("--no-sensitivity", is_flag=True, help="skip the beta/gamma/threshold sensitivity runs")
+@click.option("--fit-study", is_flag=True,
+              help="first fit each dataset's deepfake strength to the study's recorded MS NA (needs ../shared/data)")
 def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, profiles, detectors, beta, gamma,  # noqa: ANN001, PLR0913
-                 out_dir, no_sensitivity) -> None:
+                 out_dir, no_sensitivity, fit_study) -> None:
     """Embedding-space simulation at the study's scale through the mock vendors' behaviour code:
     metrics, sweeps, the defense, and how the conclusions move with beta, gamma and the vendors'
     reporting thresholds. Takes seconds."""
@@ -270,9 +272,34 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--detector") from None
 
+    out_dir.mkdir(parents=True, exist_ok=True)
+    study = None
+    if fit_study:
+        from harness.paper_import import import_paper
+        from harness.paths import shared_data_dir
+        from harness.simulate.fit import fit_to_study
+
+        sd = shared_data_dir()
+        if sd is None or not (sd / "paper-results").is_dir():
+            raise DfiError("--fit-study needs the study's recorded results in ../shared/data/paper-results")
+        study, _ = import_paper([sd / "paper-results"])
+        with console.status("fitting each dataset's deepfake strength to the study's recorded MS NA..."):
+            params, fit_table = fit_to_study(params, study)
+        params.save(out_dir / "params-fitted.json")
+        fit_table.to_csv(out_dir / "fit.csv", index=False)
+        ft = Table(title="Fitted to the study (MS NA, study basis, %)", title_style="bold", caption=(
+            "to_identity: mean cosine of a deepfake to the photo it takes the identity from (measured on our "
+            "generators / the study's FOM samples, then fitted per dataset)"), caption_style="dim")
+        for c in ("dataset", "method", "study NA", "sim NA (measured params)", "to_identity measured", "fitted",
+                  "sim NA (fitted)"):
+            ft.add_column(c, justify="left" if c in ("dataset", "method") else "right")
+        for r in fit_table.to_dict("records"):
+            ft.add_row(r["dataset"], r["method"], _f(r["study_NA"]), _f(r["sim_NA_measured"]),
+                       f"{r['measured_to_identity']:.3f}", f"{r['fitted_to_identity']:.3f}", _f(r["sim_NA_fitted"]))
+        console.print(ft)
+    t0 = time.perf_counter()
     sim = simulate(params, vendor_list, overrides)
     t_sim = time.perf_counter() - t0
-    out_dir.mkdir(parents=True, exist_ok=True)
     write_results(sim.results, out_dir / "results.parquet")
     records, counts = write_metrics(sim.results, out_dir, beta, gamma)
     pngs = [metric_bars(records, out_dir / "metrics.png", title="simulation at study scale")]
@@ -300,6 +327,8 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
                   f"geometry rho={w.geometry.rho:.3f} k={w.geometry.subspace} photo cos={w.geometry.photo_mean:.3f}"
                   f"+-{w.geometry.photo_sd:.3f}; simulated in {t_sim:.1f} s")
     print_metrics(console, records, counts)
+    if study is not None:
+        console.print(_study_comparison(records, study, beta, gamma))
     console.print(defense_rich_table(dtable[dtable["policy"].str.startswith("DD1")],
                                      "Simulated detectors: measured vs the study's analytic estimate"))
     summary = (dtable.groupby("policy", sort=False)[["NA_after", "NA_study_est", "NA_indep_est", "NA_gap", "genuine_cost"]]
@@ -317,6 +346,27 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     console.print(f"wrote {out_dir}: results.parquet, metrics.csv/json, sweep.csv, defense.csv"
                   + (", sensitivity.csv" if bg is not None else "") + f", {len(pngs)} plots  "
                   f"[dim](total {elapsed:.1f} s)[/dim]")
+
+
+def _study_comparison(records: pd.DataFrame, study: pd.DataFrame, beta: float, gamma: float) -> Table:
+    """The fitted simulation beside the study's recorded metrics, for the dataset x vendor pairs it recorded."""
+    from harness.metrics import compute_metrics
+
+    rec = compute_metrics(study, beta, gamma)
+    rec = rec[rec["basis"] == "study"].set_index(["dataset", "vendor", "metric"])["value"]
+    sim = records[records["basis"] == "study"].set_index(["dataset", "vendor", "metric"])["value"]
+    metrics = ("TA", "NA", "DHF", "DHC", "DHS", "SIC")
+    t = Table(title="Fitted simulation vs the study's recorded results (study basis, %: simulated / recorded)",
+              title_style="bold", caption="only NA of MS was fitted; every other cell is a prediction",
+              caption_style="dim")
+    t.add_column("dataset")
+    t.add_column("vendor")
+    for m in metrics:
+        t.add_column(m, justify="right")
+    for (ds, v) in sorted({(d, v) for d, v, _ in rec.index}):
+        cells = [f"{_f(sim.get((ds, v, m), float('nan')))} / {_f(rec.get((ds, v, m), float('nan')))}" for m in metrics]
+        t.add_row(ds, VENDOR_TITLES.get(v, v), *cells)
+    return t
 
 
 def _sensitivity_rich(bg: pd.DataFrame, th: pd.DataFrame) -> Table:

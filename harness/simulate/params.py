@@ -62,6 +62,8 @@ class DatasetSpec:
     method: str
     probes: int
     targets: int
+    # optional per-dataset override of the family's to_identity spread (e.g. fitted to the study)
+    to_identity: Spread | None = None
 
     def __post_init__(self) -> None:
         if self.method not in FAMILIES:
@@ -117,7 +119,9 @@ class SimulationParams:
                                          int(emb.get("dim", 512)), str(emb.get("provenance", ""))),
                 generators={k: GeneratorStats(Spread(**g["to_identity"]), Spread(**g["to_other"]),
                                               str(g.get("provenance", ""))) for k, g in d["generators"].items()},
-                datasets=tuple(DatasetSpec(**x) for x in d["datasets"]),
+                datasets=tuple(DatasetSpec(**{**x, "to_identity": Spread(**x["to_identity"])})
+                               if x.get("to_identity") else DatasetSpec(**{k: v for k, v in x.items() if k != "to_identity"})
+                               for x in d["datasets"]),
                 celebrities=int(d.get("celebrities", 286)),
                 regions={str(k): float(v) for k, v in (d.get("regions") or DEFAULT_REGIONS).items()},
                 gallery_photos=int(d.get("gallery_photos", 5)),

@@ -135,7 +135,7 @@ class World:
         gen = self.params.generators[spec.method]
         source_t = self.photos(target)  # the photo/footage the generator takes the identity from
         source_o = self.photos(other)
-        t = _draw(self.rng, gen.to_identity, spec.probes, 0.0, 0.995)
+        t = _draw(self.rng, spec.to_identity or gen.to_identity, spec.probes, 0.0, 0.995)
         o = _draw(self.rng, gen.to_other, spec.probes, 0.0, 0.995)
         over = t**2 + o**2 > 0.999
         scale = np.where(over, np.sqrt(0.999 / np.maximum(t**2 + o**2, 1e-12)), 1.0)
