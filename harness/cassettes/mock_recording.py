@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,14 @@ def mock_servers(gallery_photos: dict[str, list[Path]], vendors: Sequence[str], 
     from mockvendors.gallery import Gallery
     from mockvendors.server import MockServers, build_protocols
 
-    analyzer = CachingAnalyzer(PipelineAnalyzer())
-    gallery = Gallery.enrol(gallery_photos, analyzer)
-    protocols = build_protocols(vendors, gallery, analyzer)
+    def build():  # noqa: ANN202
+        analyzer = CachingAnalyzer(PipelineAnalyzer())
+        gallery = Gallery.enrol(gallery_photos, analyzer)
+        return build_protocols(vendors, gallery, analyzer)
+
+    # onnxruntime sets flush-to-zero on the thread that runs a model; keep the caller's thread clean
+    with ThreadPoolExecutor(1) as pool:
+        protocols = pool.submit(build).result()
     with MockServers(protocols, ports={v: 0 for v in vendors}, faults=faults or {}) as servers:
         yield {v: servers.endpoints[v].url for v in vendors}
 
