@@ -109,6 +109,9 @@ def metrics_cmd(results: tuple[Path, ...], beta: float, gamma: float, by: str, b
         return
     from harness.report.metrics_panels import metrics_view
 
+    if records.empty:
+        Console().print("no probes in " + ", ".join(str(p) for p in results) + ": nothing to measure")
+        return
     Console().print(metrics_view(records, counts_from_probes(probes), basis, keys))
 
 
@@ -149,6 +152,9 @@ def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basi
     pngs = [] if no_plots else plot_sweep(curves, out_dir, keys, basis)
 
     console = Console()
+    if curves.empty:
+        console.print(f"no probes in {', '.join(str(p) for p in results)}: wrote an empty {csv_path}")
+        return
     steep = steepest_changes(curves, keys, basis)
     at_study = curves[(curves["basis"] == basis)]
     summary = Table(title=f"Where each metric changes fastest (basis: {basis}; grid {thresholds[0]:g}..{thresholds[-1]:g}, "
