@@ -250,3 +250,17 @@ def test_memory_guard_refuses_a_batch_that_cannot_fit():
     huge = ModelCost(1, {}, 0, 0, 0, {}, peak_live_bytes_per_image=10**12)
     assert "not enough free memory" in _memory_shortfall(huge, 128)
     assert _memory_shortfall(ModelCost(1, {}, 0, 0, 0, {}, peak_live_bytes_per_image=1000), 1) is None
+
+
+def test_dfi_bench_times_a_detector_declared_in_a_spec_file(tmp_path):
+    _tiny_model(tmp_path / "tiny.onnx")
+    specs = tmp_path / "dets.yaml"
+    specs.write_text("- {name: tiny_det, model: tiny.onnx, input_size: 8, output_kind: logit, trained: false}\n")
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(cli, ["bench", "--quick", "--detector-specs", str(specs), "--model", "tiny_det",
+                                 "--batch", "2", "--threads", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    [row] = [x for x in doc["results"] if x["status"] == "ok"]
+    assert row["model"] == "tiny_det" and row["kind"] == "detector" and row["batch"] == 2
+    assert doc["models"]["tiny_det"]["flops_per_image"] == 2 * TINY_MACS

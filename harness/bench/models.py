@@ -20,7 +20,7 @@ class BenchModelError(DfiError):
 @dataclass
 class BenchModel:
     name: str
-    kind: str  # "installed", "reference" or "user"
+    kind: str  # "installed", "reference", "detector" (registered by a spec) or "user"
     role: str
     trained: bool | None  # None: unknown (user model)
     path: Path | None = None
@@ -42,6 +42,12 @@ def resolve_model(name_or_path: str) -> BenchModel:
         spec = get_detector_spec(name_or_path)
         return BenchModel(name_or_path, "reference", f"deepfake detector: {spec.description}", False,
                           spec.model_path())
+    from harness.detectors import detector_names, get_detector_spec
+
+    if name_or_path in detector_names():  # any other registered detector (e.g. from a YAML spec file)
+        spec = get_detector_spec(name_or_path)
+        return BenchModel(name_or_path, "detector", f"registered detector: {spec.description}", spec.trained,
+                          spec.model_path())
     path = Path(name_or_path).expanduser()
     if path.suffix.lower() == ".onnx" or path.exists():
         if not path.is_file():
@@ -54,7 +60,8 @@ def resolve_model(name_or_path: str) -> BenchModel:
             raise BenchModelError(f"{path} is not a valid ONNX model: {exc}") from exc
         return BenchModel(path.stem, "user", "user-supplied ONNX model", None, path.resolve())
     raise BenchModelError(
-        f"unknown model {name_or_path!r}: give one of {', '.join(INSTALLED + REFERENCE)} or a path to an .onnx file")
+        f"unknown model {name_or_path!r}: give one of {', '.join(INSTALLED + REFERENCE)}, a registered detector, "
+        "or a path to an .onnx file")
 
 
 def resolve_models(selection: list[str]) -> list[BenchModel]:

@@ -48,6 +48,8 @@ def _combos(backends: tuple[str, ...], dtypes: tuple[str, ...]):
               help="Model to time: fr_detect, fr_landmark, fr_feature, fr_liveness, meso4, mesoinception4, "
                    "xception, efficientnet_b4, the groups installed/reference/all, or a path to any .onnx file "
                    "(repeatable; default: all).")
+@click.option("--detector-specs", "spec_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="YAML/JSON detector specs to register first, so --model can name those detectors.")
 @click.option("--backend", "-b", "backends", multiple=True,
               type=click.Choice(["auto", "ort-cpu", "ort-cuda", "ort-trt", "torch-cuda"]),
               help="Backend(s) (repeatable). auto: ort-cpu plus every GPU backend usable here.")
@@ -77,7 +79,7 @@ def _combos(backends: tuple[str, ...], dtypes: tuple[str, ...]):
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_README,
               show_default=True)
 @click.option("--list", "list_only", is_flag=True, help="List the models (parameters, FLOPs) and backends, then exit.")
-def bench(models, backends, dtypes, batches, quick, warmup, min_iters, min_time, max_time, budget, threads,
+def bench(models, spec_files, backends, dtypes, batches, quick, warmup, min_iters, min_time, max_time, budget, threads,
           pipeline, cuda_graphs, torch_compile, notes, out, report, results_dir, readme, list_only) -> None:
     """Time models: throughput (images/s), latency p50/p95/p99, FLOPs and share of the device's peak.
 
@@ -92,6 +94,11 @@ def bench(models, backends, dtypes, batches, quick, warmup, min_iters, min_time,
     from harness.bench.runners import GPU_BACKENDS, backend_status
     from harness.bench.suite import run_suite
 
+    if spec_files:
+        from harness.detectors import load_detector_specs
+
+        for spec_file in spec_files:
+            load_detector_specs(spec_file)
     selected = resolve_models(list(models) or ["all"])
     if list_only:
         _list(selected, console)
