@@ -102,3 +102,13 @@ def test_import_paper_refuses_bad_output_suffix_before_reading(tmp_path, capsys)
     with pytest.raises(SystemExit):
         main(["import-paper", str(tmp_path), "-o", str(tmp_path / "out.xlsx")])
     assert "unknown results-file type" in capsys.readouterr().err
+
+
+def test_empty_results_file(tmp_path):
+    from harness.results import empty_results
+
+    path = write_results(empty_results(), tmp_path / "empty.csv")
+    assert "no probes in" in run("metrics", path)
+    assert json.loads(run("metrics", path, "--json")) == []
+    assert "no probes in" in run("sweep", path, "-o", tmp_path / "sweep")
+    assert pd.read_csv(tmp_path / "sweep" / "sweep.csv").empty
