@@ -34,9 +34,11 @@ fi
 # DFI_GPU_SH_BACKENDS / DFI_GPU_SH_SMOKE=1 exist to test this script's GPU path on a CPU-only machine
 gpu_backends="${DFI_GPU_SH_BACKENDS:-}"
 [ -n "$gpu_backends" ] || gpu_backends=$("$PY" - <<'PYEOF'
-from harness.bench.runners import GPU_BACKENDS, backend_status
-usable = [b for b in GPU_BACKENDS if backend_status(b) is None]
-for b in GPU_BACKENDS:
+from harness.bench.runners import backend_status
+# torch-cuda first: TensorRT engine builds (one per model and batch) are slow and would eat the budget
+order = ["torch-cuda", "ort-cuda", "ort-trt"]
+usable = [b for b in order if backend_status(b) is None]
+for b in order:
     if b not in usable:
         print(f"gpu.sh: backend {b} unavailable: {backend_status(b)}", file=__import__("sys").stderr)
 print(" ".join(usable))
