@@ -137,7 +137,7 @@ def cpu_device(threads: int | None = None, measure_bandwidth: bool = True) -> De
               f"{per_cycle} FP32 FLOPs/cycle/core ({why}); turbo and AVX-512 clock offsets ignored")
     bw = measure_copy_bandwidth() if measure_bandwidth else None
     return DeviceInfo(
-        "cpu", f"{brand} ({cores} cores)", {"fp32": peak} if hz else {}, bw, source,
+        "cpu", f"{brand} ({cores} core{'s' if cores != 1 else ''})", {"fp32": peak} if hz else {}, bw, source,
         "measured: best-of-5 numpy copy of 256 MiB (bytes read + written), not a datasheet figure",
         None, {"flags_used": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16",
                                              "avx_vnni", "amx_tile"}), "clock_hz": hz, **extra,
