@@ -6,9 +6,10 @@ cassette replay, new ones go to the vendor and are appended.
 
 Playback rule (:class:`OrderedCassette`): the matching interactions of a call are played in the
 order they were recorded (so "throttled, then answered" replays as such, and the client's retry
-logic runs against it); once all are played, the last one repeats if it is a final answer, so
-repeated identical calls replay without being recorded twice. A recorded throttle or 5xx is never
-repeated on its own: that would loop a retrying client.
+logic runs against it); once all are played, the last one repeats, so repeated identical calls
+replay without being recorded twice, and a throttle that never ended keeps answering "throttled"
+until the client's retry policy gives up (a typed ThrottledError, bounded by max_attempts). While
+recording, a played throttle/5xx is not repeated: the retry goes out to the vendor again.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class OrderedCassette(Cassette):
         for index, response in matches:
             if self.play_counts[index] == 0:
                 return index, response
-        if matches and not is_retryable_failure(matches[-1][1]):
+        if matches and (self.record_mode == RecordMode.NONE or not is_retryable_failure(matches[-1][1])):
             return matches[-1]
         return None
 
