@@ -200,8 +200,4 @@ def _line(r: dict) -> str:
             f"{r['images_per_s']:10.1f} img/s  p50 {r['latency_ms']['p50']:9.2f} ms  "
             f"p99 {r['latency_ms']['p99']:9.2f} ms  ({r['iterations']} runs){extra}")
 
-def summarize_throughput(doc: dict) -> list[tuple[str, str, str, int, float]]:
-    return [(r["model"], r["backend"], r["dtype"], r["batch"], r["images_per_s"])
-            for r in doc["results"] if r.get("status") == "ok"]
-
-__all__ = ["Combo", "SCHEMA", "run_suite", "summarize_throughput"]
+__all__ = ["Combo", "SCHEMA", "run_suite"]
