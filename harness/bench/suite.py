@@ -200,4 +200,5 @@ def _line(r: dict) -> str:
             f"{r['images_per_s']:10.1f} img/s  p50 {r['latency_ms']['p50']:9.2f} ms  "
             f"p99 {r['latency_ms']['p99']:9.2f} ms  ({r['iterations']} runs){extra}")
 
+
 __all__ = ["Combo", "SCHEMA", "run_suite"]
