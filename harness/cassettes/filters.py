@@ -19,6 +19,7 @@ SECRET_REQUEST_HEADERS = frozenset(h.lower() for h in (
     "Authorization", "Proxy-Authorization", "Cookie",
     "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256", "X-Amz-Credential", "X-Amz-Signature",
     "amz-sdk-invocation-id",
+    "User-Agent",  # names the recording machine's OS, kernel and Python build; not needed to replay
     "Ocp-Apim-Subscription-Key", "Ocp-Apim-Subscription-Region",
     "X-Naver-Client-Id", "X-Naver-Client-Secret",
     "X-NCP-APIGW-API-KEY-ID", "X-NCP-APIGW-API-KEY", "X-NCP-IAM-ACCESS-KEY", "X-NCP-APIGW-SIGNATURE-V2",

@@ -28,7 +28,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 ]
 # header names whose mere presence is a finding (values may be masked, the name must not survive)
-_FORBIDDEN_HEADERS = SECRET_REQUEST_HEADERS - {"amz-sdk-invocation-id", "x-amz-date", "x-amz-content-sha256", "cookie"}
+_FORBIDDEN_HEADERS = SECRET_REQUEST_HEADERS - {"amz-sdk-invocation-id", "x-amz-date", "x-amz-content-sha256", "cookie",
+                                               "user-agent"}
 
 
 @dataclass(frozen=True)
