@@ -5,7 +5,7 @@
 
 Inputs are real one-face photos (../shared/data/faces, else the Tom Hanks demo crop) cropped to 640x480
 and JPEG-encoded, so "pipeline" includes decoding. "published" runs the graphs exactly as shipped
-(batch 1, denormal weights, no denormals-as-zero), one face at a time like the original JS.
+(batch 1, denormal weights), one face at a time like the original JS.
 Each measurement is repeated; best and median are reported (other processes may share the CPU).
 Writes benchmarks/results/faces_<provider>.json.
 """
@@ -86,7 +86,7 @@ def run_suite(cases: dict[str, tuple[Callable[[], object], int]], repeats: int, 
 
 def published_js_like(images_jpeg: list[bytes]) -> Callable[[], None]:
     """The shipped graphs as the JS uses them: batch 1, one face at a time, no denormal handling."""
-    det, lmk, feat = (make_session(published_model_path(n), denormal_as_zero=False)
+    det, lmk, feat = (make_session(published_model_path(n))
                       for n in ("fr_detect", "fr_landmark", "fr_feature"))
     helper = FacepluginDetector.__new__(FacepluginDetector)
     helper.config = FacepluginConfig(letterbox=False)
@@ -127,8 +127,8 @@ def bench(args) -> dict:
         cases["published graphs, JS-like, b1 (images/s)"] = (published_js_like(jpegs[:1]), 1)
         # the denormal weights' cost: the embedder graph alone, as published vs as prepared
         x = (np.stack(cycle(crops, 32)).transpose(0, 3, 1, 2).astype(np.float32) - 127.0) / 128.0
-        published = make_session(published_model_path("fr_feature"), threads=args.threads, denormal_as_zero=False)
-        prepared = make_session(model_path("fr_feature"), threads=args.threads, denormal_as_zero=False)
+        published = make_session(published_model_path("fr_feature"), threads=args.threads)
+        prepared = make_session(model_path("fr_feature"), threads=args.threads)
         cases["fr_feature graph as published, b1 (faces/s)"] = (lambda: published.run(None, {"input": x[:1]}), 1)
         cases["fr_feature graph prepared (flushed), b1 (faces/s)"] = (lambda: prepared.run(None, {"input": x[:1]}), 1)
         cases["fr_feature graph prepared (flushed), b32 (faces/s)"] = (lambda: prepared.run(None, {"input": x}), 32)

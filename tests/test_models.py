@@ -26,6 +26,7 @@ from harness.models import (
     resolve_providers,
 )
 from harness.models.fetch import sha256_file
+from harness.models.prepare import denormal_mask
 from harness.models.runtime import session_options
 
 
@@ -87,11 +88,10 @@ def test_installed_models_are_batch_dynamic_and_denormal_free(models):
         assert sha256_file(published_model_path(name)) == spec.sha256
         m = onnx.load(str(path))
         assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-        tiny = np.finfo(np.float32).tiny
         for t in m.graph.initializer:
             a = numpy_helper.to_array(t)
             if a.dtype == np.float32:
-                assert not ((a != 0) & (np.abs(a) < tiny)).any(), f"{name}:{t.name} still has denormals"
+                assert not denormal_mask(a).any(), f"{name}:{t.name} still has denormals"
     assert manifest["models"]["fr_feature"]["denormals_flushed"] == 8938
     assert manifest["models"]["fr_feature"]["reshapes_fixed"] == 1
 
@@ -104,7 +104,7 @@ def test_prepared_embedder_matches_published_one_face_at_a_time(models, shared_d
         img = load_image(path)
         crops += [align_face(img, f.landmarks5) for f in models.detect(img)]
     x = (np.stack(crops[:5]).transpose(0, 3, 1, 2).astype(np.float32) - 127.0) / 128.0
-    published = make_session(published_model_path("fr_feature"), denormal_as_zero=False)
+    published = make_session(published_model_path("fr_feature"))
     prepared = make_session(model_path("fr_feature"))
     singles = np.concatenate([published.run(None, {"input": x[i : i + 1]})[0] for i in range(5)])
     batched = prepared.run(None, {"input": x})[0]
@@ -130,6 +130,22 @@ def test_provider_choice_falls_back_to_cpu_with_a_log_line(caplog):
         assert "CUDAExecutionProvider is not available" in caplog.text
     assert chosen[-1] == "CPUExecutionProvider"
     assert resolve_providers(None)[-1] == "CPUExecutionProvider"
+
+
+def test_denormal_mask_reads_bits_and_sessions_leave_numpy_alone():
+    a = np.array([0.0, 1e-40, -1e-42, 1e-30, np.finfo(np.float32).tiny], np.float32)
+    assert denormal_mask(a).tolist() == [False, True, True, False, False]
+    opts = session_options()
+    assert opts.get_session_config_entry("session.set_denormal_as_zero") == "0"
+    # a default session must not switch the calling thread to flush-to-zero (hypothesis and numpy rely on it)
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    sess = make_session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    sess.run(None, {"x": np.ones(1, np.float32)})
+    assert np.float32(1e-40) != 0
 
 
 def test_sessions_do_not_spin_and_take_a_thread_count():
@@ -163,3 +179,27 @@ def test_fresh_fetch_is_complete_and_idempotent(empty_cache):
     third = fetch_models()  # a damaged file is noticed and reinstalled
     assert not third.already_installed
     assert sha256_file(empty_cache / "models" / "fr_landmark.onnx") == third.models["fr_landmark"]["sha256_prepared"]
+
+
+@pytest.mark.models
+def test_prepare_refuses_a_graph_whose_edit_changes_the_output(models, monkeypatch):
+    """The install-time checks can fail: an 'edit' that also zeroes real weights is caught."""
+    from harness.models import prepare as prep
+
+    published = published_model_path("fr_landmark").read_bytes()
+    prepared, report = prep.prepare_model(MODEL_SPECS["fr_landmark"], published)
+    assert report.denormals_flushed == 26567 and report.max_flush_diff <= prep.FLUSH_TOLERANCE
+
+    real_flush = prep._flush_denormals
+
+    def flush_too_much(model):
+        n = real_flush(model)
+        biggest = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+        arr = numpy_helper.to_array(biggest).copy()
+        arr[: len(arr) // 2] = 0
+        biggest.CopyFrom(numpy_helper.from_array(arr, biggest.name))
+        return n
+
+    monkeypatch.setattr(prep, "_flush_denormals", flush_too_much)
+    with pytest.raises(prep.PrepareError, match="not installing it"):
+        prep.prepare_model(MODEL_SPECS["fr_landmark"], published)
