@@ -148,6 +148,12 @@ def test_denormal_mask_reads_bits_and_sessions_leave_numpy_alone():
     assert np.float32(1e-40) != 0
 
 
+def test_the_provider_that_runs_is_logged(models, caplog):
+    with caplog.at_level(logging.INFO, logger="harness.models.runtime"):
+        make_session(model_path("fr_landmark"), providers="cuda,cpu")
+    assert "fr_landmark.onnx runs on" in caplog.text
+
+
 def test_sessions_do_not_spin_and_take_a_thread_count():
     opts = session_options(threads=1)
     assert opts.intra_op_num_threads == 1
