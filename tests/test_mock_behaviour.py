@@ -177,8 +177,12 @@ def test_recognize_embeddings_rules_and_agreement(gallery, mockvendors_analyzer,
         assert np.all((ans.confidence >= 0) & (ans.confidence <= p.scale))
         # vectorised answers equal one-at-a-time answers
         one = [b.recognize_embeddings(probes[i]) for i in range(min(n, 4))]
+        # float32 products differ in the last bits between batch and single calls; a profile that rounds
+        # its confidences can then land one rounding step apart
+        step = 10.0 ** -p.decimals if p.decimals is not None else 0.0
         for i, o in enumerate(one):
-            assert o.index[0] == ans.index[i] and o.confidence[0] == pytest.approx(ans.confidence[i], rel=1e-4, abs=1e-6)
+            assert o.index[0] == ans.index[i]
+            assert o.confidence[0] == pytest.approx(ans.confidence[i], rel=1e-4, abs=1e-6 + step)
         if p.similarity:
             s = b.similarity_embeddings(probes, base)
             assert np.all((s >= 0) & (s <= p.similarity.scale))

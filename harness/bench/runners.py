@@ -190,7 +190,6 @@ class OrtRunner:
             opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.set_denormal_as_zero", "1")
         if self.backend == "ort-cpu":
             # the CPU arena grows in powers of two: at batch 128 it doubled peak memory (Xception 2.9 vs 1.5 GB
             # at batch 32), which a shared 24 GB machine cannot spare; plain allocation costs little here
