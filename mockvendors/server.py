@@ -101,7 +101,8 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
         return _to_aiohttp(resp)
 
     app = web.Application(client_max_size=protocol.max_body_bytes)
-    app.router.add_route("*", "/{tail:.*}", handler)
+    # [\s\S], not ".": a %0a in the path decodes to a newline, which "." does not match
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handler)
     app[PROTOCOL_KEY] = protocol
 
     async def _close_pool(_app: web.Application) -> None:
