@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign import journal as journal_mod

@@ -109,7 +109,6 @@ def test_compare_calls_replays_the_real_azure_call_against_the_mock(shared_data,
 def test_calibrate_improves_held_out_deepfake_distance(paper, tmp_path, monkeypatch):
     from harness.calibrate.fit import calibrate, split_by_target
     from harness.simulate.params import SimulationParams
-    from mockvendors.profile import load_profile
 
     params = SimulationParams.load().scaled(0.2)
     fit_rows, test_rows = split_by_target(paper[paper.vendor == "aws"], seed=0)

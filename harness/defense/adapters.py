@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.defense.detectors import DetectorError
+from harness.defense.detectors import DetectorError, largest_face_box
 from harness.errors import DfiError
 
 
@@ -19,16 +19,7 @@ class OnnxImageDetector:
         self.caveat = getattr(self.detector.spec, "caveat", "") or ""
 
     def score_array(self, image_bgr: np.ndarray) -> float:
-        from harness.faces import default_pipeline
-
-        try:
-            faces = default_pipeline().detect(image_bgr)
-        except DfiError as exc:
-            raise DetectorError(f"{self.name}: {exc}") from exc
-        if not faces:
-            raise DetectorError(f"{self.name}: no face found in the image")
-        face = max(faces, key=lambda f: f.width * f.height)
-        return float(self.detector.score_faces(image_bgr, [face.box])[0])
+        return float(self.detector.score_faces(image_bgr, [largest_face_box(image_bgr, self.name)])[0])
 
     def score(self, image: bytes) -> float:
         from harness.faces import load_image

@@ -31,6 +31,19 @@ class DetectorError(DfiError):
     """A detector could not score an image (unknown image, no face, bad bytes)."""
 
 
+def largest_face_box(image_bgr: np.ndarray, who: str) -> tuple[float, float, float, float]:
+    """Box of the largest face the default pipeline finds; a DetectorError naming ``who`` otherwise."""
+    from harness.faces import default_pipeline
+
+    try:
+        faces = default_pipeline().detect(image_bgr)
+    except DfiError as exc:
+        raise DetectorError(f"{who}: {exc}") from exc
+    if not faces:
+        raise DetectorError(f"{who}: no face found in the image")
+    return max(faces, key=lambda f: f.width * f.height).box
+
+
 @runtime_checkable
 class Detector(Protocol):
     name: str

@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import StandardScaler
 
-from harness.defense.detectors import DetectorError
+from harness.defense.detectors import DetectorError, largest_face_box
 from harness.errors import DfiError, InputFileError
 from harness.faces.types import FaceError
 from harness.paths import cache_dir
@@ -45,17 +45,6 @@ BINS = 24
 FAMILIES = ("replacement", "reenactment", "synthesis")
 
 
-def largest_face_box(image_bgr: np.ndarray) -> tuple[float, float, float, float]:
-    from harness.faces import default_pipeline
-
-    try:
-        faces = default_pipeline().detect(image_bgr)
-    except FaceError as exc:
-        raise DetectorError(f"{NAME}: {exc}") from exc
-    if not faces:
-        raise DetectorError(f"{NAME}: no face found in the image")
-    f = max(faces, key=lambda f: f.width * f.height)
-    return f.box
 
 
 def _radial_profile(grey: np.ndarray, bins: int) -> np.ndarray:
@@ -161,7 +150,7 @@ class SpectrumDetector:
         self.model = model
 
     def score_array(self, image_bgr: np.ndarray) -> float:
-        return float(self.model.proba(spectrum_features(image_bgr, largest_face_box(image_bgr)))[0])
+        return float(self.model.proba(spectrum_features(image_bgr, largest_face_box(image_bgr, NAME)))[0])
 
     def score(self, image: bytes) -> float:
         from harness.faces import load_image
@@ -246,7 +235,7 @@ def build_samples(photos: Sequence[tuple[str, np.ndarray]], *, real_copies: int 
         nonlocal skipped
         try:
             aug = _augment(img, rng)
-            X.append(spectrum_features(aug, largest_face_box(aug)))
+            X.append(spectrum_features(aug, largest_face_box(aug, NAME)))
         except (DfiError, cv2.error):
             skipped += 1
             return

@@ -44,7 +44,7 @@ def _cell(rec: dict | None) -> Text:
     if rec is None:
         return Text("")
     if rec["denominator"] == 0 or rec["value"] is None or math.isnan(rec["value"]):
-        return Text("undefined", style="dim") + Text(f"\n0 in denominator", style="dim")
+        return Text("undefined", style="dim") + Text("\n0 in denominator", style="dim")
     text = Text(f"{rec['value']:5.1f}%", style="bold")
     text.append(f" [{rec['ci_low']:.1f}-{rec['ci_high']:.1f}]", style="dim")
     text.append(f"\n{rec['numerator']}/{rec['denominator']}", style="dim")
