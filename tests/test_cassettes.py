@@ -73,13 +73,18 @@ def test_committed_cassettes_say_what_they_are():
         assert path.stat().st_size < 100_000
 
 
+# AWS's documented example credentials, assembled here so no key-shaped literal sits in the repo
+EXAMPLE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+
+
 def test_scanner_finds_planted_secrets():
     planted = {"interactions": [{
         "request": {"method": "POST", "uri": "https://x/?X-Amz-Signature=" + "ab" * 32, "body": None,
-                    "headers": {"Authorization": ["AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20200101/..."],
+                    "headers": {"Authorization": ["AWS4-HMAC-SHA256 Credential=" + EXAMPLE_KEY_ID + "/20200101/..."],
                                 "Ocp-Apim-Subscription-Key": [AZURE_KEY], "X-Naver-Client-Secret": ["s3cr3t"]}},
         "response": {"status": {"code": 200}, "headers": {},
-                     "body": {"string": '{"secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}'}},
+                     "body": {"string": '{"secret": "' + EXAMPLE_SECRET + '"}'}},
     }]}
     kinds = {(f.where.split(" header ")[-1] if "header" in f.where else f.where, f.kind)
              for f in scan_cassette_data(planted, "planted.yaml")}
