@@ -70,3 +70,5 @@ def test_dfi_serve_rejects_bad_options():
     assert r.exit_code != 0 and "not a float" in r.output
     r = runner.invoke(serve, ["--profile", "nobody=x.yaml"])
     assert r.exit_code != 0 and "VENDOR=FILE" in r.output
+    r = runner.invoke(serve, ["--aws-port", "99999"])
+    assert r.exit_code == 2 and "0<=x<=65535" in r.output  # a usage error, not an OverflowError traceback

@@ -13,6 +13,7 @@ from rich.table import Table
 from harness.errors import DfiError
 
 VENDOR_CHOICES = ("aws", "ms", "nav", "all")
+PORT = click.IntRange(0, 65535)  # checked here: socket.bind raises OverflowError outside it
 
 
 def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dict[str, object]:
@@ -37,9 +38,9 @@ def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dic
 @click.option("--vendor", "vendors", multiple=True, type=click.Choice(VENDOR_CHOICES), default=("all",),
               show_default=True, help="Vendor(s) to serve; repeat the option for several.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--aws-port", default=4566, show_default=True, help="0 picks a free port.")
-@click.option("--ms-port", default=4567, show_default=True)
-@click.option("--nav-port", default=4568, show_default=True)
+@click.option("--aws-port", type=PORT, default=4566, show_default=True, help="0 picks a free port.")
+@click.option("--ms-port", type=PORT, default=4567, show_default=True)
+@click.option("--nav-port", type=PORT, default=4568, show_default=True)
 @click.option("--gallery", type=click.Path(exists=True, path_type=Path),
               help="Folder with one sub-folder of photos per celebrity, or a saved gallery .npz/.json. "
                    "Default: the DEMO gallery built from the installed demo photos.")
