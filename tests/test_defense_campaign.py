@@ -113,3 +113,30 @@ def test_rerun_redoes_the_policies_with_the_new_detectors(demo_subset, tmp_path)
     again = run_defense(probes, be.vendors, tmp_path, ["sim:d:1,0"]).table()
     assert (first["tpr"] == 0).all() and (first["NA_after"] == first["NA_before"]).all()
     assert (again["tpr"] == 100).all() and (again["NA_after"] == 0).all()
+
+
+def test_defend_runs_on_the_committed_cassettes(shared_data, tmp_path):
+    """The defense on the cassette backend: the mock-recorded cassettes hold uncropped images, so
+    `dfi defend` needs `--no-crop` (as `dfi run`); a perfect detector zeroes NA, a blind one changes nothing."""
+    from pathlib import Path
+
+    from harness.cassettes.mock_recording import default_plan
+    from harness.datasets.manifest import write_manifest
+    from harness.datasets.probe import Probe
+
+    probes = []
+    for i, (target_img, fake) in enumerate(default_plan(shared_data).pairs):
+        target = "Barack Obama" if "obama" in target_img.name else target_img.name.removesuffix("_real.png")
+        probes.append(Probe(f"p{i}", "mock-replay", "reenactment", str(fake), target, (str(target_img),), (target,)))
+    manifest = tmp_path / "campaign.jsonl"
+    write_manifest(probes, manifest)
+    cassettes = Path(__file__).resolve().parents[1] / "cassettes" / "mock-recorded"
+    out = tmp_path / "defend"
+    res = CliRunner().invoke(defend_cmd, ["--dataset", str(manifest), "--backend", "cassette", "--cassettes", str(cassettes),
+                                          "--no-crop", "--detector", "sim:perfect:1,0", "--detector", "sim:blind:0,0",
+                                          "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "defense.csv")
+    perfect, blind = table[table["policy"] == "DD1[perfect]"], table[table["policy"] == "DD1[blind]"]
+    assert len(perfect) == 3 and (perfect["NA_before"] > 0).all() and (perfect["NA_after"] == 0).all()
+    assert (blind["NA_after"] == blind["NA_before"]).all()

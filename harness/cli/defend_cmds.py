@@ -103,9 +103,11 @@ REPORT_COLUMNS = ["policy", "dataset", "vendor", "probes", "tpr", "fpr", "accura
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="output folder (default runs/defend-<dataset>)")
 @click.option("--retrain-detector", is_flag=True, help="retrain spectrum_lr instead of using the cached model")
 @click.option("--concurrency", default=4, show_default=True)
+@click.option("--crop/--no-crop", default=True, show_default=True,
+              help="cut out the largest face before upload and detection (as `dfi run`)")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
 def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, detectors, ensemble, beta, gamma,  # noqa: ANN001, PLR0913
-               out_dir, retrain_detector, concurrency, yes) -> None:
+               out_dir, retrain_detector, concurrency, crop, yes) -> None:
     """Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each
     detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."""
     from harness.campaign import CampaignOptions
@@ -152,7 +154,8 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
         with console.status("training spectrum_lr on the project's own deepfakes (once; cached)..."):
             return load_or_train(retrain=retrain_detector)
 
-    opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors)
+    opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors,
+                           crop=crop)
     run = run_defense(probes, be.vendors, out, specs, ensemble=ens, beta=beta, gamma=gamma, options=opts,
                       trained_loader=trained, log=lambda m: console.print(f"[dim]{escape(m)}[/dim]"))
     table = run.table()
