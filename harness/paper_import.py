@@ -173,7 +173,7 @@ def _scaled(raw: pd.DataFrame, column: str, scale: float, path: Path) -> np.ndar
     if outside.any():
         row = int(np.flatnonzero(outside)[0]) + 1
         raise InputFileError(
-            str(path), f"{values[row - 1]!r} is outside this file's 0-{top:g} scale", row=row, column=column
+            str(path), f"{float(values[row - 1])!r} is outside this file's 0-{top:g} scale", row=row, column=column
         )
     return values * scale
 

@@ -142,6 +142,7 @@ def test_bad_paper_files(tmp_path, shared_data):
     with pytest.raises(InputFileError) as info:
         import_paper([broken])
     assert (info.value.row, info.value.column) == (2, "Similarity") and "0-1 scale" in str(info.value)
+    assert "85.10795 is outside" in str(info.value)  # the value as in the file, not numpy's repr
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DfiError, match="no study result files"):
