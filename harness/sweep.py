@@ -47,6 +47,8 @@ def parse_grid(text: str) -> np.ndarray:
             grid = np.array([float(x) for x in text.split(",") if x.strip()])
     except ValueError as exc:
         raise ValueError(f"bad grid {text!r}: {exc}; use start:stop:step or a,b,c") from exc
+    if not np.isfinite(grid).all():  # NaN would pass every range check and match no score
+        raise ValueError(f"bad grid {text!r}: thresholds must be finite numbers")
     grid = np.unique(np.round(grid, 10))
     if grid.size == 0:
         raise ValueError(f"bad grid {text!r}: no points")

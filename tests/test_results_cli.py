@@ -96,6 +96,14 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
 def test_sweep_bad_grid(results_file):
     result = CliRunner().invoke(cli, ["sweep", str(results_file), "--grid", "0:200:10"])
     assert result.exit_code == 2 and "0-100" in result.output
+    result = CliRunner().invoke(cli, ["sweep", str(results_file), "--grid", "nan,50"])
+    assert result.exit_code == 2 and "finite" in result.output
+
+
+def test_metrics_refuses_nan_thresholds(results_file):
+    for option in ("--beta", "--gamma"):
+        result = CliRunner().invoke(cli, ["metrics", str(results_file), option, "nan"])
+        assert result.exit_code == 2 and "not a number in 0-100" in result.output, result.output
 
 
 def test_import_paper_refuses_bad_output_suffix_before_reading(tmp_path, capsys):

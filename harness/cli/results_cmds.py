@@ -22,6 +22,16 @@ from harness.results.schema import VENDOR_TITLES
 GROUPINGS = {"dataset": ("dataset", "vendor"), "source": ("dataset", "vendor", "source")}
 
 
+class _Threshold(click.FloatRange):
+    """A threshold on 0-100. FloatRange alone lets "nan" through (every comparison with NaN is false)."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number in 0-100", param, ctx)
+        return number
+
+
 def _by(by: str) -> tuple[str, ...]:
     return GROUPINGS[by]
 
@@ -80,9 +90,9 @@ def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str
 # ------------------------------------------------------------------ metrics
 @click.command("metrics")
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--beta", type=click.FloatRange(0, 100), default=DEFAULT_BETA, show_default=True,
+@click.option("--beta", type=_Threshold(0, 100), default=DEFAULT_BETA, show_default=True,
               help="DHC: confidence threshold (0-100)")
-@click.option("--gamma", type=click.FloatRange(0, 100), default=DEFAULT_GAMMA, show_default=True,
+@click.option("--gamma", type=_Threshold(0, 100), default=DEFAULT_GAMMA, show_default=True,
               help="DHS: similarity threshold (0-100)")
 @click.option("--by", "by", type=click.Choice(sorted(GROUPINGS)), default="dataset", show_default=True,
               help="group rows by dataset x vendor, or also by source file / campaign")
