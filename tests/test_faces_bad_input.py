@@ -58,6 +58,14 @@ def test_truncated_jpeg(tmp_path, shared_data):
         load_image(p)
 
 
+def test_jpeg_truncated_inside_its_header(tmp_path, shared_data):
+    data = (shared_data / "faces" / "obama.jpg").read_bytes()
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(data[:3000])  # ends inside an APP segment: PIL fails already in Image.open
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        load_image(p)
+
+
 def test_text_file_named_jpg(tmp_path):
     p = tmp_path / "notes.jpg"
     p.write_text("these are not pixels\n" * 20)

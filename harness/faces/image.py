@@ -42,6 +42,8 @@ def load_image(src: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
             raise ImageDecodeError(f"{label}: not a recognised image format ({_sniff(data)})") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLargeError(f"{label}: refused without decoding it: {exc}") from exc
+        except (OSError, SyntaxError, ValueError) as exc:  # e.g. a JPEG cut inside its header segments
+            raise ImageDecodeError(f"{label}: the image header is damaged or truncated ({exc})") from exc
         w, h = im.size
         if w * h > max_pixels:
             raise ImageTooLargeError(
