@@ -84,8 +84,9 @@ def test_pack_files_are_told_apart_by_signature(pack):
 
 
 def test_missing_pack_says_so(tmp_path):
-    with pytest.raises(ModelsNotInstalledError, match="insightface model pack"):
+    with pytest.raises(ModelsNotInstalledError, match="insightface model pack") as info:
         FacePipeline("insightface", model_dir=tmp_path / "buffalo_l")
+    assert "--model-dir" in str(info.value) and "run `dfi models fetch`" not in str(info.value)
 
 
 def test_detection_decoding_alignment_and_embedding(pack):

@@ -23,6 +23,7 @@ from harness.models import ModelsNotInstalledError, make_session
 
 log = logging.getLogger(__name__)
 DEFAULT_PACK = Path("~/.insightface/models/buffalo_l")
+PACK_REMEDY = "`dfi models fetch` does not install insightface packs: pass --model-dir PACK (e.g. a buffalo_l folder)"
 DET_SIZE = 640
 CHUNK = 32
 
@@ -31,7 +32,8 @@ def find_pack_models(model_dir: Path) -> tuple[Path, Path]:
     """(detector, recogniser) ONNX files of a pack, told apart by their signatures like model_zoo does."""
     model_dir = Path(model_dir).expanduser()
     if not model_dir.is_dir():
-        raise ModelsNotInstalledError(f"no insightface model pack at {model_dir} (it must be provided by you)")
+        raise ModelsNotInstalledError(f"no insightface model pack at {model_dir} (it must be provided by you)",
+                                      remedy=PACK_REMEDY)
     det = rec = None
     for path in sorted(model_dir.glob("*.onnx")):
         graph = onnx.load(str(path), load_external_data=False).graph
@@ -41,7 +43,8 @@ def find_pack_models(model_dir: Path) -> tuple[Path, Path]:
         elif len(graph.output) == 1 and dims[2:] == [112, 112] and rec is None:
             rec = path
     if det is None or rec is None:
-        raise ModelsNotInstalledError(f"{model_dir} lacks an SCRFD detector or a 112x112 ArcFace model")
+        raise ModelsNotInstalledError(f"{model_dir} lacks an SCRFD detector or a 112x112 ArcFace model",
+                                      remedy=PACK_REMEDY)
     return det, rec
 
 

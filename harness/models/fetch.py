@@ -44,9 +44,8 @@ NETWORK_HINTS = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRE
 
 
 class ModelsNotInstalledError(DfiError):
-    def __init__(self, detail: str = ""):
-        msg = "the face models are not installed; run `dfi models fetch`"
-        super().__init__(f"{msg} ({detail})" if detail else msg)
+    def __init__(self, detail: str = "", remedy: str = "run `dfi models fetch`"):
+        super().__init__(f"the face models are not installed{f' ({detail})' if detail else ''}; {remedy}")
 
 
 class FetchError(DfiError):
