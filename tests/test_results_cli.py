@@ -100,6 +100,14 @@ def test_sweep_bad_grid(results_file):
     assert result.exit_code == 2 and "finite" in result.output
 
 
+def test_sweep_to_an_impossible_folder_is_one_line(results_file, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", str(results_file), "-o", str(tmp_path / "a_file" / "sweep"), "--no-plots"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and "cannot write the sweep here" in err and "Traceback" not in err
+
+
 def test_metrics_refuses_nan_thresholds(results_file):
     for option in ("--beta", "--gamma"):
         result = CliRunner().invoke(cli, ["metrics", str(results_file), option, "nan"])

@@ -122,6 +122,12 @@ def test_write_refuses_bad_table_and_leaves_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
 
 
+def test_write_to_an_impossible_place_names_the_file(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(InputFileError, match="cannot write here"):  # its "folder" is a file (fails as root too)
+        write_results(results_from_rows(ROWS), tmp_path / "a_file" / "r.csv")
+
+
 def test_write_failure_midway_leaves_no_partial_file(tmp_path, monkeypatch):
     path = write_results(results_from_rows(ROWS), tmp_path / "r.parquet")
     before = path.read_bytes()

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.errors import InputFileError
 from harness.metrics import DEFAULT_BETA, DEFAULT_GAMMA
 from harness.metrics.compute import counts_from_probes, metrics_from_probes
 from harness.metrics.probes import ProbeArrays
@@ -154,12 +155,15 @@ def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basi
     table = read_results(list(results))
     keys = _by(by)
     curves = sweep_probes(ProbeArrays.from_frame(table, keys), thresholds)
-    out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "sweep.csv"
-    tmp = csv_path.with_name(".sweep.csv.tmp")
-    curves.to_csv(tmp, index=False)
-    tmp.replace(csv_path)
-    pngs = [] if no_plots else plot_sweep(curves, out_dir, keys, basis)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = csv_path.with_name(".sweep.csv.tmp")
+        curves.to_csv(tmp, index=False)
+        tmp.replace(csv_path)
+        pngs = [] if no_plots else plot_sweep(curves, out_dir, keys, basis)
+    except OSError as exc:
+        raise InputFileError(str(out_dir), f"cannot write the sweep here ({exc.strerror or exc})") from exc
 
     console = Console()
     if curves.empty:

@@ -97,8 +97,11 @@ def write_results(df: pd.DataFrame, path: PathLike) -> Path:
     path = Path(path)
     fmt = file_format(path)
     table = _validated(df.copy(), f"<table for {path.name}>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot write here ({exc.strerror or exc})") from exc
     os.close(fd)
     try:
         if fmt == "csv":
