@@ -61,3 +61,13 @@ def test_a_face_error_is_one_clear_line(models, tmp_path):
     assert proc.returncode == 2
     assert "empty.jpg: the file is empty (0 bytes)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line(models, shared_data, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    out = tmp_path / "a_file" / "emb.json"  # its folder is a file: fails for root too
+    proc = subprocess.run([sys.executable, "-m", "harness", "faces", "embed", str(shared_data / "faces" / "obama.jpg"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "300"})
+    assert proc.returncode == 2 and f"{out}: Not a directory" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> None:
     except DfiError as exc:
         Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         sys.exit(2)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug, keep the traceback
+            raise
+        # e.g. an output file in a folder that cannot be created: say which path, in one line
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc.filename}: {exc.strerror or exc}", highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         Console(stderr=True).print("[red]interrupted[/red]")
         sys.exit(130)
