@@ -102,6 +102,10 @@ def test_bad_jsonl_score_types(tmp_path):
     with pytest.raises(InputFileError) as info:
         read_results(path)
     assert (info.value.row, info.value.column) == (2, "fake_conf")
+    path.write_text(json.dumps(dict(good, fake_conf=True)) + "\n")  # every value true/false: a bool column
+    with pytest.raises(InputFileError, match="True is not a number") as info:
+        read_results(path)
+    assert (info.value.row, info.value.column) == (1, "fake_conf")
 
 
 def test_unknown_suffix_and_missing_file(tmp_path):

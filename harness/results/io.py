@@ -217,7 +217,9 @@ def _score(column: pd.Series | None, n: int, name: str, origin: str) -> pd.Serie
         not_a_number = np.zeros(n, dtype=bool)
     else:
         is_bool = np.zeros(n, dtype=bool)
-        if column.dtype == object:  # e.g. JSON Lines with mixed values: true/false is no score
+        if pd.api.types.is_bool_dtype(column.dtype):  # a column of only true/false (JSON Lines, Parquet)
+            is_bool = column.notna().to_numpy(dtype=bool)
+        elif column.dtype == object:  # e.g. JSON Lines with mixed values: true/false is no score
             is_bool = column.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
         obj = column.astype(object)
         missing = pd.isna(obj).to_numpy() | _text(column).str.strip().isin(_MISSING_TEXT).to_numpy()
@@ -225,7 +227,9 @@ def _score(column: pd.Series | None, n: int, name: str, origin: str) -> pd.Serie
         not_a_number = (np.isnan(values) & ~missing) | is_bool
     if not_a_number.any():
         row = _first_bad(not_a_number)
-        raise InputFileError(origin, f"score {column.iloc[row - 1]!r} is not a number", row=row, column=name)
+        value = column.iloc[row - 1]
+        value = value.item() if isinstance(value, np.generic) else value  # True, not np.True_
+        raise InputFileError(origin, f"score {value!r} is not a number", row=row, column=name)
     outside = ~np.isnan(values) & ~((values >= 0.0) & (values <= 100.0))
     if outside.any():
         row = _first_bad(outside)
