@@ -91,6 +91,8 @@ def test_defend_and_simulate_commands(demo_subset, tmp_path):
     assert res.exit_code == 0, res.output
     assert "286 celebrities" in res.output
     assert (sim_out / "metrics.csv").is_file() and (sim_out / "defense.csv").is_file()
+    report = (sim_out / "report.html").read_text()
+    assert "Simulated, not measured" in report and "data:image/png;base64," in report
 
 
 def test_bad_detector_spec_is_a_clear_error(demo_subset, tmp_path):

@@ -228,6 +228,8 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     from harness.campaign.backends import parse_vendor_list
     from harness.cli.run_cmds import _key_values
     from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
+    from harness.report import error_table
+    from harness.report.html import write_html_report
     from harness.report.plots import metric_bars
     from harness.report.plots_sweep import plot_sweep
     from harness.report.tables import print_metrics, write_metrics
@@ -324,6 +326,18 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     elapsed = time.perf_counter() - t0
 
     w = sim.world
+    report = write_html_report(
+        out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation",
+        notice=("Simulated, not measured: synthetic identities and deepfakes in embedding space, answered by the "
+                "mock vendors' behaviour code with parameters estimated from the installed face model "
+                "(harness/simulate/params.json). These numbers describe the model of the study, not the real services."),
+        facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
+               ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)), ("vendors", ", ".join(vendor_list)),
+               ("beta / gamma", f"{beta:g} / {gamma:g}"), ("seed", str(params.seed))],
+        records=records, counts=counts, errors=error_table(sim.results),
+        plots=[(p.stem.replace("_", " "), p) for p in pngs],
+        files=["results.parquet", "metrics.csv", "metrics.json", "sweep.csv", "defense.csv"]
+        + (["sensitivity.csv"] if bg is not None else []) + [p.name for p in pngs])
     console.print(f"[bold]simulated world[/bold]: {len(w.celebrities.names)} celebrities "
                   f"({', '.join(f'{r} {w.celebrities.regions.count(r)}' for r in params.regions)}), "
                   f"{params.total_probes} deepfakes over {len(params.datasets)} datasets, vendors {', '.join(vendor_list)}; "
@@ -347,7 +361,7 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     if bg is not None and th is not None:
         console.print(_sensitivity_rich(bg, th))
     console.print(f"wrote {out_dir}: results.parquet, metrics.csv/json, sweep.csv, defense.csv"
-                  + (", sensitivity.csv" if bg is not None else "") + f", {len(pngs)} plots  "
+                  + (", sensitivity.csv" if bg is not None else "") + f", {len(pngs)} plots, report {report.name}  "
                   f"[dim](total {elapsed:.1f} s)[/dim]")
 
 

@@ -84,6 +84,6 @@ def write_html_report(path: Path, *, title: str, notice: str | None, facts: list
         parts.append("<p>No errors.</p>")
     parts.append("<h2>Files</h2><ul>" + "".join(f"<li><code>{html.escape(f)}</code></li>" for f in files) + "</ul>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts.append(f"<p><small>written by dfi run, {stamp}</small></p></body></html>")
+    parts.append(f"<p><small>written by dfi, {stamp}</small></p></body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
