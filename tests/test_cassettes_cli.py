@@ -62,3 +62,16 @@ def test_record_without_credentials_fails_before_any_call(tmp_path, monkeypatch)
                                                "-o", str(tmp_path / "ms.yaml")])
     assert res.exit_code != 0 and "DFI_AZURE_VISION_ENDPOINT" in str(res.exception)
     assert not (tmp_path / "ms.yaml").exists()
+
+
+def test_record_refuses_to_call_a_local_server_real(tmp_path, monkeypatch):
+    img = tmp_path / "a.jpg"
+    img.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
+    with ScriptedServer([Scripted(200, CELEB_OK)]) as server:
+        monkeypatch.setenv("DFI_AZURE_VISION_ENDPOINT", server.url)
+        monkeypatch.setenv("DFI_AZURE_VISION_KEY", "0123456789abcdef0123456789abcdef")
+        res = CliRunner().invoke(cassettes_group, ["record", "--vendor", "ms", "--provenance", "real",
+                                                   "-o", str(tmp_path / "ms.yaml"), str(img)])
+        assert res.exit_code == 2 and "mock-recorded" in res.output
+        assert server.received == []
+    assert not (tmp_path / "ms.yaml").exists()

@@ -54,6 +54,30 @@ def _image_files(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
+ENDPOINT_VARS = {"aws": ("DFI_AWS_ENDPOINT_URL",), "ms": ("DFI_AZURE_VISION_ENDPOINT", "DFI_AZURE_FACE_ENDPOINT"),
+                 "nav": ("DFI_NAVER_ENDPOINT",)}
+
+
+def _loopback_endpoints(vendor: str) -> list[str]:
+    """The vendor's endpoint variables whose host is this machine (loopback)."""
+    import ipaddress
+    import os
+    from urllib.parse import urlsplit
+
+    found = []
+    for var in ENDPOINT_VARS[vendor]:
+        host = urlsplit(os.environ.get(var, "")).hostname
+        if not host:
+            continue
+        try:
+            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if local:
+            found.append(f"{var}={os.environ[var]}")
+    return found
+
+
 @cassettes_group.command("record")
 @click.option("--vendor", required=True, type=click.Choice(["aws", "ms", "nav"]))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -73,6 +97,11 @@ def record_cmd(vendor: str, output: Path, provenance: str, pairs: tuple[tuple[Pa
     from harness.cassettes.backend import CassetteVendor
     from harness.vendors.base import VendorError
 
+    if provenance == "real":
+        local = _loopback_endpoints(vendor)
+        if local:
+            raise click.UsageError(f"--provenance real, but {', '.join(local)} point(s) at this machine "
+                                   "(a mock server?): record mock traffic as --provenance mock-recorded")
     files = _image_files(images)
     meta = {"provenance": provenance}
     if note:
