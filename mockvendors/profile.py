@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -237,7 +238,7 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfil
         fd = d.get("faults") or {}
         faults = Faults(float(fd.get("latency_ms", 0.0)), float(fd.get("error_rate", 0.0)),
                         None if fd.get("tps") in (None, 0) else float(fd["tps"]), int(fd.get("seed", 0)))
-        return VendorProfile(
+        profile = VendorProfile(
             vendor=vendor,
             display_name=str(d.get("display_name", vendor)),
             scale=float(d["scale"]),
@@ -251,10 +252,25 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfil
             faults=faults,
             source=source,
         )
+        _check_scales(profile)
+        return profile
     except ProfileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProfileError(f"{source}: malformed profile ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_scales(p: VendorProfile) -> None:
+    """Scales positive, thresholds on their scale (NaN fails every comparison, so it is refused too)."""
+    checks = [("scale", p.scale, 0.0, math.inf), ("report_threshold", p.report_threshold, 0.0, p.scale)]
+    if p.similarity is not None:
+        checks += [("similarity.scale", p.similarity.scale, 0.0, math.inf),
+                   ("similarity.threshold", p.similarity.threshold, 0.0, p.similarity.scale)]
+    for name, value, low, high in checks:
+        positive = name.endswith("scale")
+        if not ((low < value if positive else low <= value) and value <= high):
+            bound = "> 0" if positive else f"within 0..{high:g} (the scale)"
+            raise ProfileError(f"{p.source}: {name} must be {bound}, got {value:g}")
 
 
 def profile_to_dict(p: VendorProfile) -> dict[str, Any]:

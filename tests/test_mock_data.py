@@ -98,6 +98,11 @@ def test_profile_override_file_and_errors(tmp_path: Path):
         calibration_from_dict({"kind": "magic"})
     with pytest.raises(ProfileError):
         load_profile("nope")
+    for bad, words in (({"report_threshold": 150}, "report_threshold must be within 0..100"),
+                       ({"scale": 0}, "scale must be > 0"),
+                       ({"similarity": {"threshold": float("nan")}}, "similarity.threshold")):
+        with pytest.raises(ProfileError, match=words):
+            load_profile("aws", bad)
 
 
 @settings(max_examples=200, deadline=None)
