@@ -101,6 +101,8 @@ class FileSummary:
 class ImportSummary:
     files: list[FileSummary] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # source -> (rows dropped as repeats of another file's probes, the file they repeat)
+    duplicates: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -133,9 +135,15 @@ def paper_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
 
 
 def import_paper(
-    paths: Sequence[str | Path], zero_similarity: str = "score"
+    paths: Sequence[str | Path], zero_similarity: str = "score", keep_duplicates: bool = False
 ) -> tuple[pd.DataFrame, ImportSummary]:
-    """Read the study's files (or folders holding them) into one validated results table."""
+    """Read the study's files (or folders holding them) into one validated results table.
+
+    ``Results_CelebDPR.csv`` holds 2,922 of the 4,902 FCelebDF deepfakes of ``ms_CelebDPR.csv`` with the
+    same Azure answers on the deepfakes: pooled, they would count those probes twice. Unless
+    ``keep_duplicates``, a probe (dataset, vendor, probe id) found in several files is kept once, from
+    the file with the most rows; the summary says how many rows were dropped from which file.
+    """
     if zero_similarity not in ZERO_SIMILARITY_MODES:
         raise DfiError(f"zero_similarity must be one of {ZERO_SIMILARITY_MODES}, not {zero_similarity!r}")
     files, skipped = paper_files(paths)
@@ -146,7 +154,27 @@ def import_paper(
         frames.append(table)
         summary.files.append(file_summary)
     table = pd.concat(frames, ignore_index=True)
+    if not keep_duplicates:
+        table, summary.duplicates = drop_cross_file_duplicates(table)
     return table, summary
+
+
+def drop_cross_file_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[int, str]]]:
+    """Keep each (dataset, vendor, probe_id) once, from the largest file holding it.
+
+    Repeats inside one file are left alone (they are the study's own rows); only a probe that a second
+    file records again is dropped from that second file.
+    """
+    key = ["dataset", "vendor", "probe_id"]
+    file_rows = table.groupby("source")["source"].transform("size")
+    order = table.assign(_rows=file_rows).sort_values(["_rows", "source"], ascending=[False, True], kind="stable")
+    kept_from = order.groupby(key, sort=False)["source"].transform("first")
+    drop = order["source"] != kept_from
+    dropped = order[drop]
+    report = {src: (len(rows), str(rows["_kept"].iloc[0]))
+              for src, rows in dropped.assign(_kept=kept_from[drop]).groupby("source")}
+    kept = order[~drop].drop(columns="_rows").sort_index().reset_index(drop=True)
+    return kept, report
 
 
 def _read_raw(path: Path) -> pd.DataFrame:

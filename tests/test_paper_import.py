@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 
+import pandas as pd
 import pytest
 
 from harness.errors import DfiError, InputFileError
@@ -29,7 +30,8 @@ EMPTY_FAKE_ANSWERS = {
 
 @pytest.fixture(scope="module")
 def paper(shared_data):
-    return import_paper([shared_data / "paper-results"])
+    """Every row of every file, as the files hold them (the repeated FCelebDF probes included)."""
+    return import_paper([shared_data / "paper-results"], keep_duplicates=True)
 
 
 def _rec(records, metric, basis="study", **keys):
@@ -56,6 +58,23 @@ def test_every_file_imported_with_its_rows(paper):
     assert (table["fake_error"] == "").all()  # empty = no celebrity; failures cannot be told apart
     assert not table["probe_id"].str.contains("/home/").any()
     assert not table.duplicated(["source", "probe_id"]).any()
+
+
+def test_probes_two_files_record_are_kept_once(shared_data, paper):
+    pooled, _ = paper
+    table, summary = import_paper([shared_data / "paper-results"])
+    # Results_CelebDPR.csv: 2,922 of ms_CelebDPR.csv's 4,902 FCelebDF deepfakes, same images
+    assert summary.duplicates == {"Results_CelebDPR.csv": (2922, "ms_CelebDPR.csv")}
+    assert len(table) == 23920 - 2922
+    fcelebdf_ms = table[(table["dataset"] == "FCelebDF") & (table["vendor"] == "ms")]
+    assert len(fcelebdf_ms) == 4902 and not fcelebdf_ms.duplicated("probe_id").any()
+    assert set(fcelebdf_ms["source"]) == {"ms_CelebDPR.csv"}
+    # the rows kept are the larger file's rows, unchanged
+    ms_rows = pooled[pooled["source"] == "ms_CelebDPR.csv"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fcelebdf_ms.reset_index(drop=True), ms_rows)
+    # every other dataset x vendor is untouched
+    others = ~((pooled["dataset"] == "FCelebDF") & (pooled["vendor"] == "ms"))
+    assert len(table[~((table["dataset"] == "FCelebDF") & (table["vendor"] == "ms"))]) == others.sum()
 
 
 def test_scales(paper):

@@ -52,13 +52,15 @@ def _json_value(value):
               help="results table to write (.csv, .parquet or .jsonl)")
 @click.option("--zero-similarity", type=click.Choice(["score", "missing"]), default="score", show_default=True,
               help="Azure find-similar wrote 0 also when no face was found: keep 0 as a score, or treat it as no score")
-def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str) -> None:
+@click.option("--keep-duplicates", is_flag=True,
+              help="keep a probe that two files record (Results_CelebDPR.csv repeats part of ms_CelebDPR.csv) twice")
+def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str, keep_duplicates: bool) -> None:
     """Import the study's recorded result files (files or a folder such as ../shared/data/paper-results)."""
     from harness.paper_import import import_paper
     from harness.results.io import file_format
 
     file_format(output)  # refuse a bad output suffix before reading anything
-    table, summary = import_paper(list(paths), zero_similarity=zero_similarity)
+    table, summary = import_paper(list(paths), zero_similarity=zero_similarity, keep_duplicates=keep_duplicates)
     console = Console()
     t = Table(title="Imported study result files", title_style="bold")
     for name in ("file", "dataset", "vendor", "rows", "empty fake", "empty real", "sim. 0", "derived real"):
@@ -82,6 +84,9 @@ def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str
     if zeros:
         how = "kept as the score 0" if zero_similarity == "score" else "treated as 'no score' (left out of DHS denominators)"
         console.print(f"note: {zeros} Azure similarities of 0 (no similar face, or no face found) were {how}.")
+    for source, (n, kept_in) in summary.duplicates.items():
+        console.print(f"note: {n} rows of {source} are probes {kept_in} records too (same deepfake image): "
+                      f"kept once, from {kept_in}; --keep-duplicates keeps both.")
     if summary.skipped:
         console.print(f"skipped (not study result files): {', '.join(summary.skipped)}")
     write_results(table, output)
