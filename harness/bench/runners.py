@@ -218,13 +218,9 @@ class OrtRunner:
 
     @staticmethod
     def _trt_profile(model_path: Path, batch: int) -> str:
-        model = onnx.load(str(model_path), load_external_data=False)
-        inits = {i.name for i in model.graph.initializer}
         parts = []
-        for inp in model.graph.input:
-            if inp.name in inits:
-                continue
-            dims = [d.dim_value if d.HasField("dim_value") else batch for d in inp.type.tensor_type.shape.dim]
+        for inp in graph_inputs(model_path):
+            dims = [d if isinstance(d, int) and d > 0 else batch for d in inp.shape]
             dims[0] = batch
             parts.append(f"{inp.name}:{'x'.join(map(str, dims))}")
         return ",".join(parts)
