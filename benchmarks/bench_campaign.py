@@ -2,7 +2,7 @@
 embeddings, and what the journal costs.
 
 Two paths are timed. The per-call path sends every call through the Vendor protocol one image at a
-time (what a remote backend gets). The batched path (harness.campaign.fastpath, used by `dfi run`
+time (what a remote backend gets). The batched path (harness.backends.fastpath, used by `dfi run`
 for in-process mocks) answers images the vendor has already accepted and analysed with one
 vectorised gallery query per batch of 256 probes; the vendors' caches come from a first campaign
 over the same images (timed separately as "batched_first_campaign_s").
@@ -45,7 +45,7 @@ from harness.datasets.probe import Probe
 
 
 def build_probes(root: Path, n: int):  # noqa: ANN201
-    from harness.demo import demo_dataset
+    from harness.datasets.demo import demo_dataset
     from mockvendors.analysis import CachingAnalyzer, ImageAnalysis, PipelineAnalyzer, sha256_hex
 
     demo = demo_dataset()
@@ -128,9 +128,9 @@ def main() -> None:
     ap.add_argument("--skip-per-call", action="store_true", help="do not time the per-call path")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
-    from harness.campaign.fastpath import batched
+    from harness.backends.fastpath import batched
     from harness.cli.run_cmds import _demo_gallery
-    from harness.vendors.mock import mock_vendors
+    from harness.backends.inprocess import mock_vendors
 
     work = Path(tempfile.mkdtemp(prefix="dfi-bench-campaign-"))
     try:

@@ -75,7 +75,7 @@ def _timed(fn, seconds: float) -> tuple[int, float]:  # noqa: ANN001
 
 
 def bench_in_process(seconds: float) -> dict:
-    from harness.vendors.mock import MockVendor
+    from harness.backends.inprocess import MockVendor
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
 

@@ -13,13 +13,13 @@ Deterministic: answers are pure functions of the image bytes (analyses are cache
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from harness.errors import DfiError
-
 from mockvendors.analysis import Analyzer, CachingAnalyzer, FaceAnalysis, ImageAnalysis, PipelineAnalyzer, sha256_hex
 from mockvendors.gallery import Gallery, Identity
 from mockvendors.profile import VendorProfile
@@ -188,7 +188,25 @@ def behaviour_for(vendor: str, gallery: Gallery, analyzer: Analyzer | None = Non
     return MockVendorBehaviour(prof, gallery, analyzer)
 
 
+def shared_analyzer(analyzer: Analyzer | None = None) -> CachingAnalyzer:
+    """``analyzer`` behind one embedding cache (as is when it already is a cache)."""
+    return analyzer if isinstance(analyzer, CachingAnalyzer) else CachingAnalyzer(analyzer or PipelineAnalyzer())
+
+
+def behaviours(vendors: Iterable[str], gallery: Gallery | str | Path | None = None, analyzer: Analyzer | None = None,
+               profiles: Mapping[str, VendorProfile | str | Path | dict] | None = None
+               ) -> dict[str, MockVendorBehaviour]:
+    """The behaviour of each vendor over one gallery (see :func:`mockvendors.gallery.resolve_gallery`),
+    sharing one embedding cache: what the in-process backend, the HTTP servers and the boto3
+    in-process mock are all built from."""
+    from mockvendors.gallery import resolve_gallery
+
+    an = shared_analyzer(analyzer)
+    g = resolve_gallery(gallery, an)
+    return {v: behaviour_for(v, g, an, (profiles or {}).get(v)) for v in vendors}
+
+
 __all__ = [
     "Comparison", "EmbeddingAnswers", "FaceMatch", "MockVendorBehaviour", "NoFaceInImage", "NoSimilarityCall",
-    "RecognitionResult", "behaviour_for", "sha256_hex",
+    "RecognitionResult", "behaviour_for", "behaviours", "sha256_hex", "shared_analyzer",
 ]

@@ -22,7 +22,6 @@ import yaml
 
 from harness.errors import DfiError, InputFileError
 from harness.faces.types import FaceError
-
 from mockvendors.analysis import Analyzer, sha256_hex
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -300,3 +299,14 @@ def demo_gallery(analyzer: Analyzer, cache: bool = True) -> Gallery:
     if cache:
         g.save(cached)
     return g
+
+
+def resolve_gallery(gallery: Gallery | str | Path | None, analyzer: Analyzer) -> Gallery:
+    """A Gallery object as is; a folder (one sub-folder per name) enrolled; a .npz/.json loaded;
+    None: the demo gallery (demo identities from the installed demo photos)."""
+    if gallery is None:
+        return demo_gallery(analyzer)
+    if isinstance(gallery, Gallery):
+        return gallery
+    p = Path(gallery)
+    return Gallery.from_folder(p, analyzer) if p.is_dir() else Gallery.load(p)

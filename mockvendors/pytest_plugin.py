@@ -52,7 +52,7 @@ def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
 @pytest.fixture(scope="session")
 def mock_vendor_servers(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[dict[str, Any]]:
     """AWS, Azure and Naver mock servers on free loopback ports: {"aws"|"ms"|"nav": Endpoint}."""
-    from harness.vendors.mock import resolve_gallery
+    from mockvendors.gallery import resolve_gallery
     from mockvendors.server import MockServers, build_protocols
 
     gallery = resolve_gallery(mockvendors_gallery, mockvendors_analyzer)

@@ -4,24 +4,23 @@ Why aiohttp: it is already a dependency of the project, is well kept, runs a fas
 server with keep-alive, and lets one process serve several vendors on several ports from one event
 loop (``dfi serve``) or from a background thread (test fixtures). Each request's body is read with
 a per-vendor size cap; the vendor's synchronous ``handle`` runs in a small thread pool so a face
-model call never blocks the loop. Fault injection (latency, error rate, TPS limit) sits in front
-of the protocol and answers in the vendor's own error shape.
+model call never blocks the loop. Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit)
+sits in front of the protocol and answers in the vendor's own error shape.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import socket
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from mockvendors.faults import FaultInjector
 from mockvendors.profile import Faults
 from mockvendors.wire import WireProtocol, WireRequest, WireResponse
 
@@ -29,45 +28,6 @@ log = logging.getLogger("mockvendors.server")
 
 DEFAULT_PORTS = {"aws": 4566, "ms": 4567, "nav": 4568}
 PROTOCOL_KEY = web.AppKey("protocol", object)
-
-
-class TokenBucket:
-    """Allows ``rate`` requests/s with bursts of up to ``rate`` (at least 1)."""
-
-    def __init__(self, rate: float):
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> float:
-        """0.0 if a request may pass now, else the seconds until one may."""
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
-
-
-class FaultInjector:
-    def __init__(self, faults: Faults):
-        self.faults = faults
-        self.bucket = TokenBucket(faults.tps) if faults.tps else None
-        self._rng = random.Random(faults.seed)
-        self._lock = threading.Lock()
-
-    def throttle_wait(self) -> float:
-        return self.bucket.take() if self.bucket else 0.0
-
-    def inject_error(self) -> bool:
-        if self.faults.error_rate <= 0:
-            return False
-        with self._lock:
-            return self._rng.random() < self.faults.error_rate
 
 
 def make_app(protocol: WireProtocol, faults: Faults | None = None,
@@ -260,15 +220,9 @@ def build_protocols(vendors: Iterable[str], gallery, analyzer=None, profiles=Non
     """Protocols for ``vendors`` over one gallery and one shared (cached) analyzer.
 
     ``profiles``: optional {vendor: VendorProfile | override file | dict}."""
-    from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
-    from mockvendors.behaviour import behaviour_for
+    from mockvendors.behaviour import behaviours
 
-    shared = analyzer if isinstance(analyzer, CachingAnalyzer) else CachingAnalyzer(analyzer or PipelineAnalyzer())
-    out: dict[str, WireProtocol] = {}
-    for v in vendors:
-        b = behaviour_for(v, gallery, shared, (profiles or {}).get(v))
-        out[v] = protocol_for(b)
-    return out
+    return {v: protocol_for(b) for v, b in behaviours(vendors, gallery, analyzer, profiles).items()}
 
 
 def protocol_for(behaviour) -> WireProtocol:  # noqa: ANN001

@@ -33,10 +33,10 @@ from harness.clients.aws import AwsClient
 from harness.clients.azure import AzureClient
 from harness.clients.config import AwsSettings, AzureSettings, CommonSettings, NaverSettings
 from harness.clients.naver import NaverClient
-from harness.clients.ratelimit import Rate, TokenBucket
+from harness.ratelimit import Rate, TokenBucket
 from harness.clients.retry import RetryPolicy
 from harness.vendors.base import Recognition
-from harness.vendors.real import AwsVendor, AzureVendor, NaverVendor
+from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 
 T = TypeVar("T")
 _PATCH_LOCK = threading.RLock()
@@ -123,7 +123,7 @@ class CassetteVendor:
         if (found | declared) and (found | declared) != {vendor}:
             raise CassetteVendorMismatchError(str(self.path), vendor, found | declared)
         if record:
-            from harness.vendors.real import real_vendor
+            from harness.clients.adapters import real_vendor
 
             self._inner = inner or real_vendor(vendor)
             self._cassette._metadata.setdefault("vendor", vendor)

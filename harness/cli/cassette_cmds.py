@@ -185,7 +185,7 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
 
 def _read_tables(paths: tuple[Path, ...], what: str):  # noqa: ANN202
     """Results tables, or the study's own result files / folder (imported on the fly)."""
-    from harness.paper_import import PAPER_FILES, import_paper
+    from harness.results.paper import PAPER_FILES, import_paper
     from harness.results import read_results
 
     study = [p for p in paths if p.is_dir() or p.name in PAPER_FILES]
@@ -313,7 +313,7 @@ def compare_calls_cmd(cassettes: tuple[Path, ...], azure_recordings: bool, image
     dirs = list(image_dirs) or ([shared] if shared else [])
     images = image_index(dirs)
 
-    from harness.vendors.mock import resolve_gallery
+    from mockvendors.gallery import resolve_gallery
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
 

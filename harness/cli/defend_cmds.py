@@ -111,7 +111,7 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
     """Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each
     detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."""
     from harness.campaign import CampaignOptions
-    from harness.campaign.backends import check_servers, make_backend, parse_vendor_list
+    from harness.backends.factory import check_servers, make_backend, parse_vendor_list
     from harness.cli.run_cmds import _demo_gallery, _key_values
     from harness.defense.campaign import run_defense
     from harness.defense.plots import defense_bars, estimate_scatter
@@ -128,7 +128,7 @@ def defend_cmd(dataset_path, vendors, backend, gallery, host, ports, cassettes, 
         ens = real if len(real) >= 2 else [s.split(":")[1] if s.startswith("sim:") else s for s in specs]
     demo = None
     if dataset_path is None:
-        from harness.demo import demo_dataset
+        from harness.datasets.demo import demo_dataset
 
         with console.status("building the demo dataset (once; cached)..."):
             demo = demo_dataset()
@@ -225,7 +225,7 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     reporting thresholds. Takes seconds."""
     from dataclasses import replace
 
-    from harness.campaign.backends import parse_vendor_list
+    from harness.backends.factory import parse_vendor_list
     from harness.cli.run_cmds import _key_values
     from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
     from harness.report import error_table
@@ -280,7 +280,7 @@ def simulate_cmd(params_path, estimate_to, scale, seed, vendors, thresholds, pro
     out_dir.mkdir(parents=True, exist_ok=True)
     study = None
     if fit_study:
-        from harness.paper_import import import_paper
+        from harness.results.paper import import_paper
         from harness.paths import shared_data_dir
         from harness.simulate.fit import fit_to_study
 

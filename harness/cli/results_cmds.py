@@ -56,7 +56,7 @@ def _json_value(value):
               help="keep a probe that two files record (Results_CelebDPR.csv repeats part of ms_CelebDPR.csv) twice")
 def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str, keep_duplicates: bool) -> None:
     """Import the study's recorded result files (files or a folder such as ../shared/data/paper-results)."""
-    from harness.paper_import import import_paper
+    from harness.results.paper import import_paper
     from harness.results.io import file_format
 
     file_format(output)  # refuse a bad output suffix before reading anything

@@ -150,7 +150,7 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
     --out resumes: finished rows and answered calls are not repeated.
     """
     from harness.campaign import CampaignOptions, CampaignRunner
-    from harness.campaign.backends import check_servers, make_backend, parse_vendor_list
+    from harness.backends.factory import check_servers, make_backend, parse_vendor_list
     from harness.datasets import load_dataset
     from harness.report import build_report
     from harness.results.io import results_from_rows, write_results
@@ -161,7 +161,7 @@ def run_cmd(dataset_path, vendors, backend, out_dir, gallery, host, ports, casse
     demo = None
     notice = None
     if dataset_path is None:
-        from harness.demo import demo_dataset
+        from harness.datasets.demo import demo_dataset
 
         with console.status("building the demo dataset (once; cached in the user cache)..."):
             demo = demo_dataset()

@@ -64,7 +64,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     """
     from dataclasses import replace
 
-    from harness.vendors.mock import resolve_gallery
+    from mockvendors.gallery import resolve_gallery
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
     from mockvendors.server import make_app, protocol_for, start_sites

@@ -14,7 +14,7 @@ from botocore.config import Config
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.clients.config import AwsSettings, MissingCredentialError, aws_settings
-from harness.clients.ratelimit import TokenBucket
+from harness.ratelimit import TokenBucket
 from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
 from harness.vendors.base import AuthError, BadImageError, ServerError, ThrottledError, VendorError
 

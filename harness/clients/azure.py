@@ -15,7 +15,7 @@ import requests
 
 from harness.clients import http
 from harness.clients.config import AzureSettings, azure_settings
-from harness.clients.ratelimit import TokenBucket
+from harness.ratelimit import TokenBucket
 from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
 
 VENDOR = "ms"

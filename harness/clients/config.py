@@ -23,7 +23,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.clients.ratelimit import PUBLISHED_RATES, Rate
+from harness.ratelimit import PUBLISHED_RATES, Rate
 from harness.vendors.base import AuthError
 
 ENV_PREFIX = {"aws": "DFI_AWS", "ms": "DFI_AZURE", "nav": "DFI_NAVER"}

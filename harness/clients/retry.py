@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from harness.clients.ratelimit import TokenBucket
+from harness.ratelimit import TokenBucket
 from harness.vendors.base import ThrottledError, VendorError
 
 T = TypeVar("T")

@@ -74,7 +74,7 @@ def _rect(d: dict[str, Any]) -> tuple[float, float, float, float]:
 
 
 def recorded_faces(operation: str, body: Any, size: tuple[int, int] | None) -> list[RecordedFace]:
-    from harness.vendors.real import _ratio_box
+    from harness.clients.adapters import _ratio_box
 
     if operation == "CelebritiesAnalyze":
         return [RecordedFace(c["name"], float(c["confidence"]) * 100, _rect(c["faceRectangle"]) if c.get("faceRectangle") else None)
@@ -130,7 +130,7 @@ def compare_calls(cassettes: Sequence[Path], images: dict[str, Path], mock_for, 
                   provenance_of: dict[Path, str] | None = None) -> tuple[list[CallComparison], int]:
     """``mock_for(vendor)`` returns a mock behaviour (``mockvendors.behaviour.MockVendorBehaviour``).
     Returns the comparisons and the number of calls skipped because the image is not available."""
-    from harness.vendors.real import image_size
+    from harness.clients.adapters import image_size
 
     rows, skipped = [], 0
     for path, provenance, vendor, operation, digest, status, body in recorded_calls(cassettes, provenance_of):

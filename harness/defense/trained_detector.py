@@ -182,7 +182,7 @@ def training_photos(shared: Path | None) -> list[tuple[str, np.ndarray]]:
             x1, y1, x2, y2 = (int(v) for v in f.box)
             fw, fh = x2 - x1, y2 - y1
             out.append((f"t1_person{k}", group[max(0, y1 - fh):y2 + fh // 2, max(0, x1 - fw):x2 + fw].copy()))
-    from harness.demo import grace_hopper_path
+    from harness.datasets.demo import grace_hopper_path
 
     gh = grace_hopper_path()  # shipped in matplotlib's sample data
     if gh is not None:

@@ -94,14 +94,14 @@ class mock_rekognition(ContextDecorator):  # noqa: N801 - named like moto's mock
 
     def _build(self) -> None:
         from mockvendors.aws.protocol import AwsProtocol
-        from mockvendors.server import FaultInjector
+        from mockvendors.faults import FaultInjector
 
         if self._behaviour is None:
-            from harness.vendors.mock import MockVendor
+            from mockvendors.behaviour import behaviours
 
             gallery, profile, analyzer = self._args
-            self._behaviour = MockVendor.create("aws", gallery if not isinstance(gallery, (str, Path)) else Path(gallery),
-                                                profile, analyzer).behaviour
+            gallery = Path(gallery) if isinstance(gallery, str) else gallery
+            self._behaviour = behaviours(["aws"], gallery, analyzer, {"aws": profile} if profile else None)["aws"]
         self.protocol = AwsProtocol(self._behaviour)
         self._faults = FaultInjector(self._behaviour.profile.faults)
 

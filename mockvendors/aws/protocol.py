@@ -13,13 +13,12 @@ import binascii
 import re
 from typing import Any
 
+from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from mockvendors.analysis import sniff_format
 from mockvendors.aws import shapes
 from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage
 from mockvendors.errors import ImageRejected
 from mockvendors.wire import WireRequest, WireResponse, parse_json_object, request_id
-
-from harness.faces.types import ImageDecodeError, ImageTooLargeError
 
 VENDOR = "aws"
 TARGET_PREFIX = "RekognitionService."

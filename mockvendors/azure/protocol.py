@@ -22,12 +22,11 @@ import time
 import uuid
 from typing import Any
 
+from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from mockvendors.analysis import FaceAnalysis, ImageAnalysis, sniff_format
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.errors import ImageRejected
 from mockvendors.wire import WireRequest, WireResponse, parse_json_object, request_id
-
-from harness.faces.types import ImageDecodeError, ImageTooLargeError
 
 VENDOR = "ms"
 CV_MAX_BYTES = 4 * 1024 * 1024  # Computer Vision: < 4 MB

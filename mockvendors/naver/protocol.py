@@ -21,12 +21,11 @@ import email.parser
 import email.policy
 from typing import Any
 
+from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from mockvendors.analysis import sniff_format
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.errors import ImageRejected
 from mockvendors.wire import WireRequest, WireResponse
-
-from harness.faces.types import ImageDecodeError, ImageTooLargeError
 
 VENDOR = "nav"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024

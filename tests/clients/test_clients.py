@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from _vendor_http import Scripted, ScriptedServer
+from support.vendor_http import Scripted, ScriptedServer
 
 from harness.clients.aws import AwsClient
 from harness.clients.azure import AzureClient
@@ -18,10 +18,10 @@ from harness.clients.config import (
     naver_settings,
 )
 from harness.clients.naver import NaverClient
-from harness.clients.ratelimit import PUBLISHED_RATES, TokenBucket
+from harness.ratelimit import PUBLISHED_RATES, TokenBucket
 from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
 from harness.vendors.base import AuthError, BadImageError, ServerError, ThrottledError, VendorError
-from harness.vendors.real import AwsVendor, AzureVendor, NaverVendor
+from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 
 CELEB_OK = {"result": {"celebrities": [{"name": "Satya Nadella", "confidence": 0.9644,
                                         "faceRectangle": {"left": 211, "top": 50, "width": 55, "height": 55}}]},

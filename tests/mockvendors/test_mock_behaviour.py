@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageEnhance
 
 from harness.vendors.base import BadImageError, Vendor
-from harness.vendors.mock import MockVendor
+from harness.backends.inprocess import MockVendor
 from mockvendors.behaviour import MockVendorBehaviour, NoSimilarityCall, behaviour_for
 from mockvendors.gallery import Gallery
 from mockvendors.profile import VENDORS

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from PIL import Image
 
-from harness.vendors.mock import MockVendor
+from harness.backends.inprocess import MockVendor
 from mockvendors.aws import mock_rekognition
 from mockvendors.aws.protocol import AwsProtocol
 from mockvendors.behaviour import behaviour_for

@@ -1,8 +1,8 @@
 """One factory for every vendor backend the campaign can run against.
 
 ================  ===========================================================================
-``mock``          in-process mock vendors (:mod:`harness.vendors.mock`) over a gallery, with the
-                  batch entry points of :mod:`harness.campaign.fastpath`
+``mock``          in-process mock vendors (:mod:`harness.backends.inprocess`) over a gallery, with the
+                  batch entry points of :mod:`harness.backends.fastpath`
 ``mock-http``     the real client code talking to ``dfi serve`` (local mock servers); placeholder
                   credentials, endpoints ``http://HOST:PORT`` (default ports: aws 4566, ms 4567,
                   nav 4568)
@@ -50,14 +50,14 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery=None, host: str =
                  ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                  analyzer=None) -> Backend:  # noqa: ANN001
     if name == "mock":
-        from harness.campaign.fastpath import batched
-        from harness.vendors.mock import mock_vendors
+        from harness.backends.fastpath import batched
+        from harness.backends.inprocess import mock_vendors
 
         return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
     if name == "mock-http":
         return Backend(name, _http_vendors(vendors, host, {**DEFAULT_HTTP_PORTS, **(ports or {})}))
     if name == "real":
-        from harness.vendors.real import real_vendor
+        from harness.clients.adapters import real_vendor
 
         return Backend(name, {v: real_vendor(v) for v in vendors}, costs_money=True)
     if name == "cassette":
@@ -80,11 +80,11 @@ def _http_vendors(vendors: Sequence[str], host: str, ports: Mapping[str, int]) -
     """The real adapters and clients pointed at local mock servers (``dfi serve``)."""
     import boto3
 
+    from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
     from harness.clients.aws import AwsClient
     from harness.clients.azure import AzureClient
     from harness.clients.config import aws_settings, azure_settings, naver_settings
     from harness.clients.naver import NaverClient
-    from harness.vendors.real import AwsVendor, AzureVendor, NaverVendor
 
     # placeholders, not secrets: the mock servers accept any well-formed credential
     env = {

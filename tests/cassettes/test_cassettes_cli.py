@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from _vendor_http import Scripted, ScriptedServer
+from support.vendor_http import Scripted, ScriptedServer
 from click.testing import CliRunner
 
 from harness.cli.cassette_cmds import cassettes_group

@@ -16,7 +16,7 @@ CHILD = r'''
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from campaign_doubles import ScriptedVendor, synthetic_probes
+from support.campaign_doubles import ScriptedVendor, synthetic_probes
 from harness.campaign import CampaignOptions, CampaignRunner
 
 data, out, log = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
@@ -31,7 +31,7 @@ def _journal(out: Path) -> list[dict]:
 
 
 def test_kill_9_then_rerun_resumes_without_repeats(tmp_path: Path):
-    tests_dir = str(Path(__file__).parent)
+    tests_dir = str(Path(__file__).parents[1])
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     data, out, log = tmp_path / "data", tmp_path / "out", tmp_path / "calls.log"

@@ -25,7 +25,7 @@ def dfi(*args: str):
 @pytest.fixture(scope="module")
 def demo():
     try:
-        from harness.demo import demo_dataset
+        from harness.datasets.demo import demo_dataset
 
         return demo_dataset()
     except DfiError as exc:
@@ -117,7 +117,7 @@ def test_real_backend_without_credentials_fails_before_any_call(tmp_path: Path, 
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    from campaign_doubles import synthetic_probes
+    from support.campaign_doubles import synthetic_probes
     from harness.datasets import write_manifest
 
     manifest = write_manifest(synthetic_probes(tmp_path / "d", 3), tmp_path / "d" / "m.jsonl")
@@ -127,7 +127,7 @@ def test_real_backend_without_credentials_fails_before_any_call(tmp_path: Path, 
 
 
 def test_cost_estimate_counts_calls_and_prices(tmp_path: Path):
-    from campaign_doubles import ScriptedVendor, synthetic_probes
+    from support.campaign_doubles import ScriptedVendor, synthetic_probes
     from harness.campaign import CampaignOptions, CampaignRunner, estimate_cost, total_dollars
 
     probes = synthetic_probes(tmp_path / "d", 1000, n_targets=10)
@@ -144,9 +144,9 @@ def test_cost_estimate_counts_calls_and_prices(tmp_path: Path):
 def test_cost_estimate_is_shown_and_needs_a_yes(tmp_path: Path):
     import click
 
-    from campaign_doubles import ScriptedVendor, synthetic_probes
+    from support.campaign_doubles import ScriptedVendor, synthetic_probes
     from harness.campaign import CampaignOptions, CampaignRunner
-    from harness.campaign.backends import Backend
+    from harness.backends.factory import Backend
     from harness.cli.run_cmds import _cost_gate
 
     vendors = {"aws": ScriptedVendor("aws"), "nav": ScriptedVendor("nav", similarity=False)}

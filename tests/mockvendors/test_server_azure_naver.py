@@ -11,7 +11,7 @@ import httpx
 import pytest
 import requests
 
-from harness.vendors.mock import MockVendor
+from harness.backends.inprocess import MockVendor
 from mockvendors.azure.protocol import AzureProtocol
 from mockvendors.behaviour import behaviour_for
 from mockvendors.naver.protocol import NaverProtocol

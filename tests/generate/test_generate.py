@@ -19,7 +19,7 @@ pytestmark = pytest.mark.models
 def faces():
     """Probe-side crops of the demo people (the demo dataset's recipe), name -> BGR image."""
     try:
-        from harness.demo import _crop, _people, source_photos
+        from harness.datasets.demo import _crop, _people, source_photos
 
         people = _people(source_photos())
     except DfiError as exc:

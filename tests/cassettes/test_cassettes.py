@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _vendor_http import Scripted, ScriptedServer
+from support.vendor_http import Scripted, ScriptedServer
 from vcr.request import Request
 
 from harness.campaign.runner import CampaignOptions, CampaignRunner
@@ -25,12 +25,12 @@ from harness.cassettes.mock_recording import default_plan
 from harness.cassettes.scan import scan_cassette_data, scan_file
 from harness.clients.azure import AzureClient
 from harness.clients.config import azure_settings
-from harness.clients.ratelimit import TokenBucket
+from harness.ratelimit import TokenBucket
 from harness.clients.retry import RetryPolicy
 from harness.datasets.probe import Probe
 from harness.paths import PROJECT_ROOT
 from harness.vendors.base import ServerError, ThrottledError
-from harness.vendors.real import AzureVendor
+from harness.clients.adapters import AzureVendor
 
 CASSETTES = PROJECT_ROOT / "cassettes"
 SKIP_DIRS = {".git", "runs", "out", "build", "dist", ".venv", "node_modules", "output"}
@@ -260,7 +260,7 @@ def test_replayed_campaign_equals_the_live_mock_servers(shared_data, models, tmp
     from harness.clients.config import aws_settings, naver_settings
     from harness.clients.aws import AwsClient
     from harness.clients.naver import NaverClient
-    from harness.vendors.real import AwsVendor, NaverVendor
+    from harness.clients.adapters import AwsVendor, NaverVendor
     import boto3
 
     probes = campaign_probes(shared_data)

@@ -43,7 +43,7 @@ def test_iou():
 
 @pytest.fixture(scope="module")
 def paper(shared_data):
-    from harness.paper_import import import_paper
+    from harness.results.paper import import_paper
 
     return import_paper([shared_data / "paper-results"])[0]
 

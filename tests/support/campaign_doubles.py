@@ -1,5 +1,5 @@
 """Test doubles for the campaign tests: a scripted vendor (NOT a mock vendor of the project) and
-tiny datasets of synthetic images. Shared by tests/test_campaign*.py and their subprocess child."""
+tiny datasets of synthetic images. Shared by tests/campaign/ and their subprocess child."""
 
 from __future__ import annotations
 

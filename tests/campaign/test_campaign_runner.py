@@ -1,4 +1,4 @@
-"""The campaign runner over the Vendor protocol, with a scripted test double (tests/campaign_doubles.py)."""
+"""The campaign runner over the Vendor protocol, with a scripted test double (tests/support/campaign_doubles.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_doubles import ScriptedVendor, sha, synthetic_probes
+from support.campaign_doubles import ScriptedVendor, sha, synthetic_probes
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign.journal import Journal
 from harness.datasets.probe import Probe

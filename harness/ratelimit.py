@@ -1,7 +1,6 @@
-"""Token-bucket rate limiting, one bucket per vendor client.
-
-Defaults follow the vendors' published tiers (see :data:`PUBLISHED_RATES`); users override them
-with ``DFI_<VENDOR>_TPS`` / ``DFI_<VENDOR>_BURST`` or by passing a bucket to the client.
+"""The one token bucket of the project: client-side rate limits (one bucket per vendor client,
+configured from the vendor registry's default rate or ``DFI_<VENDOR>_TPS``) and the mock servers'
+injected TPS limit (:mod:`mockvendors.faults`) both use :class:`TokenBucket`.
 """
 
 from __future__ import annotations
@@ -78,6 +77,16 @@ class TokenBucket:
                 self._tokens = max(0.0, self._tokens - n)
                 return True
             return False
+
+    def take_or_wait(self) -> float:
+        """Non-blocking: take one token and return 0.0, or take nothing and return the seconds
+        until one is available (a server's throttle answers with it as Retry-After)."""
+        with self._lock:
+            self._refill()
+            if self._tokens >= 1.0 - _EPS:
+                self._tokens = max(0.0, self._tokens - 1.0)
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
 
     def acquire(self, n: float = 1.0) -> float:
         """Take ``n`` tokens, sleeping as long as needed. Returns the seconds waited."""

@@ -15,14 +15,14 @@ from harness.defense.server import defended_protocols
 @pytest.fixture(scope="module")
 def demo(models):
     from harness.cli.run_cmds import _demo_gallery
-    from harness.demo import demo_dataset
+    from harness.datasets.demo import demo_dataset
 
     d = demo_dataset()
     return d, _demo_gallery(d)
 
 
 def test_flagged_image_is_no_celebrity_over_http_for_every_vendor(demo):
-    from harness.campaign.backends import _http_vendors
+    from harness.backends.factory import _http_vendors
     from mockvendors.gallery import Gallery
     from mockvendors.server import MockServers
 

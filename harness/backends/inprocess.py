@@ -21,10 +21,10 @@ from typing import Any
 
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from harness.vendors.base import BadImageError, Recognition, RecognizedFace
-from mockvendors.analysis import Analyzer, CachingAnalyzer, PipelineAnalyzer
-from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage, behaviour_for
+from mockvendors.analysis import Analyzer
+from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage, behaviours
 from mockvendors.errors import ImageRejected
-from mockvendors.gallery import Gallery, demo_gallery
+from mockvendors.gallery import Gallery
 from mockvendors.profile import VENDORS, VendorProfile
 
 
@@ -40,17 +40,6 @@ _DECODE_CODES = {"aws": "InvalidImageFormatException", "ms": "InvalidImageFormat
 _TOO_LARGE_CODES = {"aws": "ImageTooLargeException", "ms": "InvalidImageDimension", "nav": "ER03"}
 
 
-def resolve_gallery(gallery: Gallery | str | Path | None, analyzer: Analyzer) -> Gallery:
-    """A Gallery object as is; a folder (one sub-folder per name) enrolled; a .npz/.json loaded;
-    None: the demo gallery (demo identities from the installed demo photos)."""
-    if gallery is None:
-        return demo_gallery(analyzer)
-    if isinstance(gallery, Gallery):
-        return gallery
-    p = Path(gallery)
-    return Gallery.from_folder(p, analyzer) if p.is_dir() else Gallery.load(p)
-
-
 class MockVendor:
     """One mock vendor, in-process. Implements ``harness.vendors.base.Vendor``."""
 
@@ -64,8 +53,7 @@ class MockVendor:
     def create(cls, vendor: str, gallery: Gallery | str | Path | None = None,
                profile: VendorProfile | str | Path | dict | None = None,
                analyzer: Analyzer | None = None) -> MockVendor:
-        an = analyzer if isinstance(analyzer, CachingAnalyzer) else CachingAnalyzer(analyzer or PipelineAnalyzer())
-        return cls(behaviour_for(vendor, resolve_gallery(gallery, an), an, profile))
+        return cls(behaviours([vendor], gallery, analyzer, {vendor: profile} if profile else None)[vendor])
 
     def _to_100(self, value: float) -> float:
         return float(value) * 100.0 / self.behaviour.profile.scale
@@ -122,6 +110,4 @@ def mock_vendors(gallery: Gallery | str | Path | None = None, vendors: tuple[str
                  analyzer: Analyzer | None = None,
                  profiles: dict[str, VendorProfile | str | Path | dict] | None = None) -> dict[str, MockVendor]:
     """All (or some) mock vendors over one gallery, sharing one embedding cache."""
-    an = analyzer if isinstance(analyzer, CachingAnalyzer) else CachingAnalyzer(analyzer or PipelineAnalyzer())
-    g = resolve_gallery(gallery, an)
-    return {v: MockVendor(behaviour_for(v, g, an, (profiles or {}).get(v))) for v in vendors}
+    return {v: MockVendor(b) for v, b in behaviours(vendors, gallery, analyzer, profiles).items()}

@@ -13,7 +13,7 @@ import pytest
 
 from harness.errors import DfiError, InputFileError
 from harness.metrics import compute_metrics
-from harness.paper_import import import_paper, import_paper_file
+from harness.results.paper import import_paper, import_paper_file
 from harness.results import read_results, write_results
 
 ROWS = {

@@ -14,7 +14,7 @@ def demo_subset(models, tmp_path_factory):
     """A dozen probes of the embedded demo dataset (all three families) as a manifest, and its gallery."""
     from harness.cli.run_cmds import _demo_gallery
     from harness.datasets.manifest import write_manifest
-    from harness.demo import demo_dataset
+    from harness.datasets.demo import demo_dataset
 
     demo = demo_dataset()
     probes = demo.probes()
@@ -29,7 +29,7 @@ def demo_subset(models, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def defense_run(demo_subset, tmp_path_factory):
-    from harness.campaign.backends import make_backend
+    from harness.backends.factory import make_backend
     from harness.defense.campaign import run_defense
 
     _, probes, gallery = demo_subset
@@ -106,7 +106,7 @@ def test_bad_detector_spec_is_a_clear_error(demo_subset, tmp_path):
 
 def test_rerun_redoes_the_policies_with_the_new_detectors(demo_subset, tmp_path):
     """A second run on the same output folder must measure the new detector, not replay the old answers."""
-    from harness.campaign.backends import make_backend
+    from harness.backends.factory import make_backend
     from harness.defense.campaign import run_defense
 
     _, probes, gallery = demo_subset
@@ -132,7 +132,7 @@ def test_defend_runs_on_the_committed_cassettes(shared_data, tmp_path):
         probes.append(Probe(f"p{i}", "mock-replay", "reenactment", str(fake), target, (str(target_img),), (target,)))
     manifest = tmp_path / "campaign.jsonl"
     write_manifest(probes, manifest)
-    cassettes = Path(__file__).resolve().parents[1] / "cassettes" / "mock-recorded"
+    cassettes = Path(__file__).resolve().parents[2] / "cassettes" / "mock-recorded"
     out = tmp_path / "defend"
     res = CliRunner().invoke(defend_cmd, ["--dataset", str(manifest), "--backend", "cassette", "--cassettes", str(cassettes),
                                           "--no-crop", "--detector", "sim:perfect:1,0", "--detector", "sim:blind:0,0",

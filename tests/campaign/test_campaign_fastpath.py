@@ -18,8 +18,8 @@ pytestmark = pytest.mark.models
 def setup():
     try:
         from harness.cli.run_cmds import _demo_gallery
-        from harness.demo import demo_dataset
-        from harness.vendors.mock import mock_vendors
+        from harness.datasets.demo import demo_dataset
+        from harness.backends.inprocess import mock_vendors
 
         demo = demo_dataset()
         gallery = _demo_gallery(demo)
@@ -48,7 +48,7 @@ def _same(a, b) -> bool:  # noqa: ANN001
 
 @pytest.mark.parametrize("vendor", ["aws", "ms", "nav"])
 def test_batches_equal_per_call_answers(setup, vendor):
-    from harness.campaign.fastpath import BatchedMockVendor
+    from harness.backends.fastpath import BatchedMockVendor
 
     per_call_vendors, batch_vendors, images = setup
     plain = per_call_vendors[vendor]
@@ -80,8 +80,8 @@ def test_batches_equal_per_call_answers(setup, vendor):
 
 def test_campaign_rows_equal_with_and_without_batches(setup, tmp_path: Path):
     from harness.campaign import CampaignOptions, CampaignRunner
-    from harness.campaign.fastpath import batched
-    from harness.demo import demo_dataset
+    from harness.backends.fastpath import batched
+    from harness.datasets.demo import demo_dataset
 
     per_call_vendors, batch_vendors, _ = setup
     probes = demo_dataset().probes()[::3]

@@ -9,10 +9,10 @@ from harness.clients.aws import AwsClient
 from harness.clients.azure import AzureClient
 from harness.clients.config import aws_settings, azure_settings, naver_settings
 from harness.clients.naver import NaverClient
-from harness.clients.ratelimit import TokenBucket
+from harness.ratelimit import TokenBucket
 from harness.clients.retry import RetryPolicy
 from harness.vendors.base import BadImageError, ThrottledError
-from harness.vendors.real import AwsVendor, AzureVendor, NaverVendor
+from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 
 
 def vendors(urls: dict[str, str]):

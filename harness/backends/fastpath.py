@@ -3,7 +3,7 @@
 A campaign against the in-process mocks spends most of its time on per-call overhead: each call
 re-hashes the image, re-parses its header for the vendor's image checks and queries the gallery
 with a single row. :class:`BatchedMockVendor` keeps the per-call :class:`Vendor` methods as they
-are (it delegates to :class:`harness.vendors.mock.MockVendor`) and adds
+are (it delegates to :class:`harness.backends.inprocess.MockVendor`) and adds
 
 * ``recognize_batch([(bytes, sha256), ...])`` and
 * ``similarity_batch([((a, sha_a), (b, sha_b)), ...])``,
@@ -12,7 +12,7 @@ which answer an image with one vectorised gallery query when (1) this vendor has
 the image (its bytes passed the vendor's checks once: the result is remembered by sha256, as the
 face analysis is) and (2) its face analysis is cached. Anything else -- a new image, an image the
 vendor refused, an enrolment photo (hold-out), an image without a face -- goes through the per-call
-path, so the answers are the same; ``tests/test_campaign_fastpath.py`` checks that they are equal.
+path, so the answers are the same; ``tests/campaign/test_campaign_fastpath.py`` checks that they are equal.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ Item = tuple[bytes, str]  # image bytes, sha256
 
 
 class BatchedMockVendor:
-    def __init__(self, mock):  # noqa: ANN001 - a harness.vendors.mock.MockVendor
+    def __init__(self, mock):  # noqa: ANN001 - a harness.backends.inprocess.MockVendor
         from mockvendors.analysis import ImageAnalysis
 
         self._ImageAnalysis = ImageAnalysis
@@ -130,6 +130,6 @@ class BatchedMockVendor:
 
 def batched(vendors: dict) -> dict:  # noqa: ANN001
     """Wrap the in-process mock vendors of ``vendors``; leave every other backend as it is."""
-    from harness.vendors.mock import MockVendor
+    from harness.backends.inprocess import MockVendor
 
     return {k: BatchedMockVendor(v) if isinstance(v, MockVendor) else v for k, v in vendors.items()}
