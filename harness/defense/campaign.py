@@ -32,15 +32,13 @@ import pandas as pd
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign.prepare import ImagePreparer
 from harness.datasets.probe import Probe
-from harness.defense.detectors import Detector, DetectorError, ImageTruth, SimulatedDetector, detector_scores
 from harness.defense.evaluate import defense_table
 from harness.defense.policy import DD1, DD2, DD3, Policy, StackingCombiner
 from harness.defense.wrapper import DefendedVendor
+from harness.detectors import Detector, ImageTruth, UnscorableImageError, detector_scores, resolve_detector
 from harness.errors import DfiError
 from harness.results.io import results_from_rows
 from harness.vendors.base import Vendor
-
-SIM_PATTERN = re.compile(r"^sim:(?P<name>[A-Za-z0-9_.-]+):(?P<rest>.+)$")
 
 
 class DefenseSetupError(DfiError):
@@ -53,7 +51,8 @@ class ProbeImages:
     targets: tuple[str | None, ...]
 
 
-def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer) -> tuple[dict[str, ProbeImages], dict[str, bytes]]:
+def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer
+                     ) -> tuple[dict[str, ProbeImages], dict[str, bytes]]:
     """Per probe the keys of its prepared images, and the prepared bytes by key."""
     keys: dict[str, ProbeImages] = {}
     data: dict[str, bytes] = {}
@@ -74,20 +73,8 @@ def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer) -> tuple[
     return keys, data
 
 
-def parse_sim_detector(text: str) -> tuple[str, float, float, float]:
-    m = SIM_PATTERN.match(text)
-    try:
-        if not m:
-            raise ValueError
-        parts = [float(x) for x in m["rest"].split(",")]
-        if len(parts) not in (2, 3):
-            raise ValueError
-    except ValueError:
-        raise DefenseSetupError(f"simulated detector {text!r}: expected sim:NAME:TPR,FPR[,CORRELATION]") from None
-    return (m["name"], parts[0], parts[1], parts[2] if len(parts) == 3 else 0.0)
-
-
-def image_truth(probes: Sequence[Probe], keys: Mapping[str, ProbeImages], baseline: pd.DataFrame) -> dict[str, ImageTruth]:
+def image_truth(probes: Sequence[Probe], keys: Mapping[str, ProbeImages],
+                baseline: pd.DataFrame) -> dict[str, ImageTruth]:
     """Deepfake/genuine for every prepared image; a deepfake's quality is the vendors' mean confidence on it."""
     conf = baseline.assign(c=baseline["fake_conf"].fillna(0.0).where(baseline["fake_error"].eq(""), np.nan))
     quality = conf.groupby("probe_id")["c"].mean().to_dict()
@@ -105,24 +92,14 @@ def image_truth(probes: Sequence[Probe], keys: Mapping[str, ProbeImages], baseli
 
 def build_detectors(specs: Sequence[str], truth: Mapping[str, ImageTruth], *,
                     trained_loader: Callable[[], Detector] | None = None) -> list[Detector]:
-    """``spectrum_lr`` (the project's trained detector), a registry name (e.g. ``fr_liveness``), or
-    ``sim:NAME:TPR,FPR[,CORRELATION]``."""
-    out: list[Detector] = []
-    for spec in specs:
-        if spec.startswith("sim:"):
-            name, tpr, fpr, rho = parse_sim_detector(spec)
-            out.append(SimulatedDetector(name, tpr, fpr, truth, correlation=rho))
-        elif spec == "spectrum_lr":
-            if trained_loader is None:
-                from harness.defense.trained_detector import load_or_train
+    """The detectors named by ``specs``, through the one resolver
+    (:func:`harness.detectors.resolve_detector`): ``spectrum_lr`` (the project's trained detector;
+    ``trained_loader`` replaces its loader), a registry name (e.g. ``fr_liveness``), or
+    ``sim:NAME:TPR,FPR[,CORRELATION]`` (told ``truth``)."""
+    from harness.defense import trained_detector
 
-                out.append(load_or_train())
-            else:
-                out.append(trained_loader())
-        else:
-            from harness.defense.adapters import OnnxImageDetector
-
-            out.append(OnnxImageDetector(spec))
+    factories = {trained_detector.NAME: trained_loader} if trained_loader is not None else None
+    out = [resolve_detector(spec, truth=truth, factories=factories) for spec in specs]
     names = [d.name for d in out]
     if len(set(names)) != len(names):
         raise DefenseSetupError(f"detector names must be distinct, got {names}")
@@ -190,7 +167,7 @@ def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mappin
                 if k not in memo:
                     memo[k] = float(detector_scores([d], data[k])[0])
                 row.append(memo[k])
-        except DetectorError:
+        except UnscorableImageError:
             errors[d.name] = errors.get(d.name, 0) + 1
             continue
         rows.append(row)
@@ -217,7 +194,8 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
     log(f"scoring {len(all_keys)} images with {len(detectors)} detector(s)")
     _scores_for(detectors, all_keys, data, run.scores, run.detector_errors)
 
-    policies: list[tuple[Policy, Sequence[Probe], str]] = [(DD1(d, name=f"DD1[{d.name}]"), probes, "") for d in detectors]
+    policies: list[tuple[Policy, Sequence[Probe], str]] = [
+        (DD1(d, name=f"DD1[{d.name}]"), probes, "") for d in detectors]
     members = [by_name[n] for n in (ensemble if ensemble is not None else [d.name for d in detectors])
                if n in by_name]
     if ensemble is not None and len(members) != len(ensemble):

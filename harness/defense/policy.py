@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from harness.defense.detectors import Detector, DetectorError
+from harness.detectors import Detector
 from harness.errors import DfiError, InputFileError
 
 
@@ -90,7 +90,7 @@ class DD2:
         return s >= np.asarray(self.thresholds)[None, :]
 
     def flags(self, scores: np.ndarray) -> np.ndarray:
-        return self.member_flags(scores).any(axis=1)
+        return np.asarray(self.member_flags(scores).any(axis=1), dtype=bool)
 
     def describe(self) -> str:
         parts = [f"{d.name} >= {t:g}" for d, t in zip(self.members, self.thresholds or [], strict=True)]
@@ -118,7 +118,7 @@ class StackingCombiner:
     def fitted(self) -> bool:
         return self.coef is not None
 
-    def fit(self, scores: np.ndarray, is_fake: np.ndarray, *, C: float = 1.0) -> "StackingCombiner":
+    def fit(self, scores: np.ndarray, is_fake: np.ndarray, *, C: float = 1.0) -> StackingCombiner:
         X = _logit(_as_matrix(scores, len(self.detector_names)))
         y = np.asarray(is_fake, dtype=bool)
         if y.shape[0] != X.shape[0]:
@@ -153,7 +153,7 @@ class StackingCombiner:
         )
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "<string>") -> "StackingCombiner":
+    def from_json(cls, text: str, *, source: str = "<string>") -> StackingCombiner:
         try:
             d = json.loads(text)
             if d.get("kind") != "dfi-dd3-stacking":
@@ -170,7 +170,7 @@ class StackingCombiner:
         Path(path).write_text(self.to_json())
 
     @classmethod
-    def load(cls, path: Path) -> "StackingCombiner":
+    def load(cls, path: Path) -> StackingCombiner:
         try:
             text = Path(path).read_text()
         except OSError as exc:
@@ -201,7 +201,8 @@ class DD3:
         return self.combiner.predict_proba(scores) >= self.threshold
 
     def describe(self) -> str:
-        w = ", ".join(f"{n}:{c:+.2f}" for n, c in zip(self.combiner.detector_names, self.combiner.coef, strict=True))
+        coef = self.combiner.coef if self.combiner.coef is not None else np.zeros(len(self.combiner.detector_names))
+        w = ", ".join(f"{n}:{c:+.2f}" for n, c in zip(self.combiner.detector_names, coef, strict=True))
         return f"DD3: stacking LR over logit scores ({w}; b={self.combiner.intercept:+.2f}) >= {self.threshold:g}"
 
 
@@ -210,7 +211,7 @@ def train_dd3(
 ) -> DD3:
     """Fit the stacking combiner on a training split's scores and labels and return the DD3 policy."""
     if not members:
-        raise DetectorError("DD3 needs at least one detector")
+        raise PolicyError("DD3 needs at least one detector")
     comb = StackingCombiner(tuple(d.name for d in members)).fit(train_scores, train_is_fake)
     return DD3(members, comb, threshold)
 

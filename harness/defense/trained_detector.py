@@ -12,8 +12,9 @@ Training data: the project's own deepfakes (``harness.generate``: replacement, r
 synthesis, made between every ordered pair of real photos available offline) and those real
 photos; reals and fakes pass through the same random rescale + JPEG re-encode, so the classifier
 cannot learn "was re-encoded". Held-out evaluation splits by *person* (3 folds, scores pooled): no
-photo of a test person (as real image or as either side of a fake) is in that fold's training split. The study's 31 images in
-../shared/data/paper-samples are never used for training; :func:`evaluate_paper_samples` scores them.
+photo of a test person (as real image or as either side of a fake) is in that fold's training split.
+The study's 31 images in ../shared/data/paper-samples are never used for training;
+:func:`evaluate_paper_samples` scores them.
 
 The fitted model is a JSON file of a few hundred numbers cached under ``cache_dir()/detectors``.
 """
@@ -33,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import StandardScaler
 
-from harness.defense.detectors import DetectorError, largest_face_box
+from harness.detectors import UnscorableImageError, largest_face_box, register_detector_factory
 from harness.errors import DfiError, InputFileError
 from harness.faces.types import FaceError
 from harness.paths import cache_dir
@@ -83,7 +84,7 @@ def spectrum_features(image_bgr: np.ndarray, box: Sequence[float]) -> np.ndarray
         a, b, c, d = (int(round(v)) for v in (cx - r, cy - r, cx + r, cy + r))
         crop = img[max(0, b):min(h, d), max(0, a):min(w, c)]
         if crop.shape[0] < 8 or crop.shape[1] < 8:
-            raise DetectorError(f"{NAME}: face too small to analyse")
+            raise UnscorableImageError(f"{NAME}: face too small to analyse")
         return crop
 
     inner = square(0.5)
@@ -142,7 +143,7 @@ def fit_model(X: np.ndarray, y: np.ndarray, C: float = 0.1) -> SpectrumModel:
 
 
 class SpectrumDetector:
-    """The trained detector behind the :class:`harness.defense.detectors.Detector` protocol."""
+    """The trained detector behind the :class:`harness.detectors.Detector` protocol."""
 
     name = NAME
 
@@ -158,7 +159,7 @@ class SpectrumDetector:
         try:
             img = load_image(image)
         except FaceError as exc:
-            raise DetectorError(f"{NAME}: {exc}") from exc
+            raise UnscorableImageError(f"{NAME}: {exc}") from exc
         return self.score_array(img)
 
 
@@ -188,14 +189,14 @@ def training_photos(shared: Path | None) -> list[tuple[str, np.ndarray]]:
     if gh is not None:
         out.append(("grace_hopper", load_image(gh)))
     if shared is not None:
-        for f in sorted((shared / "faces").glob("*.jpg")):
-            out.append(("obama" if f.stem.startswith("obama") else f.stem, load_image(f)))
+        for photo in sorted((shared / "faces").glob("*.jpg")):
+            out.append(("obama" if photo.stem.startswith("obama") else photo.stem, load_image(photo)))
         seen: set[str] = set()
-        for f in sorted((shared / "vendor-recordings" / "azure" / "decoded-images").glob("*.jpg")):
-            digest = hashlib.sha256(load_image(f).tobytes()).hexdigest()
+        for photo in sorted((shared / "vendor-recordings" / "azure" / "decoded-images").glob("*.jpg")):
+            digest = hashlib.sha256(load_image(photo).tobytes()).hexdigest()
             if digest not in seen:  # two recordings carry the same photo
                 seen.add(digest)
-                out.append((f.stem.split(".")[0], load_image(f)))
+                out.append((photo.stem.split(".")[0], load_image(photo)))
     return out
 
 
@@ -205,7 +206,10 @@ def _augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if min(image.shape[:2]) * s > 80:
         image = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 96))])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise DfiError("augmentation: the JPEG re-encode failed")
+    return decoded
 
 
 @dataclass
@@ -378,3 +382,7 @@ def load_or_train(*, retrain: bool = False, shared: Path | None = None,
     tmp.write_text(model.to_json())
     tmp.replace(path)
     return det
+
+
+# ``spectrum_lr`` in every detector spec string (harness.detectors.resolve_detector)
+register_detector_factory(NAME, load_or_train)

@@ -1,9 +1,11 @@
 """A vendor behind a deepfake-detector defense.
 
 :class:`DefendedVendor` wraps any :class:`harness.vendors.base.Vendor` (mock in-process, mock over
-HTTP, cassette replay, real client): every image sent to ``recognize`` is scored by the policy's
-detectors first; a flagged image never reaches the vendor and is answered with an empty
-:class:`Recognition` ("no celebrity"). Each decision is recorded (``decisions``) so reports can
+HTTP, cassette replay, real client): every image sent to ``recognize`` is screened by the policy's
+detectors first (:mod:`harness.defense.rule`, the same rule the mock servers apply); a flagged image
+never reaches the vendor and is answered with an empty :class:`Recognition` ("no celebrity"); an
+image a detector cannot score never reaches the vendor either and raises :class:`DefenseError`
+(an error row, never "no celebrity"). Each decision is recorded (``decisions``) so reports can
 say how many images the defense blocked and which.
 
 ``similarity`` passes through unguarded: the study's defense sits in front of celebrity
@@ -13,25 +15,15 @@ recognition; face verification is a different product call.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
-from harness.defense.detectors import DetectorError, detector_scores, image_key
 from harness.defense.policy import Policy
-from harness.vendors.base import Recognition, Vendor, VendorError
+from harness.defense.rule import UNSCORABLE_CODE, Decision, DefenseError, Screen, unscorable_message
+from harness.detectors import UnscorableImageError, image_key
+from harness.vendors.base import Recognition, Vendor
 
-
-class DefenseError(VendorError):
-    """The defense could not decide about an image (a detector failed). Recorded as an error row,
-    never as "no celebrity"."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    key: str  # sha256 of the image bytes
-    flagged: bool
-    scores: tuple[float, ...]  # one per detector, in policy.detectors order
+__all__ = ["Decision", "DefendedVendor", "DefenseError"]
 
 
 class DefendedVendor:
@@ -44,30 +36,28 @@ class DefendedVendor:
         self.policy = policy
         self.name = vendor.name
         self.supports_similarity = vendor.supports_similarity
+        self.screen = Screen(policy, decisions)
         self._lock = threading.Lock()
-        self._decisions: dict[str, Decision] = decisions if decisions is not None else {}
         self.calls = 0
         self.blocked_calls = 0
+        self.unscorable_calls = 0
 
     def decide(self, image: bytes) -> Decision:
-        """Score and decide once per distinct image (detectors are deterministic)."""
-        key = image_key(image)
-        with self._lock:
-            hit = self._decisions.get(key)
-        if hit is not None:
-            return hit
+        """Score and decide once per distinct image (detectors are deterministic); an image a
+        detector cannot score raises :class:`DefenseError` (code ``DetectorFailed``)."""
         try:
-            scores = detector_scores(self.policy.detectors, image)
-        except DetectorError as exc:
-            raise DefenseError(self.name, "DetectorFailed", str(exc)) from exc
-        flagged = bool(self.policy.flags(scores[None, :])[0])
-        decision = Decision(key, flagged, tuple(float(s) for s in scores))
-        with self._lock:
-            self._decisions[key] = decision
-        return decision
+            return self.screen.decide(image)
+        except UnscorableImageError as exc:
+            raise DefenseError(self.name, UNSCORABLE_CODE, unscorable_message(exc)) from exc
 
     def recognize(self, image: bytes) -> Recognition:
-        decision = self.decide(image)
+        try:
+            decision = self.decide(image)
+        except DefenseError:
+            with self._lock:
+                self.calls += 1
+                self.unscorable_calls += 1
+            raise
         with self._lock:
             self.calls += 1
             self.blocked_calls += int(decision.flagged)
@@ -80,11 +70,10 @@ class DefendedVendor:
 
     @property
     def decisions(self) -> dict[str, Decision]:
-        with self._lock:
-            return dict(self._decisions)
+        return self.screen.decisions
 
     def blocked(self, image: bytes) -> bool | None:
-        """Whether the defense blocked this image (None: never seen)."""
+        """Whether the defense blocked this image (None: never seen or could not be scored)."""
         d = self.decisions.get(image_key(image))
         return None if d is None else d.flagged
 

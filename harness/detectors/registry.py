@@ -1,21 +1,43 @@
-"""Named detectors: the installed model set's liveness model, the reference architectures, and
-whatever a user or another part of the harness registers."""
+"""Named detectors, and the one resolver from a detector spec string to a detector.
+
+Spec strings (:func:`resolve_detector`; the same in ``dfi defend --detector`` and everywhere else):
+
+- ``sim:NAME:TPR,FPR[,CORRELATION]``: a simulated detector
+  (:class:`harness.detectors.simulated.SimulatedSpec`, which alone parses the syntax); it needs the
+  truth about the images;
+- a detector factory's name, e.g. ``spectrum_lr`` (the project's trained detector, registered by
+  ``harness.defense.trained_detector``; factories are for detectors built in layers above this one);
+- a registered ONNX detector's name: the installed model set's liveness model (``fr_liveness``),
+  the reference architectures (``meso4``, ``mesoinception4``, ``xception``, ``efficientnet_b4``) and
+  whatever a user or another part of the harness registers (:func:`register_detector`,
+  :func:`load_detector_specs`).
+
+Anything else is an :class:`UnknownDetectorError` of one line saying what is accepted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from harness.detectors.spec import DetectorSpec, DetectorSpecError
-from harness.errors import DfiError, InputFileError
+from harness.errors import InputFileError
+
+if TYPE_CHECKING:
+    from harness.detectors.base import Detector
+    from harness.detectors.simulated import ImageTruth
 
 
-class UnknownDetectorError(DfiError):
-    """No detector of that name is registered."""
+class UnknownDetectorError(DetectorSpecError):
+    """No detector of that name is registered (and the string is no ``sim:`` spec)."""
 
 
 _REGISTRY: dict[str, DetectorSpec] = {}
+DetectorFactory = Callable[[], "Detector"]
+_FACTORIES: dict[str, DetectorFactory] = {}
 
 LIVENESS_CAVEAT = ("anti-spoofing (liveness) model for printed photos and screen replays, not a deepfake "
                    "detector: expected near chance on deepfakes")
@@ -39,7 +61,54 @@ def get_detector_spec(name: str) -> DetectorSpec:
 
 
 def detector_names(*, trained_only: bool = False) -> list[str]:
+    """Registered ONNX detectors (see :func:`resolvable_names` for every name the resolver takes)."""
     return sorted(n for n, s in _REGISTRY.items() if s.trained or not trained_only)
+
+
+def register_detector_factory(name: str, factory: DetectorFactory) -> None:
+    """A detector built on demand by ``factory()`` under ``name`` (e.g. a trained model that loads
+    or trains itself). Re-registering a name replaces it."""
+    if name.startswith("sim:") or ":" in name:
+        raise DetectorSpecError(f"detector factory name {name!r} must not contain ':'")
+    _FACTORIES[name] = factory
+
+
+def resolvable_names() -> list[str]:
+    """Every detector name :func:`resolve_detector` takes besides ``sim:`` specs."""
+    return sorted(set(_REGISTRY) | set(_FACTORIES))
+
+
+def resolve_detector(
+    spec: str,
+    *,
+    truth: Mapping[str, ImageTruth] | None = None,
+    factories: Mapping[str, DetectorFactory] | None = None,
+    seed: int = 0,
+) -> Detector:
+    """The detector a spec string names (see the module docstring for the forms).
+
+    ``truth``: what simulated detectors know about the images (required for ``sim:`` specs).
+    ``factories``: per-call factories that take precedence over the registered ones (e.g. a
+    loader that shows progress). A bad spec raises a one-line :class:`DetectorSpecError`
+    (:class:`UnknownDetectorError` for an unknown name).
+    """
+    from harness.detectors.simulated import SIM_PREFIX, SIM_SYNTAX, SimulatedSpec
+
+    text = spec.strip()
+    if text.startswith(SIM_PREFIX):
+        sim = SimulatedSpec.parse(text)
+        if truth is None:
+            raise DetectorSpecError(f"simulated detector {text!r} needs the truth about the images it scores")
+        return sim.build(truth, seed=seed)
+    factory = (factories or {}).get(text) or _FACTORIES.get(text)
+    if factory is not None:
+        return factory()
+    if text in _REGISTRY:
+        from harness.detectors.runtime import load_detector
+
+        return load_detector(text)
+    known = sorted(set(_REGISTRY) | set(_FACTORIES) | set(factories or {}))
+    raise UnknownDetectorError(f"unknown detector {spec!r}: give {SIM_SYNTAX} or one of {', '.join(known)}")
 
 
 def load_detector_specs(path: str | Path, *, register: bool = True) -> list[DetectorSpec]:

@@ -1,4 +1,10 @@
-"""A loaded detector: crops faces the way its spec says and returns fake-probabilities."""
+"""A loaded ONNX detector: crops faces the way its spec says and returns fake-probabilities.
+
+:class:`OnnxDetector` satisfies the harness's one detector protocol
+(:class:`harness.detectors.base.Detector`): ``score(image_bytes)`` decodes the image, finds its
+largest face with the face pipeline and scores that face's crop; an image it cannot score raises
+:class:`harness.detectors.base.UnscorableImageError`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from harness.detectors.registry import get_detector_spec
+from harness.detectors.base import UnscorableImageError, largest_face_box
 from harness.detectors.spec import DetectorSpec, DetectorSpecError
 from harness.errors import DfiError
 
 Box = tuple[float, float, float, float]
 
 
-class CropError(DfiError):
+class CropError(UnscorableImageError):
     """A face crop or box is unusable (wrong array shape or type, empty box)."""
 
 
@@ -37,9 +43,9 @@ def crop_box(image_bgr: np.ndarray, box: Box, scale: float, square: bool = False
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     left = min(max(cx - cw / 2, 0.0), w - cw)
     top = min(max(cy - ch / 2, 0.0), h - ch)
-    l, t = int(round(left)), int(round(top))
-    r, b = min(w, max(l + 1, int(round(left + cw)))), min(h, max(t + 1, int(round(top + ch))))
-    return image_bgr[t:b, l:r]
+    x0, y0 = int(round(left)), int(round(top))
+    x1e, y1e = min(w, max(x0 + 1, int(round(left + cw)))), min(h, max(y0 + 1, int(round(top + ch))))
+    return image_bgr[y0:y1e, x0:x1e]
 
 
 def _check_image(image: Any) -> None:
@@ -83,8 +89,10 @@ def fake_probabilities(spec: DetectorSpec, output: np.ndarray) -> np.ndarray:
     return 1.0 - p if spec.positive == "real" else p
 
 
-class Detector:
-    """An ONNX detector session with its spec. ``score_*`` return fake-probabilities (N,) float64."""
+class OnnxDetector:
+    """An ONNX detector session with its spec. ``score`` takes image bytes (the
+    :class:`~harness.detectors.base.Detector` protocol); ``score_crops``/``score_faces`` score a batch
+    of crops or faces and return fake-probabilities (N,) float64."""
 
     def __init__(self, spec: DetectorSpec, *, providers: Sequence[str] | str | None = None,
                  threads: int | None = None, batch_size: int = 32):
@@ -115,6 +123,25 @@ class Detector:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def caveat(self) -> str:
+        return self.spec.caveat or ""
+
+    def score_array(self, image_bgr: np.ndarray) -> float:
+        """Fake-probability of the largest face of a decoded image."""
+        return float(self.score_faces(image_bgr, [largest_face_box(image_bgr, self.name)])[0])
+
+    def score(self, image: bytes) -> float:
+        """Fake-probability of the largest face in the image bytes (UnscorableImageError: no face, bad bytes)."""
+        from harness.faces import load_image
+
+        try:
+            return self.score_array(load_image(image))
+        except UnscorableImageError:
+            raise
+        except DfiError as exc:
+            raise UnscorableImageError(f"{self.name}: {exc}") from exc
+
     def score_crops(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """Fake-probability of each face crop (HxWx3 uint8 BGR, any size: resized to the input)."""
         if len(crops) == 0:
@@ -136,7 +163,10 @@ class Detector:
         return self.score_crops(self.crop_faces(image_bgr, boxes))
 
 
-def load_detector(detector: str | DetectorSpec, **kwargs: Any) -> Detector:
-    """A ready detector by registered name or from a spec; kwargs go to :class:`Detector`."""
+def load_detector(detector: str | DetectorSpec, **kwargs: Any) -> OnnxDetector:
+    """A ready ONNX detector by registered name or from a spec; kwargs go to :class:`OnnxDetector`.
+    (Any detector spec string, ``sim:`` and the trained ones included: :func:`harness.detectors.resolve_detector`.)"""
+    from harness.detectors.registry import get_detector_spec
+
     spec = get_detector_spec(detector) if isinstance(detector, str) else detector
-    return Detector(spec, **kwargs)
+    return OnnxDetector(spec, **kwargs)

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import DfiError
+from harness.detectors.base import DetectorError
 
 ColorOrder = Literal["RGB", "BGR"]
 OutputKind = Literal["probability", "logit", "softmax"]
 Positive = Literal["fake", "real"]
 
 
-class DetectorSpecError(DfiError):
-    """A detector spec is inconsistent or names an unknown field."""
+class DetectorSpecError(DetectorError):
+    """A detector spec or name is inconsistent, malformed or unknown."""
 
 
 @dataclass(frozen=True)

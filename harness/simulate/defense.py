@@ -12,34 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import pandas as pd
 
-from harness.defense.detectors import ImageTruth, SimulatedDetector
 from harness.defense.evaluate import blank_flagged, defense_table
-from harness.defense.policy import DD1, DD2, DD3, StackingCombiner
+from harness.defense.policy import DD1, DD2, DD3, Policy, StackingCombiner
+from harness.detectors import DetectorSpecError, ImageTruth, SimulatedDetector, SimulatedSpec
 from harness.simulate.run import Simulation
 
 
 @dataclass(frozen=True)
-class DetectorSetting:
-    name: str
-    tpr: float
-    fpr: float
-    correlation: float = 0.0
+class DetectorSetting(SimulatedSpec):
+    """A simulated detector of ``dfi simulate``: a :class:`harness.detectors.SimulatedSpec` whose
+    ``sim:`` prefix may be left out."""
 
     @classmethod
-    def parse(cls, text: str) -> DetectorSetting:
-        """``NAME:TPR,FPR[,RHO]``, rates 0-1, e.g. ``good:0.95,0.05`` or ``corr:0.9,0.05,0.8``."""
+    def parse(cls, text: str, *, bare_ok: bool = True) -> Self:
+        """``[sim:]NAME:TPR,FPR[,RHO]``, rates 0-1, e.g. ``good:0.95,0.05`` or ``corr:0.9,0.05,0.8``;
+        a ValueError of one line otherwise (parsed by :meth:`SimulatedSpec.parse`, the one parser)."""
         try:
-            name, rest = text.split(":", 1)
-            parts = [float(x) for x in rest.split(",")]
-            if len(parts) not in (2, 3) or not name:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"detector {text!r}: expected NAME:TPR,FPR[,CORRELATION], e.g. good:0.95,0.05,0.5") from None
-        return cls(name, *parts)
+            return super().parse(text, bare_ok=bare_ok)
+        except DetectorSpecError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def simulation_truth(sim: Simulation) -> dict[str, ImageTruth]:
@@ -57,7 +53,7 @@ def simulation_truth(sim: Simulation) -> dict[str, ImageTruth]:
 
 def make_detectors(sim: Simulation, settings: Sequence[DetectorSetting], seed: int = 0) -> list[SimulatedDetector]:
     truth = simulation_truth(sim)
-    return [SimulatedDetector(s.name, s.tpr, s.fpr, truth, correlation=s.correlation, seed=seed) for s in settings]
+    return [s.build(truth, seed=seed) for s in settings]
 
 
 def _scores(detectors: Sequence[SimulatedDetector], keys: list[str]) -> np.ndarray:
@@ -112,7 +108,7 @@ def defense_study(sim: Simulation, train_sim: Simulation, settings: Sequence[Det
     ``sim``: one :func:`harness.defense.evaluate.defense_table` per policy, stacked."""
     dets = make_detectors(sim, settings, seed)
     train_dets = make_detectors(train_sim, settings, seed + 1)
-    policies = [DD1(d, name=f"DD1[{d.name}]") for d in dets]
+    policies: list[Policy] = [DD1(d, name=f"DD1[{d.name}]") for d in dets]
     if len(dets) > 1:
         policies.append(DD2(dets, name="DD2[" + "+".join(d.name for d in dets) + "]"))
         comb = train_combiner(train_sim, train_dets)

@@ -96,10 +96,11 @@ def test_defend_and_simulate_commands(demo_subset, tmp_path):
 
 
 def test_bad_detector_spec_is_a_clear_error(demo_subset, tmp_path):
-    from harness.defense.campaign import DefenseSetupError, parse_sim_detector
+    from harness.defense.campaign import build_detectors
+    from harness.detectors import DetectorSpecError
 
-    with pytest.raises(DefenseSetupError, match="sim:NAME:TPR,FPR"):
-        parse_sim_detector("sim:x:0.9")
+    with pytest.raises(DetectorSpecError, match="sim:NAME:TPR,FPR"):
+        build_detectors(["sim:x:0.9"], {})
     res = CliRunner().invoke(simulate_cmd, ["--detector", "oops", "--scale", "0.01", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "NAME:TPR,FPR" in res.output
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.defense.detectors import DetectorError, ImageTruth, SimulatedDetector, image_key
+from harness.detectors import DetectorSpecError, ImageTruth, SimulatedDetector, UnscorableImageError, image_key
 from harness.defense.policy import DD1, DD2, DD3, PolicyError, StackingCombiner, train_dd3
 from harness.defense.wrapper import DefendedVendor, DefenseError
 from harness.vendors.base import Recognition, RecognizedFace, Vendor
@@ -147,11 +147,11 @@ def test_simulated_rates_and_correlation():
 
 def test_simulated_detector_refuses_unknown_images_and_bad_rates():
     det = SimulatedDetector("x", 0.9, 0.1, {image_key(b"a"): ImageTruth(False)})
-    with pytest.raises(DetectorError, match="told nothing"):
+    with pytest.raises(UnscorableImageError, match="told nothing"):
         det.score(b"other")
-    with pytest.raises(DetectorError):
+    with pytest.raises(DetectorSpecError):
         SimulatedDetector("x", 1.2, 0.1, {})
-    with pytest.raises(DetectorError, match="quality"):
+    with pytest.raises(DetectorSpecError, match="quality"):
         SimulatedDetector("x", 0.9, 0.1, {"k": ImageTruth(True)}, correlation=0.5)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.defense.detectors import ImageTruth, SimulatedDetector, image_key
+from harness.detectors import ImageTruth, SimulatedDetector, image_key
 from harness.defense.policy import DD1
 from harness.defense.server import defended_protocols
 
@@ -22,7 +22,7 @@ def demo(models):
 
 
 def test_flagged_image_is_no_celebrity_over_http_for_every_vendor(demo):
-    from harness.backends.factory import _http_vendors
+    from harness.backends import make_backend
     from mockvendors.gallery import Gallery
     from mockvendors.server import MockServers
 
@@ -34,7 +34,7 @@ def test_flagged_image_is_no_celebrity_over_http_for_every_vendor(demo):
     protocols = defended_protocols(["aws", "ms", "nav"], Gallery.load(gallery_path), policy)
     with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as servers:
         ports = {v: e.port for v, e in servers.endpoints.items()}
-        vendors = _http_vendors(["aws", "ms", "nav"], "127.0.0.1", ports)
+        vendors = make_backend("mock-http", ["aws", "ms", "nav"], ports=ports).vendors
         for name, vendor in vendors.items():
             assert vendor.recognize(passed).name is not None, name  # genuine, passes: named
             assert vendor.recognize(blocked).name is None, name  # flagged: no celebrity

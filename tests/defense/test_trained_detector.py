@@ -47,14 +47,14 @@ def test_features_are_deterministic_and_see_blur(models, photos):
 
 
 def test_no_face_is_a_detector_error_not_a_score(models):
-    from harness.defense.detectors import DetectorError
+    from harness.detectors import UnscorableImageError
 
     blank = np.full((200, 200, 3), 127, np.uint8)
     ok, png = cv2.imencode(".png", blank)
     det = td.SpectrumDetector(td.SpectrumModel(np.zeros(45), np.ones(45), np.zeros(45), 0.0))
-    with pytest.raises(DetectorError):
+    with pytest.raises(UnscorableImageError):
         det.score(png.tobytes())
-    with pytest.raises(DetectorError):
+    with pytest.raises(UnscorableImageError):
         det.score(b"not an image")
 
 

@@ -1,61 +1,74 @@
-"""Deepfake detectors as the defense sees them, and simulated detectors for what-if studies.
-
-A detector maps an image (the bytes a vendor would receive) to a fake-probability in [0, 1]
-(higher = more likely a deepfake). Real detectors (the ONNX registry in ``harness.detectors``,
-the trained spectrum detector in ``harness.defense.trained_detector``) and the simulated ones
-below all satisfy :class:`Detector`.
+"""Simulated detectors for what-if studies, and the ``sim:`` spec that names one.
 
 Simulated detectors are not detectors of anything: they know the truth about each image from a
 table the caller gives them and answer with chosen error rates. They exist to ask "what if a
 detector with TPR x / FPR y guarded the vendor?", including the case the study's analytic
 estimate ignores: a detector whose misses are *correlated* with the vendor being fooled (a
 better deepfake is both harder to detect and easier to recognise).
+
+The spec syntax ``sim:NAME:TPR,FPR[,CORRELATION]`` (rates and correlation 0-1) is parsed here
+and only here: :meth:`SimulatedSpec.parse`. ``dfi simulate``, where every detector is simulated,
+lets the ``sim:`` prefix be left out (``bare_ok=True``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Self
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
-from harness.errors import DfiError
+from harness.detectors.base import UnscorableImageError, image_key
+from harness.detectors.spec import DetectorSpecError
+
+SIM_PREFIX = "sim:"
+SIM_SYNTAX = "sim:NAME:TPR,FPR[,CORRELATION]"
 
 
-class DetectorError(DfiError):
-    """A detector could not score an image (unknown image, no face, bad bytes)."""
+@dataclass(frozen=True)
+class SimulatedSpec:
+    """What a ``sim:`` spec says: a name, the rates and the correlation (all checked, 0-1)."""
 
-
-def largest_face_box(image_bgr: np.ndarray, who: str) -> tuple[float, float, float, float]:
-    """Box of the largest face the default pipeline finds; a DetectorError naming ``who`` otherwise."""
-    from harness.faces import default_pipeline
-
-    try:
-        faces = default_pipeline().detect(image_bgr)
-    except DfiError as exc:
-        raise DetectorError(f"{who}: {exc}") from exc
-    if not faces:
-        raise DetectorError(f"{who}: no face found in the image")
-    return max(faces, key=lambda f: f.width * f.height).box
-
-
-@runtime_checkable
-class Detector(Protocol):
     name: str
+    tpr: float
+    fpr: float
+    correlation: float = 0.0
 
-    def score(self, image: bytes) -> float:
-        """Fake-probability of the image, 0 (real) .. 1 (fake)."""
-        ...
+    def __post_init__(self) -> None:
+        values = {"TPR": self.tpr, "FPR": self.fpr, "correlation": self.correlation}
+        bad = [f"{k} {v}" for k, v in values.items() if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0)]
+        if not self.name or bad:
+            what = "an empty name" if not self.name else ", ".join(bad) + " not in [0, 1]"
+            raise DetectorSpecError(f"simulated detector {self.name!r}: {what}")
 
+    @classmethod
+    def parse(cls, text: str, *, bare_ok: bool = False) -> Self:
+        """``sim:NAME:TPR,FPR[,CORRELATION]`` (``NAME:TPR,FPR[,CORRELATION]`` too where ``bare_ok``);
+        a :class:`DetectorSpecError` of one line otherwise."""
+        body = text[len(SIM_PREFIX):] if text.startswith(SIM_PREFIX) else (text if bare_ok else None)
+        syntax = SIM_SYNTAX if not bare_ok else "[sim:]NAME:TPR,FPR[,CORRELATION]"
+        try:
+            if body is None:
+                raise ValueError
+            name, sep, rest = body.partition(":")
+            parts = [float(x) for x in rest.split(",")] if sep else []
+            if not name or len(parts) not in (2, 3) or not all(c.isalnum() or c in "_.-" for c in name):
+                raise ValueError
+        except ValueError:
+            raise DetectorSpecError(
+                f"simulated detector {text!r}: expected {syntax}, rates 0-1, e.g. sim:good:0.95,0.05,0.5") from None
+        return cls(name, *parts)
 
-def image_key(image: bytes) -> str:
-    """The identity of an image everywhere in the defense: sha256 of its bytes."""
-    return hashlib.sha256(image).hexdigest()
+    def __str__(self) -> str:
+        return f"{SIM_PREFIX}{self.name}:{self.tpr:g},{self.fpr:g},{self.correlation:g}"
+
+    def build(self, truth: Mapping[str, ImageTruth], *, seed: int = 0) -> SimulatedDetector:
+        return SimulatedDetector(self.name, self.tpr, self.fpr, truth, correlation=self.correlation, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -110,12 +123,9 @@ class SimulatedDetector:
         correlation: float = 0.0,
         seed: int = 0,
     ):
-        if not 0.0 <= tpr <= 1.0 or not 0.0 <= fpr <= 1.0:
-            raise DetectorError(f"simulated detector {name!r}: TPR and FPR must be in [0, 1], got {tpr}, {fpr}")
-        if not 0.0 <= correlation <= 1.0:
-            raise DetectorError(f"simulated detector {name!r}: correlation must be in [0, 1], got {correlation}")
+        SimulatedSpec(name, tpr, fpr, correlation)  # the rates' checks, one place
         if correlation > 0 and any(t.is_fake and t.quality is None for t in truth.values()):
-            raise DetectorError(f"simulated detector {name!r}: correlation needs a quality for every deepfake")
+            raise DetectorSpecError(f"simulated detector {name!r}: correlation needs a quality for every deepfake")
         self.name = name
         self.tpr = tpr
         self.fpr = fpr
@@ -145,7 +155,7 @@ class SimulatedDetector:
         """Fake-probability of the image with this key (sha256 of its bytes, or a probe id in simulations)."""
         truth = self._truth.get(key)
         if truth is None:
-            raise DetectorError(f"simulated detector {self.name!r} was told nothing about image {key[:12]}")
+            raise UnscorableImageError(f"simulated detector {self.name!r} was told nothing about image {key[:12]}")
         e = self.noise(key)
         if truth.is_fake:
             rho = self.correlation
@@ -158,19 +168,3 @@ class SimulatedDetector:
 
     def score_keys(self, keys: Iterable[str]) -> np.ndarray:
         return np.array([self.score_key(k) for k in keys], dtype=float)
-
-
-def detector_scores(detectors: Sequence[Detector], image: bytes) -> np.ndarray:
-    """Scores of one image under each detector, as a (k,) array; a failing detector raises DetectorError."""
-    out = np.empty(len(detectors), dtype=float)
-    for j, det in enumerate(detectors):
-        try:
-            s = float(det.score(image))
-        except DetectorError:
-            raise
-        except DfiError as exc:  # e.g. a face error from an ONNX detector's crop step
-            raise DetectorError(f"detector {det.name!r}: {exc}") from exc
-        if not 0.0 <= s <= 1.0 or math.isnan(s):
-            raise DetectorError(f"detector {det.name!r} returned {s}, not a probability in [0, 1]")
-        out[j] = s
-    return out
