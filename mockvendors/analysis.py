@@ -14,11 +14,14 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from harness.faces.types import FaceError, FaceTooSmallError, ImageDecodeError, NoFaceError
+
+if TYPE_CHECKING:
+    from harness.faces import FacePipeline
 
 # magic bytes -> format name as Azure's metadata.format spells it
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -69,7 +72,10 @@ class ImageAnalysis:
 
 
 class Analyzer(Protocol):
-    model_id: str
+    @property
+    def model_id(self) -> str:
+        """Names the embedding model, so a saved gallery is not mixed with another model's embeddings."""
+        ...
 
     def analyze(self, image: bytes) -> ImageAnalysis:
         """Faces of ``image``; an image without a (large enough) face gives ``faces == ()``.
@@ -118,14 +124,14 @@ def face_quality(image_bgr: np.ndarray, box: tuple[float, float, float, float]) 
 class PipelineAnalyzer:
     """Analyses images with the project's face pipeline (``harness.faces.default_pipeline()`` by default)."""
 
-    def __init__(self, pipeline=None):  # noqa: ANN001 - a harness.faces.FacePipeline
+    def __init__(self, pipeline: FacePipeline | None = None):
         self._pipeline = pipeline
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._model_id: str | None = None
 
     @property
-    def pipeline(self):  # noqa: ANN201
+    def pipeline(self) -> FacePipeline:
         if self._pipeline is None:
             with self._lock:
                 if self._pipeline is None:
@@ -164,12 +170,13 @@ class PipelineAnalyzer:
                 faces = self.pipeline.analyze(pixels)
         except (NoFaceError, FaceTooSmallError):
             faces = []
-        out = []
+        out: list[FaceAnalysis] = []
         for f in faces:
             if f.embedding is None:
                 continue
             lm = np.asarray(f.landmarks5, dtype=np.float64)
-            box = tuple(float(v) for v in f.box)
+            x1, y1, x2, y2 = f.box
+            box = (float(x1), float(y1), float(x2), float(y2))
             brightness, sharpness = face_quality(pixels, box)
             out.append(FaceAnalysis(
                 box=box, score=float(f.score),

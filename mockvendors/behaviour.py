@@ -22,7 +22,7 @@ import numpy as np
 from harness.errors import DfiError
 from mockvendors.analysis import Analyzer, CachingAnalyzer, FaceAnalysis, ImageAnalysis, PipelineAnalyzer, sha256_hex
 from mockvendors.gallery import Gallery, Identity
-from mockvendors.profile import VendorProfile
+from mockvendors.profile import SimilarityCall, VendorProfile
 
 
 class NoSimilarityCall(DfiError):
@@ -144,7 +144,7 @@ class MockVendorBehaviour:
     # --- similarity ---------------------------------------------------------------------------
     def similarity_embeddings(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Vendor-scale similarity of paired embeddings (N x D each, or D each)."""
-        sim = self._similarity_call()
+        sim = self.similarity_call()
         a2, b2 = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)
         norms = np.linalg.norm(a2, axis=1) * np.linalg.norm(b2, axis=1)
         cos = np.sum(a2 * b2, axis=1) / np.where(norms > 0, norms, 1.0)
@@ -152,7 +152,7 @@ class MockVendorBehaviour:
 
     def compare(self, source: bytes, target: bytes) -> Comparison:
         """AWS CompareFaces semantics: the largest source face against every target face."""
-        self._similarity_call()
+        self.similarity_call()
         src = self.analyze(source)
         if not src.faces:
             raise NoFaceInImage("source")
@@ -165,7 +165,7 @@ class MockVendorBehaviour:
 
     def similarity(self, image_a: bytes, image_b: bytes) -> float:
         """Vendor-scale similarity of the largest faces of two images. Raises :class:`NoFaceInImage`."""
-        self._similarity_call()
+        self.similarity_call()
         a, b = self.analyze(image_a), self.analyze(image_b)
         if not a.faces:
             raise NoFaceInImage("source")
@@ -173,14 +173,15 @@ class MockVendorBehaviour:
             raise NoFaceInImage("target")
         return float(self.similarity_embeddings(a.faces[0].embedding, b.faces[0].embedding)[0])
 
-    def _similarity_call(self):  # noqa: ANN202
+    def similarity_call(self) -> SimilarityCall:
+        """The profile's face-similarity call; raises :class:`NoSimilarityCall` for a vendor without one."""
         if self.profile.similarity is None:
             raise NoSimilarityCall(f"{self.profile.display_name} has no face-similarity call")
         return self.profile.similarity
 
 
 def behaviour_for(vendor: str, gallery: Gallery, analyzer: Analyzer | None = None,
-                  profile: VendorProfile | str | dict | None = None) -> MockVendorBehaviour:
+                  profile: VendorProfile | str | Path | dict | None = None) -> MockVendorBehaviour:
     """Convenience: the built-in profile of ``vendor`` (optionally overridden) over ``gallery``."""
     from mockvendors.profile import load_profile
 

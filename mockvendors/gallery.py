@@ -86,10 +86,10 @@ class Gallery:
         # first row of each identity with photos, for np.maximum.reduceat
         self._with_photos = np.unique(self.owner)
         self._starts = np.searchsorted(self.owner, self._with_photos)
-        self._rows_of_sha: dict[str, np.ndarray] = {}
+        rows_of_sha: dict[str, list[int]] = {}
         for row, sha in enumerate(self.image_sha256):
-            self._rows_of_sha.setdefault(sha, []).append(row)  # type: ignore[arg-type]
-        self._rows_of_sha = {k: np.asarray(v) for k, v in self._rows_of_sha.items()}
+            rows_of_sha.setdefault(sha, []).append(row)
+        self._rows_of_sha: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in rows_of_sha.items()}
         self._by_id = {i.id: i for i in self.identities}
 
     # --- queries ------------------------------------------------------------------------------

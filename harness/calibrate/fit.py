@@ -29,7 +29,7 @@ DHF) depend on - far better (README: KS 0.57 -> 0.09 for AWS). Both are monotone
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,10 @@ from sklearn.isotonic import IsotonicRegression
 
 from harness.compare.distributions import Distance, Sample, distance, population_sample
 from harness.errors import DfiError
+
+if TYPE_CHECKING:
+    from harness.simulate.params import SimulationParams
+    from mockvendors.profile import Calibration, LogisticCalibration, PiecewiseLinearCalibration, VendorProfile
 
 KNOTS = 64
 
@@ -57,13 +61,14 @@ class MockCosines:
         return self.genuine if population == "genuine" else self.deepfake
 
 
-def world_cosines(params, vendor: str, datasets: set[str], seed: int) -> MockCosines:  # noqa: ANN001
+def world_cosines(params: SimulationParams, vendor: str, datasets: set[str], seed: int) -> MockCosines:
     from harness.simulate.run import vendor_behaviours
     from harness.simulate.world import World
 
     world = World(replace(params, seed=seed))
     beh = vendor_behaviours(world, (vendor,))[vendor]
-    gen, fake = [], []
+    gen: list[np.ndarray] = []
+    fake: list[np.ndarray] = []
     for probes in world.datasets:
         if probes.spec.name not in datasets:
             continue
@@ -75,7 +80,7 @@ def world_cosines(params, vendor: str, datasets: set[str], seed: int) -> MockCos
     return MockCosines(np.concatenate(gen), np.concatenate(fake))
 
 
-def mock_sample(profile, cosines: np.ndarray) -> Sample:  # noqa: ANN001
+def mock_sample(profile: VendorProfile, cosines: np.ndarray) -> Sample:
     """What the mock vendor answers for these cosines under ``profile`` (confidences on 0-100)."""
     valid = np.isfinite(cosines)
     conf = profile.confidence(np.where(valid, cosines, -1.0))  # vendor scale
@@ -110,7 +115,8 @@ def _population_pairs(cos: np.ndarray, recorded: Sample, threshold_fraction: flo
     return c, targets
 
 
-def fit_isotonic(cosines: MockCosines, recorded: dict[str, Sample], threshold_fraction: float):  # noqa: ANN201
+def fit_isotonic(cosines: MockCosines, recorded: dict[str, Sample],
+                 threshold_fraction: float) -> PiecewiseLinearCalibration:
     from mockvendors.profile import PiecewiseLinearCalibration
 
     xs, ys, ws = [], [], []
@@ -130,7 +136,7 @@ def fit_isotonic(cosines: MockCosines, recorded: dict[str, Sample], threshold_fr
     return PiecewiseLinearCalibration(tuple(float(v) for v in grid), tuple(float(v) for v in frac))
 
 
-def _objective(profile, cosines: MockCosines, recorded: dict[str, Sample]) -> float:  # noqa: ANN001
+def _objective(profile: VendorProfile, cosines: MockCosines, recorded: dict[str, Sample]) -> float:
     total = 0.0
     for pop in ("genuine", "deepfake"):
         m = mock_sample(profile, cosines.of(pop))
@@ -143,7 +149,7 @@ def _objective(profile, cosines: MockCosines, recorded: dict[str, Sample]) -> fl
     return total
 
 
-def fit_logistic(profile, cosines: MockCosines, recorded: dict[str, Sample]):  # noqa: ANN001, ANN201
+def fit_logistic(profile: VendorProfile, cosines: MockCosines, recorded: dict[str, Sample]) -> LogisticCalibration:
     from mockvendors.profile import LogisticCalibration, ProfileError
 
     start = profile.calibration
@@ -174,7 +180,8 @@ class CalibrationReport:
 
 
 def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", seed: int = 0,
-              params=None, profile=None) -> tuple[Any, CalibrationReport]:  # noqa: ANN001
+              params: SimulationParams | None = None,
+              profile: VendorProfile | None = None) -> tuple[VendorProfile, CalibrationReport]:
     """Fit ``vendor``'s calibration to the ``recorded`` rows of that vendor. Returns the fitted
     profile and the report (distances before/after on held-out data)."""
     from harness.simulate.params import SimulationParams
@@ -194,13 +201,14 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     fit_world = world_cosines(params, vendor, datasets, seed=params.seed + 2 * seed)
     eval_world = world_cosines(params, vendor, datasets, seed=params.seed + 2 * seed + 1)
     threshold_fraction = profile.report_threshold / profile.scale
+    cal: Calibration
     if method == "isotonic":
         cal = fit_isotonic(fit_world, fit_samples, threshold_fraction)
     else:
         cal = fit_logistic(profile, fit_world, fit_samples)
     fitted = replace(profile, calibration=cal, source=f"fitted by dfi calibrate ({method})")
 
-    def dists(prof, world: MockCosines, samples: dict[str, Sample]) -> list[Distance]:  # noqa: ANN001
+    def dists(prof: VendorProfile, world: MockCosines, samples: dict[str, Sample]) -> list[Distance]:
         return [distance(p, samples[p], mock_sample(prof, world.of(p))) for p in ("genuine", "deepfake")]
 
     report = CalibrationReport(
@@ -216,7 +224,7 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     return fitted, report
 
 
-def fitted_profile_dict(fitted, report: CalibrationReport) -> dict[str, Any]:  # noqa: ANN001
+def fitted_profile_dict(fitted: VendorProfile, report: CalibrationReport) -> dict[str, Any]:
     from mockvendors.profile import profile_to_dict
 
     d = profile_to_dict(fitted)

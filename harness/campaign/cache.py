@@ -45,7 +45,7 @@ class CallResult:
 class CallCache:
     def __init__(self) -> None:
         self._done: dict[CacheKey, CallResult] = {}
-        self._inflight: dict[CacheKey, Future] = {}
+        self._inflight: dict[CacheKey, Future[CallResult]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.calls = 0
@@ -73,10 +73,11 @@ class CallCache:
             if hit is not None:
                 self.hits += 1
                 return hit
-            fut = self._inflight.get(key)
-            owner = fut is None
-            if owner:
-                fut = self._inflight[key] = Future()
+            pending = self._inflight.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._inflight[key] = Future()
+            fut = pending
         if not owner:
             self.hits += 1
             return fut.result()

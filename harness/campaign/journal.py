@@ -10,7 +10,8 @@ Every record (or batch of records) is written with one ``write`` straight to the
 so a ``kill -9`` loses nothing already written (the kernel keeps the bytes). ``fsync`` -- which
 only matters for a power loss or kernel crash -- runs per batch: a background thread syncs whenever
 records are waiting, at most every ``fsync_seconds`` (and at once when ``fsync_every`` records
-are waiting), and at close, so the writers never wait for the disk. A crash can leave a torn last line; opening the journal cuts it off before appending.
+are waiting), and at close, so the writers never wait for the disk. A crash can leave a torn last
+line; opening the journal cuts it off before appending.
 A call in flight at the moment of the kill has no record and is made again on resume.
 """
 

@@ -98,7 +98,8 @@ def compare_tables(recorded: pd.DataFrame, mock: pd.DataFrame) -> list[GroupComp
     rec_groups = {k: g for k, g in recorded.groupby(["dataset", "vendor"], sort=True)}
     mock_groups = {k: g for k, g in mock.groupby(["dataset", "vendor"], sort=True)}
     for key in sorted(set(rec_groups) & set(mock_groups)):
-        samples = {p: (population_sample(rec_groups[key], p), population_sample(mock_groups[key], p)) for p in POPULATIONS}
+        samples = {p: (population_sample(rec_groups[key], p), population_sample(mock_groups[key], p))
+                   for p in POPULATIONS}
         out.append(GroupComparison(key[0], key[1], [distance(p, *samples[p]) for p in POPULATIONS], samples))
     return out
 

@@ -30,10 +30,10 @@ def load_dataset(path: str | Path, **options) -> list[Probe]:
         if (path / name).is_file():
             return read_manifest(path / name)
     if is_celebdf_layout(path):
-        keys = ("split", "samples", "run", "labels")
-        return read_celebdf(path, **{k: v for k, v in options.items() if k in keys})
+        celebdf_keys = ("split", "samples", "run", "labels")
+        return read_celebdf(path, **{k: v for k, v in options.items() if k in celebdf_keys})
     if is_paper_samples_layout(path):
-        keys = ("pairs", "embedder")
-        return read_paper_samples(path, **{k: v for k, v in options.items() if k in keys})
+        sample_keys = ("pairs", "embedder")
+        return read_paper_samples(path, **{k: v for k, v in options.items() if k in sample_keys})
     raise InputFileError(str(path), "unknown dataset layout: expected a manifest (.jsonl/.csv), "
                                     "a Celeb-DF v2 folder or the study's sample folder")

@@ -58,7 +58,10 @@ def read_celebdf(root: str | Path, *, split: str = "test", samples: int = DEFAUL
     if split not in ("test", "all"):
         raise ValueError("split is 'test' or 'all'")
     labels = labels or {}
-    name = lambda ident: labels.get(ident, ident)  # noqa: E731
+
+    def name(ident: str) -> str:
+        return labels.get(ident, ident)
+
     synth = sorted((root / "Celeb-synthesis").glob("*.mp4"))
     if split == "test":
         listed = read_test_list(root)
@@ -90,21 +93,25 @@ def read_celebdf(root: str | Path, *, split: str = "test", samples: int = DEFAUL
             continue
         ref_id, target_id, _ = m.groups()
         timgs = target_images(target_id)
-        base = dict(dataset=dataset, method="replacement", target=name(target_id), references=(name(ref_id),))
+        target, references = name(target_id), (name(ref_id),)
         try:
             frames = sample_frame_indices(video_frame_count(video), samples, run)
             if not frames:
                 raise ImageRefError(str(video), "undecodable_video", "the video reports no frames")
         except ImageRefError as exc:
-            probes.append(Probe(probe_id=video.stem, deepfake=str(video), error=str(exc), **base))
+            probes.append(Probe(probe_id=video.stem, dataset=dataset, method="replacement", deepfake=str(video),
+                                target=target, references=references, error=str(exc)))
             continue
         for n in frames:
             probes.append(Probe(
                 probe_id=f"{video.stem}#f{n:05d}",
+                dataset=dataset,
+                method="replacement",
                 deepfake=make_ref(video, frame=n),
+                target=target,
                 target_images=timgs if isinstance(timgs, tuple) else (),
+                references=references,
                 error="" if isinstance(timgs, tuple) else timgs,
                 meta={"video": video.name},
-                **base,
             ))
     return probes

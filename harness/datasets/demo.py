@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from harness.paths import cache_dir
 DEMO_VERSION = "3"  # bump when the recipe changes: a new cache folder is built
 SEED = 2024
 REFERENCES_PER_TARGET = 3
+Progress = Callable[[int, int], None]  # (probes done, probes in all)
 NOTICE = ("Demonstration dataset: {people} people from {photos} offline photos (one photo per person), "
           "{probes} classical deepfakes (replacement, reenactment, synthesis), answered by the in-process "
           "mock vendors over a demo gallery. It shows the pipeline end to end; its numbers say nothing "
@@ -105,6 +107,13 @@ def _relight(img: np.ndarray, gain: float, bias: float) -> np.ndarray:
     return np.clip(img.astype(np.float32) * gain + bias, 0, 255).astype(np.uint8)
 
 
+def _imread(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path))
+    if img is None:
+        raise DemoDataError(f"{path}: the demo photo cannot be decoded")
+    return img
+
+
 def _people(photos: dict[str, Path]) -> dict[str, tuple[np.ndarray, tuple[float, float, float, float]]]:
     """name -> (source image, face box)."""
     from harness.faces import default_pipeline
@@ -112,18 +121,17 @@ def _people(photos: dict[str, Path]) -> dict[str, tuple[np.ndarray, tuple[float,
     pipe = default_pipeline()
     people: dict[str, tuple[np.ndarray, tuple[float, float, float, float]]] = {}
     if "t1.jpg" in photos:
-        img = cv2.imread(str(photos["t1.jpg"]))
+        img = _imread(photos["t1.jpg"])
         for n, f in enumerate(sorted(pipe.detect(img), key=lambda f: f.box[0]), start=1):
             people[f"Demo Person {n}"] = (img, f.box)
     hanks = next((p for k, p in photos.items() if "hanks" in k.lower()), None)
     if hanks is not None:
-        img = cv2.imread(str(hanks))
-        img = cv2.copyMakeBorder(img, 56, 56, 56, 56, cv2.BORDER_REPLICATE)  # room for margins
+        img = cv2.copyMakeBorder(_imread(hanks), 56, 56, 56, 56, cv2.BORDER_REPLICATE)  # room for margins
         faces = pipe.detect(img)
         if faces:
             people["Tom Hanks"] = (img, max(faces, key=lambda f: f.width).box)
     if "grace_hopper.jpg" in photos:
-        img = cv2.imread(str(photos["grace_hopper.jpg"]))
+        img = _imread(photos["grace_hopper.jpg"])
         faces = pipe.detect(img)
         if faces:
             people["Grace Hopper"] = (img, max(faces, key=lambda f: f.width).box)
@@ -139,7 +147,7 @@ def _key(photos: dict[str, Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def demo_dataset(rebuild: bool = False, progress=None) -> DemoDataset:  # noqa: ANN001
+def demo_dataset(rebuild: bool = False, progress: Progress | None = None) -> DemoDataset:
     """The demo dataset in the user cache, built on first use (about half a minute on 2 cores)."""
     photos = source_photos()
     root = cache_dir() / "demo-dataset" / _key(photos)
@@ -157,7 +165,11 @@ def demo_dataset(rebuild: bool = False, progress=None) -> DemoDataset:  # noqa: 
     return DemoDataset(root, root / "manifest.jsonl", root / "gallery", people, len(info["photos"]))
 
 
-def _build(root: Path, photos: dict[str, Path], progress=None) -> None:  # noqa: ANN001
+def _slug(name: str) -> str:
+    return name.replace(" ", "_")
+
+
+def _build(root: Path, photos: dict[str, Path], progress: Progress | None = None) -> None:
     from harness.generate import GENERATORS
 
     if root.exists():
@@ -185,23 +197,23 @@ def _build(root: Path, photos: dict[str, Path], progress=None) -> None:  # noqa:
     jobs: list[tuple[str, str, tuple[str, ...]]] = []
     for t in names:
         others = [n for n in names if n != t]
-        refs = rng.choice(others, size=min(REFERENCES_PER_TARGET, len(others)), replace=False)
+        chosen = rng.choice(others, size=min(REFERENCES_PER_TARGET, len(others)), replace=False)
         for method in ("replacement", "reenactment"):
-            jobs += [(method, t, (str(r),)) for r in refs]
+            jobs += [(method, t, (str(r),)) for r in chosen]
     jobs += [("synthesis", a, (a, b)) for a, b in itertools.combinations(names, 2)]
     probes: list[Probe] = []
     for i, (method, target, refs) in enumerate(jobs):
-        slug = lambda n: n.replace(" ", "_")  # noqa: E731
+        targets: tuple[str, ...]
         if method == "synthesis":
             a, b = refs
             out = GENERATORS[method](real[a], real[b], SEED + i)
-            pid = f"syn-{slug(a)}+{slug(b)}"
-            targets = (str(tmp / "real" / f"{slug(a)}.png"), str(tmp / "real" / f"{slug(b)}.png"))
+            pid = f"syn-{_slug(a)}+{_slug(b)}"
+            targets = (str(tmp / "real" / f"{_slug(a)}.png"), str(tmp / "real" / f"{_slug(b)}.png"))
         else:
             r = refs[0]
             out = GENERATORS[method](real[target], real[r], SEED + i)
-            pid = f"{method[:3]}-{slug(target)}-by-{slug(r)}"
-            targets = (str(tmp / "real" / f"{slug(target)}.png"),)
+            pid = f"{method[:3]}-{_slug(target)}-by-{_slug(r)}"
+            targets = (str(tmp / "real" / f"{_slug(target)}.png"),)
         fake = tmp / "fake" / f"{pid}.png"
         cv2.imwrite(str(fake), out)
         probes.append(Probe(pid, f"demo-{method}", method, str(fake), target, targets, refs))

@@ -163,12 +163,11 @@ def load_ref_array(ref: str, prefetch_frames: list[int] | None = None) -> np.nda
     if not p.path.is_file():
         raise ImageRefError(ref, "missing_file", "file not found")
     if p.frame is not None:
-        img = _video_frame(ref, p, prefetch_frames)
-    else:
-        img = cv2.imread(str(p.path), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ImageRefError(ref, "undecodable_image", "not a decodable image")
-    return _apply(img, p)
+        return _apply(_video_frame(ref, p, prefetch_frames), p)
+    decoded = cv2.imread(str(p.path), cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ImageRefError(ref, "undecodable_image", "not a decodable image")
+    return _apply(decoded, p)
 
 
 def _apply(img: np.ndarray, p: ParsedRef) -> np.ndarray:

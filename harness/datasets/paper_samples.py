@@ -104,8 +104,8 @@ def read_celebfom(folder: Path, *, pairs: dict[str, str] | None = None,
 
 def _pair_by_embedding(fakes: dict[str, Path], reals: dict[str, Path], embed: Embedder
                        ) -> dict[str, tuple[str | None, str]]:
-    real_emb = {n: embed(load_ref_array(str(p))) for n, p in reals.items()}
-    real_emb = {n: e for n, e in real_emb.items() if e is not None}
+    embedded = {n: embed(load_ref_array(str(p))) for n, p in reals.items()}
+    real_emb = {n: e for n, e in embedded.items() if e is not None}
     out: dict[str, tuple[str | None, str]] = {}
     for name, fake in fakes.items():
         e = embed(load_ref_array(str(fake)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +33,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def run_in_chunks(run, batch: np.ndarray, chunk: int) -> list[np.ndarray]:
+def run_in_chunks(run: Callable[[np.ndarray], list[np.ndarray]], batch: np.ndarray, chunk: int) -> list[np.ndarray]:
     """Call ``run`` (one model call -> list of outputs) on slices of at most ``chunk`` rows; concatenate."""
     if len(batch) <= chunk:
         return run(batch)

@@ -44,7 +44,8 @@ def _sessions(names, providers, threads):
 class FacepluginDetector:
     name = "faceplugin"
 
-    def __init__(self, providers=None, threads: int | None = None, config: FacepluginConfig | None = None):
+    def __init__(self, providers: Sequence[str] | str | None = None, threads: int | None = None,
+                 config: FacepluginConfig | None = None):
         self.config = config or FacepluginConfig()
         self.min_face_size = self.config.min_face_size
         s = _sessions(("fr_detect", "fr_landmark"), providers, threads)
@@ -82,7 +83,7 @@ class FacepluginDetector:
             x = x[..., ::-1]
         x = (x.transpose(0, 3, 1, 2).astype(np.float32) - 127.0) / 128.0
         scores, boxes = run_in_chunks(self._run_detect, x, CHUNK)
-        out = []
+        out: list[list[tuple[np.ndarray, float]]] = []
         for i, (sx, sy, ox, oy) in enumerate(maps):
             s = scores[i, :, 1]
             keep = np.flatnonzero(s > self.config.score_threshold)
@@ -107,7 +108,7 @@ class FacepluginDetector:
 
     # -- landmarks --------------------------------------------------------------------------------
     @staticmethod
-    def _crop_square(image: np.ndarray, box: np.ndarray, size: int, flags=cv2.INTER_LINEAR) -> np.ndarray:
+    def _crop_square(image: np.ndarray, box: np.ndarray, size: int, flags: int = cv2.INTER_LINEAR) -> np.ndarray:
         """Resample the (possibly out-of-image) square box to size x size, replicating the border."""
         x1, y1, x2, y2 = box
         s = size / max(x2 - x1, 1e-3)
@@ -126,7 +127,9 @@ class FacepluginDetector:
         found = self.detect_boxes(images)
         crops, boxes, owners = [], [], []
         for i, (img, faces) in enumerate(zip(images, found, strict=True)):
-            grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if faces else None
+            if not faces:
+                continue
+            grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
             for box, _ in faces:
                 crops.append(self._crop_square(grey, box, LANDMARK_SIZE, cv2.INTER_AREA))
                 boxes.append(box)
@@ -151,7 +154,8 @@ class FacepluginEmbedder:
     name = "faceplugin"
     dim = 512
 
-    def __init__(self, providers=None, threads: int | None = None, config: FacepluginConfig | None = None):
+    def __init__(self, providers: Sequence[str] | str | None = None, threads: int | None = None,
+                 config: FacepluginConfig | None = None):
         self.config = config or FacepluginConfig()
         self._session = _sessions(("fr_feature",), providers, threads)["fr_feature"]
 
@@ -173,7 +177,7 @@ class FacepluginEmbedder:
 class FacepluginLiveness:
     """Presentation-attack score of each face: probability that it is a live face (class 0)."""
 
-    def __init__(self, providers=None, threads: int | None = None):
+    def __init__(self, providers: Sequence[str] | str | None = None, threads: int | None = None):
         self._session = _sessions(("fr_liveness",), providers, threads)["fr_liveness"]
 
     def live_probability(self, image_bgr: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
@@ -197,5 +201,5 @@ def _liveness_roi(image: np.ndarray, box: tuple[float, float, float, float]) -> 
     nw, nh = bw * scale, bh * scale
     left = min(max((x1 + x2) / 2 - nw / 2, 0.0), w - 1 - nw)
     top = min(max((y1 + y2) / 2 - nh / 2, 0.0), h - 1 - nh)
-    l, t = max(int(left), 0), max(int(top), 0)
-    return image[t : t + max(int(nh), 1), l : l + max(int(nw), 1)]
+    x0, y0 = max(int(left), 0), max(int(top), 0)
+    return image[y0 : y0 + max(int(nh), 1), x0 : x0 + max(int(nw), 1)]

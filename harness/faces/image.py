@@ -56,8 +56,7 @@ def load_image(src: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
             im.load()
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageDecodeError(f"{label}: {im.format} data is damaged or truncated ({exc})") from exc
-    im = ImageOps.exif_transpose(im) or im
-    return _pil_to_bgr(im)
+    return _pil_to_bgr(ImageOps.exif_transpose(im) or im)
 
 
 def _sniff(data: bytes) -> str:

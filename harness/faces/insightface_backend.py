@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,7 +52,8 @@ def find_pack_models(model_dir: Path) -> tuple[Path, Path]:
 class ScrfdDetector:
     name = "insightface"
 
-    def __init__(self, path: Path, providers=None, threads: int | None = None, min_face_size: float = 20.0,
+    def __init__(self, path: Path, providers: Sequence[str] | str | None = None, threads: int | None = None,
+                 min_face_size: float = 20.0,
                  score_threshold: float = 0.5, nms_threshold: float = 0.4):
         self.min_face_size = min_face_size
         self.score_threshold, self.nms_threshold = score_threshold, nms_threshold
@@ -65,9 +67,9 @@ class ScrfdDetector:
         self._package = self._package_detector(path, providers)
 
     @staticmethod
-    def _package_detector(path: Path, providers):
+    def _package_detector(path: Path, providers: Sequence[str] | str | None) -> Any:
         try:
-            from insightface.model_zoo import get_model  # type: ignore[import-not-found]
+            from insightface.model_zoo import get_model
         except ImportError:
             log.info("insightface package not installed: SCRFD decoding runs in harness.faces")
             return None
@@ -80,7 +82,8 @@ class ScrfdDetector:
         if self._package is not None:
             boxes, kps = self._package.detect(image, max_num=0)
             kps = kps if kps is not None else [_box_landmarks(b[:4]) for b in boxes]
-            return [Face(box=tuple(map(float, b[:4])), score=float(b[4]), landmarks5=np.asarray(k, np.float32))
+            return [Face(box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])), score=float(b[4]),
+                         landmarks5=np.asarray(k, np.float32))
                     for b, k in zip(boxes, kps, strict=True)]
         h, w = image.shape[:2]
         scale = DET_SIZE / max(h, w)
@@ -95,7 +98,7 @@ class ScrfdDetector:
             sc = outs[idx][0] if self.batched else outs[idx]
             bb = (outs[idx + self.fmc][0] if self.batched else outs[idx + self.fmc]) * stride
             anchors_per_cell = sc.shape[0] // (grid * grid)
-            centres = np.stack(np.mgrid[:grid, :grid][::-1], axis=-1).reshape(-1, 2).astype(np.float32) * stride
+            centres = np.stack(list(np.mgrid[:grid, :grid][::-1]), axis=-1).reshape(-1, 2).astype(np.float32) * stride
             centres = np.repeat(centres, anchors_per_cell, axis=0)
             keep = np.flatnonzero(sc.reshape(-1) >= self.score_threshold)
             c = centres[keep]
@@ -135,7 +138,7 @@ def _box_landmarks(box: np.ndarray) -> np.ndarray:
 class ArcFaceEmbedder:
     name = "insightface"
 
-    def __init__(self, path: Path, providers=None, threads: int | None = None):
+    def __init__(self, path: Path, providers: Sequence[str] | str | None = None, threads: int | None = None):
         self.session = make_session(path, providers=providers, threads=threads)
         self.input_name = self.session.get_inputs()[0].name
         self.dim = int(self.session.get_outputs()[0].shape[-1])
@@ -153,6 +156,7 @@ class ArcFaceEmbedder:
         return l2_normalise(emb)
 
 
-def load_insightface(model_dir: Path | None, providers=None, threads: int | None = None):
+def load_insightface(model_dir: Path | None, providers: Sequence[str] | str | None = None,
+                     threads: int | None = None) -> tuple[ScrfdDetector, ArcFaceEmbedder]:
     det, rec = find_pack_models(model_dir or DEFAULT_PACK)
     return ScrfdDetector(det, providers, threads), ArcFaceEmbedder(rec, providers, threads)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,10 +16,14 @@ from harness.faces.base import FaceDetector, FaceEmbedder
 from harness.faces.image import DEFAULT_MAX_PIXELS, ImageSource, load_image
 from harness.faces.types import Face, FaceError, FaceTooSmallError, NoFaceError
 
+if TYPE_CHECKING:
+    from harness.faces.faceplugin import FacepluginLiveness
+
 BACKENDS = ("faceplugin", "insightface")
 
 
-def _make_backend(backend: str, providers, threads, model_dir: Path | None) -> tuple[FaceDetector, FaceEmbedder]:
+def _make_backend(backend: str, providers: Sequence[str] | str | None, threads: int | None,
+                  model_dir: Path | None) -> tuple[FaceDetector, FaceEmbedder]:
     if backend == "faceplugin":
         from harness.faces.faceplugin import FacepluginDetector, FacepluginEmbedder
 
@@ -52,7 +57,7 @@ class FacePipeline:
         self.embedder = embedder
         self.max_pixels = max_pixels
         self._providers, self._threads = providers, threads
-        self._liveness = None
+        self._liveness: FacepluginLiveness | None = None
 
     # -- single image -------------------------------------------------------------------------------
     def detect(self, image: ImageSource) -> list[Face]:
@@ -87,8 +92,10 @@ class FacePipeline:
         self, loaded: list[np.ndarray | FaceError], sources: Sequence[ImageSource]
     ) -> list[list[Face] | FaceError]:
         good = [i for i, x in enumerate(loaded) if not isinstance(x, FaceError)]
-        found = self.detector.detect_batch([loaded[i] for i in good]) if good else []
-        results: list[list[Face] | FaceError] = list(loaded)  # load errors stay in place
+        arrays = [x for x in loaded if not isinstance(x, FaceError)]
+        found = self.detector.detect_batch(arrays) if good else []
+        # load errors stay in place; every loaded image's entry is replaced below
+        results: list[list[Face] | FaceError] = [x if isinstance(x, FaceError) else [] for x in loaded]
         for i, faces in zip(good, found, strict=True):
             results[i] = self._check_faces(faces, sources[i])
         return results
@@ -110,17 +117,18 @@ class FacePipeline:
         """Detect and embed faces of many images with one batched model call per stage."""
         loaded = self._load_all(images)
         results = self._detect_loaded(loaded, images)
-        crops, where = [], []
-        for i, faces in enumerate(results):
-            if isinstance(faces, FaceError):
+        crops: list[np.ndarray] = []
+        where: list[tuple[list[Face], int]] = []
+        for image, faces in zip(loaded, results, strict=True):
+            if isinstance(faces, FaceError) or isinstance(image, FaceError):  # a load error is in both
                 continue
             for j, face in enumerate(faces):
-                crops.append(align_face(loaded[i], face.landmarks5))
-                where.append((i, j))
+                crops.append(align_face(image, face.landmarks5))
+                where.append((faces, j))
         if crops:
             emb = self.embedder.embed_aligned(np.stack(crops))
-            for (i, j), e in zip(where, emb, strict=True):
-                results[i][j] = replace(results[i][j], embedding=e)
+            for (faces, j), e in zip(where, emb, strict=True):
+                faces[j] = replace(faces[j], embedding=e)
         return results
 
     def embed_aligned(self, crops: np.ndarray) -> np.ndarray:

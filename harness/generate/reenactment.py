@@ -18,7 +18,7 @@ from harness.generate.warp import (
     delaunay,
     face_points,
     jitter,
-    largest_face,
+    largest_face_landmarks,
     piecewise_affine_warp,
     similarity_from_points,
     transform_points,
@@ -27,8 +27,8 @@ from harness.generate.warp import (
 
 def reenact_face(target: np.ndarray, reference: np.ndarray, seed: int = 0, strength: float = 1.0) -> np.ndarray:
     """``target`` (T) animated into ``reference``'s (R) landmark layout; ``strength`` 0..1."""
-    lm_t = jitter(largest_face(target).landmarks68, seed)
-    lm_r = jitter(largest_face(reference).landmarks68, seed + 1)
+    lm_t = jitter(largest_face_landmarks(target), seed)
+    lm_r = jitter(largest_face_landmarks(reference), seed + 1)
     m = similarity_from_points(lm_r, lm_t)
     lm_r_in_t = transform_points(lm_r, m)
     src = face_points(lm_t)

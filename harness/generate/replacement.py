@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from harness.generate.warp import face_points, hull_mask, jitter, largest_face, similarity_from_points
+from harness.generate.warp import face_points, hull_mask, jitter, largest_face_landmarks, similarity_from_points
 
 INNER = list(range(17, 68))  # brows, nose, eyes, mouth: stable points for the alignment
 
@@ -33,8 +33,8 @@ def lab_colour_transfer(source: np.ndarray, reference: np.ndarray, mask: np.ndar
 
 def replace_face(target: np.ndarray, reference: np.ndarray, seed: int = 0) -> np.ndarray:
     """T's face (``target``) swapped into ``reference``. Deterministic for a given seed."""
-    lm_t = jitter(largest_face(target).landmarks68, seed)
-    lm_r = jitter(largest_face(reference).landmarks68, seed + 1)
+    lm_t = jitter(largest_face_landmarks(target), seed)
+    lm_r = jitter(largest_face_landmarks(reference), seed + 1)
     m = similarity_from_points(lm_t[INNER], lm_r[INNER])
     h, w = reference.shape[:2]
     warped = cv2.warpAffine(target, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

@@ -17,7 +17,7 @@ from harness.generate.warp import (
     eye_centres,
     face_points,
     jitter,
-    largest_face,
+    largest_face_landmarks,
     piecewise_affine_warp,
     transform_points,
 )
@@ -42,7 +42,7 @@ def blend_faces(first: np.ndarray, second: np.ndarray, seed: int = 0, weight: fl
     out = []
     pts = []
     for i, img in enumerate((first, second)):
-        lm = jitter(largest_face(img).landmarks68, seed + i)
+        lm = jitter(largest_face_landmarks(img), seed + i)
         m = _eye_alignment(lm, size)
         out.append(cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101))
         pts.append(face_points(transform_points(lm, m)))

@@ -25,6 +25,14 @@ def largest_face(image: np.ndarray) -> Face:
     return max(faces, key=lambda f: f.width * f.height)
 
 
+def largest_face_landmarks(image: np.ndarray) -> np.ndarray:
+    """The 68 landmarks of :func:`largest_face`'s face."""
+    lm = largest_face(image).landmarks68
+    if lm is None:  # largest_face only returns a face that has them
+        raise NoFaceError("no face with landmarks found")
+    return lm
+
+
 def face_points(landmarks68: np.ndarray) -> np.ndarray:
     """The 68 landmarks plus 7 forehead points (brows mirrored upward), so warps and masks cover
     the forehead, which the 68-point layout leaves out."""
@@ -83,7 +91,7 @@ def piecewise_affine_warp(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.nd
         if w <= 0 or h <= 0 or abs(cv2.contourArea(s)) < 1e-6:
             continue
         # the output rectangle only: warpAffine's cost follows the output size, not the input's
-        m = cv2.getAffineTransform(s, d - np.float32([x, y]))
+        m = cv2.getAffineTransform(s, d - np.array([x, y], dtype=np.float32))
         warped = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         mask = np.zeros((h, w), dtype=np.float32)
         cv2.fillConvexPoly(mask, np.round(d - [x, y]).astype(np.int32), 1.0, cv2.LINE_8)
@@ -99,7 +107,7 @@ def piecewise_affine_warp(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.nd
 
 
 def hull_mask(points: np.ndarray, shape: tuple[int, ...], erode: int = 0) -> np.ndarray:
-    mask = np.zeros(shape[:2], dtype=np.uint8)
+    mask: np.ndarray = np.zeros(shape[:2], dtype=np.uint8)
     hull = cv2.convexHull(np.round(points).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 255)
     if erode > 0:

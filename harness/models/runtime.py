@@ -83,7 +83,8 @@ def make_session(
 ) -> ort.InferenceSession:
     chosen = resolve_providers(providers)
     src = model if isinstance(model, bytes) else str(model)
-    sess = ort.InferenceSession(src, sess_options=session_options(threads, spinning, denormal_as_zero), providers=chosen)
+    options = session_options(threads, spinning, denormal_as_zero)
+    sess = ort.InferenceSession(src, sess_options=options, providers=chosen)
     used = sess.get_providers()
     name = Path(model).name if not isinstance(model, bytes) else "<in-memory model>"
     log.info("%s runs on %s", name, used[0])

@@ -48,7 +48,8 @@ def synthetic_results(n: int, seed: int = 0, n_targets: int = 300, error_rate: f
     err = rng.random(n)
     fake_error = np.where(err < error_rate, "ThrottlingException", "")
     target_error = np.where((err >= error_rate) & (err < 1.5 * error_rate), "InvalidImageFormatException", "")
-    similarity_error = np.where((err >= 1.5 * error_rate) & (err < 2 * error_rate) & (vendor_i != 2), "InvalidParameterException", "")
+    similarity_error = np.where((err >= 1.5 * error_rate) & (err < 2 * error_rate) & (vendor_i != 2),
+                                "InvalidParameterException", "")
 
     def text(values) -> pd.Series:
         return pd.Series(values, dtype="str")

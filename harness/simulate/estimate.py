@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.faces.types import FaceError
-from harness.simulate.params import EmbeddingStats, GeneratorStats, SimulationParams, Spread, STUDY_DATASETS
+from harness.faces.types import Face, FaceError
+from harness.simulate.params import STUDY_DATASETS, EmbeddingStats, GeneratorStats, SimulationParams, Spread
 
 Embedder = Callable[[np.ndarray], np.ndarray]  # BGR image -> (512,) embedding of its largest face
 
@@ -30,7 +30,13 @@ def default_embedder() -> Embedder:
     from harness.faces import default_pipeline
 
     pipe = default_pipeline()
-    return lambda img: pipe.analyze(img)[0].embedding
+    return lambda img: _embedding(pipe.analyze(img)[0])
+
+
+def _embedding(face: Face) -> np.ndarray:
+    if face.embedding is None:  # FacePipeline.analyze embeds every face it returns
+        raise FaceError("the face has no embedding")
+    return face.embedding
 
 
 def _spread(values: Iterable[float]) -> Spread:
@@ -67,7 +73,7 @@ def group_photo_embeddings() -> list[tuple[str, np.ndarray]]:
     if "t1.jpg" not in demo:
         return []
     faces = default_pipeline().analyze(load_image(demo["t1.jpg"]))
-    return [(f"t1.jpg#{k}", f.embedding) for k, f in enumerate(faces)]
+    return [(f"t1.jpg#{k}", _embedding(f)) for k, f in enumerate(faces)]
 
 
 def measure_embedding_stats(shared: Path | None, embed: Embedder | None = None) -> tuple[EmbeddingStats, dict]:
@@ -84,7 +90,8 @@ def measure_embedding_stats(shared: Path | None, embed: Embedder | None = None) 
     for label, e in labelled:
         if all(float(e @ k) < 0.995 for _, k in kept):
             kept.append((label, e))
-    same, diff = [], []
+    same: list[float] = []
+    diff: list[float] = []
     for (la, ea), (lb, eb) in itertools.combinations(kept, 2):
         (same if la == lb else diff).append(float(ea @ eb))
     if not same or not diff:

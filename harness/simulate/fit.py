@@ -53,11 +53,12 @@ def fit_to_study(params: SimulationParams, study: pd.DataFrame, *, vendor: str =
                 lo = mid
             else:
                 hi = mid
-        fitted = replace(spec, to_identity=Spread(round((lo + hi) / 2, 4), gen.sd))
+        fitted_mean = round((lo + hi) / 2, 4)
+        fitted = replace(spec, to_identity=Spread(fitted_mean, gen.sd))
         specs.append(fitted)
         rows.append({"dataset": spec.name, "method": spec.method, f"study_{metric}": targets[spec.name],
                      "measured_to_identity": gen.mean, f"sim_{metric}_measured": before,
-                     "fitted_to_identity": fitted.to_identity.mean,
+                     "fitted_to_identity": fitted_mean,
                      f"sim_{metric}_fitted": _rate(params, fitted, vendor, metric)})
     notes = (params.notes + f" Per-dataset to_identity fitted to the study's recorded {vendor.upper()} {metric} "
              "(harness.simulate.fit).").strip()

@@ -120,7 +120,8 @@ class SimulationParams:
                 generators={k: GeneratorStats(Spread(**g["to_identity"]), Spread(**g["to_other"]),
                                               str(g.get("provenance", ""))) for k, g in d["generators"].items()},
                 datasets=tuple(DatasetSpec(**{**x, "to_identity": Spread(**x["to_identity"])})
-                               if x.get("to_identity") else DatasetSpec(**{k: v for k, v in x.items() if k != "to_identity"})
+                               if x.get("to_identity")
+                               else DatasetSpec(**{k: v for k, v in x.items() if k != "to_identity"})
                                for x in d["datasets"]),
                 celebrities=int(d.get("celebrities", 286)),
                 regions={str(k): float(v) for k, v in (d.get("regions") or DEFAULT_REGIONS).items()},

@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.results.io import validate_results
 from harness.results.schema import SCHEMA_VERSION
+from harness.simulate.params import SimulationParams
 from harness.simulate.world import SimProbes, World
 from mockvendors.analysis import ImageAnalysis
 from mockvendors.behaviour import MockVendorBehaviour
@@ -115,7 +116,8 @@ def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour]) -> Simul
     return Simulation(world, dict(vendors), table, ids)
 
 
-def simulate(params, vendors: Sequence[str] = VENDORS, overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
+def simulate(params: SimulationParams, vendors: Sequence[str] = VENDORS,
+             overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
     """Build the world from ``params`` and run every vendor on every probe."""
     world = World(params)
     return run_world(world, vendor_behaviours(world, vendors, overrides))

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from harness.metrics import compute_metrics
-from harness.sweep import sweep
 from harness.simulate.run import run_world, vendor_behaviours
 from harness.simulate.world import World
+from harness.sweep import sweep
 
 DEFAULT_BETAS = (50.0, 70.0, 80.0, 90.0, 95.0, 99.0)
 DEFAULT_GAMMAS = (50.0, 60.0, 70.0, 80.0, 90.0, 95.0)
@@ -39,8 +39,9 @@ def beta_gamma_table(results: pd.DataFrame, betas: Sequence[float] = DEFAULT_BET
     return pd.concat(rows, ignore_index=True)
 
 
-def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID, vendors: Sequence[str] = ("aws", "ms", "nav"),
-                    by: Sequence[str] = ("vendor",), overrides: Mapping[str, dict] | None = None) -> pd.DataFrame:
+def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID,
+                    vendors: Sequence[str] = ("aws", "ms", "nav"), by: Sequence[str] = ("vendor",),
+                    overrides: Mapping[str, dict] | None = None) -> pd.DataFrame:
     """NA, TA and SIC (study basis) against each vendor's reporting threshold tau (0-100 scale).
 
     The world is run once more through the mock behaviour with every vendor's reporting threshold
@@ -52,5 +53,6 @@ def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID, vend
     ov = {v: {**dict((overrides or {}).get(v, {})), "report_threshold": 0.0} for v in vendors}
     sim = run_world(world, vendor_behaviours(world, vendors, ov))
     curves = sweep(sim.results, np.asarray(grid, dtype=float), by)
-    curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study") & curves["metric"].isin(["NA", "TA", "SIC"])]
+    curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study")
+                    & curves["metric"].isin(["NA", "TA", "SIC"])]
     return curves.assign(parameter="tau").reset_index(drop=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from typing import Any
 
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
-from mockvendors.analysis import sniff_format
+from mockvendors.analysis import ImageAnalysis, sniff_format
 from mockvendors.aws import shapes
 from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage
 from mockvendors.errors import ImageRejected
@@ -58,6 +59,9 @@ def validate_image_bytes(data: bytes) -> None:
         raise ImageRejected(VENDOR, "InvalidImageFormatException", "Request has invalid image format")
 
 
+_Operation = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class AwsProtocol:
     vendor = VENDOR
     max_body_bytes = MAX_BODY_BYTES
@@ -66,7 +70,7 @@ class AwsProtocol:
         if behaviour.vendor != VENDOR:
             raise ValueError(f"AwsProtocol needs the aws behaviour, got {behaviour.vendor!r}")
         self.behaviour = behaviour
-        self._ops = {
+        self._ops: dict[str, _Operation] = {
             "RecognizeCelebrities": self.recognize_celebrities,
             "CompareFaces": self.compare_faces,
             "GetCelebrityInfo": self.get_celebrity_info,
@@ -103,7 +107,7 @@ class AwsProtocol:
         return error_response("ImageTooLargeException", "Image size is too large.")
 
     # --- routing and validation -----------------------------------------------------------------
-    def _route(self, request: WireRequest):  # noqa: ANN202
+    def _route(self, request: WireRequest) -> _Operation:
         if request.path != "/":
             raise AwsError("UnknownOperationException", f"No operation at path {request.path[:200]!r}", 404)
         if request.method != "POST":
@@ -144,7 +148,7 @@ class AwsProtocol:
         validate_image_bytes(data)
         return data
 
-    def _analyze(self, data: bytes):  # noqa: ANN202
+    def _analyze(self, data: bytes) -> ImageAnalysis:
         try:
             return self.behaviour.analyze(data)
         except ImageTooLargeError:
@@ -162,7 +166,7 @@ class AwsProtocol:
         }
 
     def compare_faces(self, params: dict[str, Any]) -> dict[str, Any]:
-        threshold = params.get("SimilarityThreshold", self.behaviour.profile.similarity.threshold)
+        threshold = params.get("SimilarityThreshold", self.behaviour.similarity_call().threshold)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 100:
             raise AwsError("InvalidParameterException", "SimilarityThreshold must be a number from 0 to 100")
         qf = params.get("QualityFilter", "NONE")
@@ -176,10 +180,12 @@ class AwsProtocol:
         except NoFaceInImage:
             raise AwsError("InvalidParameterException", "Request has invalid parameters: no face was "
                            "detected in the source image") from None
-        matches, unmatched = [], []
+        matches: list[dict[str, Any]] = []
+        unmatched: list[dict[str, Any]] = []
         for face, sim in zip(tgt.faces, cmp.similarities):
             if sim >= threshold:
-                matches.append({"Similarity": float(min(100.0, max(0.0, sim))), "Face": shapes.compared_face(face, tgt)})
+                matches.append({"Similarity": float(min(100.0, max(0.0, sim))),
+                                "Face": shapes.compared_face(face, tgt)})
             else:
                 unmatched.append(shapes.compared_face(face, tgt))
         matches.sort(key=lambda m: -m["Similarity"])
@@ -195,7 +201,6 @@ class AwsProtocol:
         if not isinstance(cid, str) or not re.fullmatch(r"[0-9A-Za-z]+", cid):
             raise AwsError("InvalidParameterException", "Id must be a non-empty string of [0-9A-Za-z]")
         ident = self.behaviour.gallery.by_id(cid)
-        known = ident is not None and bool(self.behaviour.known[self.behaviour.gallery.identities.index(ident)])
-        if not known:
+        if ident is None or not self.behaviour.known[self.behaviour.gallery.identities.index(ident)]:
             raise AwsError("ResourceNotFoundException", f"The celebrity {cid} was not found.")
         return {"Urls": list(ident.urls), "Name": ident.name, "KnownGender": shapes.known_gender(ident)}

@@ -174,6 +174,7 @@ class AzureProtocol:
             raise AzureError(405, "405", f"The HTTP method {request.method[:20]} is not supported on this resource.")
         if cv:
             return self.analyze_celebrities(request)
+        assert face is not None  # one of the two paths matched
         op = face.group(2).lower()
         return {"detect": self.detect, "verify": self.verify, "findsimilars": self.find_similars}[op](request)
 
@@ -209,7 +210,8 @@ class AzureProtocol:
             raise AzureError(400, "InvalidImageSize", "Image dimensions are out of range.") from None
         except ImageDecodeError:
             if inner:
-                raise AzureError(400, "InvalidArgument", "Input data is not a valid image.", "InvalidImageFormat") from None
+                raise AzureError(400, "InvalidArgument", "Input data is not a valid image.",
+                                 "InvalidImageFormat") from None
             raise AzureError(400, "InvalidImage", "Decoding error, image format unsupported.") from None
 
     # --- Computer Vision celebrities ----------------------------------------------------------
@@ -232,8 +234,9 @@ class AzureProtocol:
         rid = request_id()
         payload = {
             "result": {"celebrities": [
-                {"name": m.identity.name, "confidence": float(m.confidence), "faceRectangle": _face_rectangle_cv(m.face)}
-                for m in result.faces if m.named
+                {"name": m.identity.name, "confidence": float(m.confidence),
+                 "faceRectangle": _face_rectangle_cv(m.face)}
+                for m in result.faces if m.identity is not None  # identity is set exactly when named
             ]},
             "requestId": rid,
             "metadata": {"height": image.height, "width": image.width, "format": image.format},
@@ -312,7 +315,7 @@ class AzureProtocol:
         if "personId" in body or "personGroupId" in body or "largePersonGroupId" in body:
             raise AzureError(400, "BadArgument", "Verification against a person group is not supported by this mock.")
         a, b = self._face(body.get("faceId1"), "faceId1"), self._face(body.get("faceId2"), "faceId2")
-        sim = self.behaviour.profile.similarity
+        sim = self.behaviour.similarity_call()
         conf = round(float(self.behaviour.similarity_embeddings(a, b)[0]), 5)
         return WireResponse.json(200, {"isIdentical": bool(conf >= sim.threshold), "confidence": conf},
                                  headers={"apim-request-id": request_id()})
@@ -336,7 +339,7 @@ class AzureProtocol:
         cands = [(fid, self._face(fid, "faceIds")) for fid in ids]
         conf = self.behaviour.similarity_embeddings(np.broadcast_to(query, (len(cands), len(query))),
                                                     np.stack([c[1] for c in cands]))
-        threshold = self.behaviour.profile.similarity.threshold if mode == "matchPerson" else -1.0
+        threshold = self.behaviour.similarity_call().threshold if mode == "matchPerson" else -1.0
         ranked = sorted(((round(float(c), 5), fid) for (fid, _), c in zip(cands, conf)), key=lambda t: -t[0])
         out = [{"faceId": fid, "confidence": c} for c, fid in ranked if c >= threshold][:top]
         return WireResponse.json(200, out, headers={"apim-request-id": request_id()})

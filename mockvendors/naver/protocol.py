@@ -140,8 +140,8 @@ class NaverProtocol:
         except (ImageDecodeError, ImageTooLargeError):
             raise NaverError(400, "ER03", "Unsupported image format (the image cannot be decoded).") from None
         result = self.behaviour.recognize_analysis(image)
-        faces = [{"celebrity": {"value": m.best.name, "confidence": float(m.confidence)}}
-                 for m in result.faces if m.named]
+        faces = [{"celebrity": {"value": m.identity.name, "confidence": float(m.confidence)}}
+                 for m in result.faces if m.identity is not None]  # identity is ``best`` exactly when named
         payload = {"info": {"size": {"width": image.width, "height": image.height}, "faceCount": len(faces)},
                    "faces": faces}
         return WireResponse.json(200, payload)

@@ -57,7 +57,8 @@ def _img(path: Path, value: int = 100) -> Path:
 def test_manifest_round_trip_with_relative_paths(tmp_path: Path, suffix: str):
     _img(tmp_path / "imgs" / "fake.png")
     _img(tmp_path / "imgs" / "t.png")
-    probes = [Probe("a", "D", "replacement", str(tmp_path / "imgs" / "fake.png"), "T", (str(tmp_path / "imgs" / "t.png"),), ("R",)),
+    probes = [Probe("a", "D", "replacement", str(tmp_path / "imgs" / "fake.png"), "T",
+                    (str(tmp_path / "imgs" / "t.png"),), ("R",)),
               Probe("b", "D", "synthesis", str(tmp_path / "imgs" / "fake.png"), "T",
                     (str(tmp_path / "imgs" / "t.png"), str(tmp_path / "imgs" / "t.png")), ("T", "U"))]
     path = write_manifest(probes, tmp_path / f"m{suffix}")

@@ -18,8 +18,16 @@ from PIL import Image, ImageOps
 from harness.errors import InputFileError
 from mockvendors.gallery import Gallery, GalleryError, Identity, stable_id
 from mockvendors.profile import (
-    VENDORS, Coverage, CoverageRule, LogisticCalibration, PiecewiseLinearCalibration, ProfileError,
-    calibration_from_dict, load_profile, profile_from_dict, profile_to_dict,
+    VENDORS,
+    Coverage,
+    CoverageRule,
+    LogisticCalibration,
+    PiecewiseLinearCalibration,
+    ProfileError,
+    calibration_from_dict,
+    load_profile,
+    profile_from_dict,
+    profile_to_dict,
 )
 
 SATYA_IMAGE = "vendor-recordings/azure/decoded-images/AnalyzeImageByDomainModelVersionTest.0.jpg"
@@ -83,7 +91,8 @@ def test_default_profiles_load_and_round_trip():
 
 def test_profile_override_file_and_errors(tmp_path: Path):
     f = tmp_path / "aws.yaml"
-    f.write_text("report_threshold: 70\nfaults: {tps: 3}\ncalibration: {kind: piecewise_linear, knots: [[0, 0], [1, 1]]}\n")
+    f.write_text("report_threshold: 70\nfaults: {tps: 3}\n"
+                 "calibration: {kind: piecewise_linear, knots: [[0, 0], [1, 1]]}\n")
     p = load_profile("aws", f)
     assert p.report_threshold == 70 and p.faults.tps == 3 and p.faults.error_rate == 0
     assert isinstance(p.calibration, PiecewiseLinearCalibration)

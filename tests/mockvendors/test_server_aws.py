@@ -13,6 +13,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from PIL import Image
+from test_mock_data import build_gallery
 
 from harness.backends.inprocess import MockVendor
 from mockvendors.aws import mock_rekognition
@@ -20,7 +21,6 @@ from mockvendors.aws.protocol import AwsProtocol
 from mockvendors.behaviour import behaviour_for
 from mockvendors.profile import Faults
 from mockvendors.server import MockServers
-from test_mock_data import build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 
@@ -150,7 +150,8 @@ def test_server_and_in_process_answers_are_identical(rek, aws_behaviour, img):
         wire = rek.recognize_celebrities(Image={"Bytes": img[name]})
         local = vendor.recognize(img[name])
         assert [c["Name"] for c in wire["CelebrityFaces"]] == [f.name for f in local.faces if f.name]
-        assert [c["MatchConfidence"] for c in wire["CelebrityFaces"]] == [f.raw_confidence for f in local.faces if f.name]
+        named = [f.raw_confidence for f in local.faces if f.name]
+        assert [c["MatchConfidence"] for c in wire["CelebrityFaces"]] == named
         assert len(wire["UnrecognizedFaces"]) == sum(1 for f in local.faces if not f.name)
     wire = rek.compare_faces(SourceImage={"Bytes": img["obama"]}, TargetImage={"Bytes": img["blend"]},
                              SimilarityThreshold=0)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import requests
+from test_mock_data import SATYA_IMAGE, build_gallery
 
 from harness.backends.inprocess import MockVendor
 from mockvendors.azure.protocol import AzureProtocol
@@ -17,14 +18,14 @@ from mockvendors.behaviour import behaviour_for
 from mockvendors.naver.protocol import NaverProtocol
 from mockvendors.profile import Faults
 from mockvendors.server import MockServers
-from test_mock_data import SATYA_IMAGE, build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 KEY = {"Ocp-Apim-Subscription-Key": "any-key"}
 NAVER = {"X-Naver-Client-Id": "id", "X-Naver-Client-Secret": "secret"}
 NCP = {"X-NCP-APIGW-API-KEY-ID": "id", "X-NCP-APIGW-API-KEY": "secret"}
 RECORDING = "vendor-recordings/azure/azure-sdk-for-net/VisionDomainModelTests/AnalyzeImageByDomainModelVersionTest.json"
-FACE_RECORDING = "vendor-recordings/azure/azure-sdk-for-net/FaceVerificationTests/FaceVerificationFacePositive.excerpt.json"
+FACE_RECORDING = ("vendor-recordings/azure/azure-sdk-for-net/FaceVerificationTests/"
+                  "FaceVerificationFacePositive.excerpt.json")
 
 
 @pytest.fixture(scope="module")

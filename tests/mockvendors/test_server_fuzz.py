@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from test_mock_data import build_gallery
 
 from mockvendors.server import MockServers, build_protocols
-from test_mock_data import build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 
@@ -46,7 +46,8 @@ def _tiny_png(colour: int) -> bytes:
 
 
 def _aws_error(body: Any) -> bool:
-    return isinstance(body, dict) and set(body) == {"__type", "message"} and all(isinstance(v, str) for v in body.values())
+    return (isinstance(body, dict) and set(body) == {"__type", "message"}
+            and all(isinstance(v, str) for v in body.values()))
 
 
 def _azure_error(body: Any) -> bool:
@@ -70,7 +71,8 @@ PATHS = {
     "nav": ["/v1/vision/celebrity", "/vision/v1/celebrity", "/v1/vision/face", "/"],
 }
 HEADER_SETS = {
-    "aws": [{}, {"Authorization": AUTH}, {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.RecognizeCelebrities"},
+    "aws": [{}, {"Authorization": AUTH},
+            {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.RecognizeCelebrities"},
             {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.CompareFaces"},
             {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.GetCelebrityInfo"},
             {"Authorization": AUTH, "X-Amz-Target": "RekognitionService.DeleteCollection"}],
@@ -79,7 +81,8 @@ HEADER_SETS = {
             {"X-NCP-APIGW-API-KEY-ID": "a", "X-NCP-APIGW-API-KEY": "b"}, {"X-Naver-Client-Id": "a"}],
 }
 CONTENT_TYPES = ["application/x-amz-json-1.1", "application/json", "application/octet-stream", "text/plain",
-                 "multipart/form-data; boundary=xyz", "multipart/form-data", "image/jpeg", "", "application/json; charset=utf-8"]
+                 "multipart/form-data; boundary=xyz", "multipart/form-data", "image/jpeg", "",
+                 "application/json; charset=utf-8"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_subnormal=False)
@@ -132,7 +135,8 @@ def bodies(draw: st.DrawFn) -> bytes:
        header_choice=st.integers(0, 5), content_type=st.sampled_from(CONTENT_TYPES),
        junk_headers=st.dictionaries(st.sampled_from(["X-Amz-Date", "Accept", "X-Amz-Target", "Authorization",
                                                      "Ocp-Apim-Subscription-Key", "X-Naver-Client-Secret"]),
-                                    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(str.strip),
+                                    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                                            max_size=30).map(str.strip),
                                     max_size=2),
        body=bodies())
 def test_fuzz_never_5xx_always_vendor_error_shape(urls, http, vendor, method, path_choice, extra_path, header_choice,
@@ -176,7 +180,8 @@ def well_formed(draw: st.DrawFn) -> tuple[str, str, str, dict[str, str], bytes]:
                                "faceId2": draw(json_values), "faceIds": draw(st.lists(st.uuids().map(str), max_size=3)),
                                "mode": draw(st.sampled_from(["matchFace", "matchPerson", "x"]))}).encode()
             return vendor, "POST", path, {"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/json"}, body
-        return vendor, "POST", path, {"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/octet-stream"}, image
+        headers = {"Ocp-Apim-Subscription-Key": "k", "Content-Type": "application/octet-stream"}
+        return vendor, "POST", path, headers, image
     body = (b"--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"\r\n"
             b"Content-Type: image/jpeg\r\n\r\n" + image + b"\r\n--xyz--\r\n")
     path = draw(st.sampled_from(["/v1/vision/celebrity", "/vision/v1/celebrity"]))

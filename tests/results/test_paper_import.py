@@ -13,8 +13,8 @@ import pytest
 
 from harness.errors import DfiError, InputFileError
 from harness.metrics import compute_metrics
-from harness.results.paper import import_paper, import_paper_file
 from harness.results import read_results, write_results
+from harness.results.paper import import_paper, import_paper_file
 
 ROWS = {
     "AWS_Results_CelebDPR.csv": 4902, "Results_CelebDPR.csv": 2922, "Results_FOM.csv": 2176,

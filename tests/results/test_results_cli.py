@@ -36,7 +36,8 @@ def run(*args):
 
 def test_metrics_json_records(results_file):
     records = json.loads(run("metrics", results_file, "--json", "--beta", 94, "--gamma", 90))
-    keys = {"dataset", "vendor", "metric", "basis", "value", "numerator", "denominator", "ci_low", "ci_high", "beta", "gamma"}
+    keys = {"dataset", "vendor", "metric", "basis", "value", "numerator", "denominator", "ci_low", "ci_high",
+            "beta", "gamma"}
     assert all(set(r) == keys for r in records) and len(records) == 2 * 6 * 2
     by = {(r["vendor"], r["metric"], r["basis"]): r for r in records}
     assert by[("aws", "TA", "study")]["value"] == 50.0 and by[("aws", "DHC", "study")]["numerator"] == 1
