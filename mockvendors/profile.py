@@ -23,8 +23,9 @@ import numpy as np
 import yaml
 
 from harness.errors import DfiError, InputFileError
+from harness.vendors import registry
 
-VENDORS = ("aws", "ms", "nav")
+VENDORS = registry.names()  # the built-in vendors, as registered; validation reads the registry live
 
 
 class ProfileError(DfiError):
@@ -213,17 +214,24 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def default_profile_dict(vendor: str) -> dict[str, Any]:
-    if vendor not in VENDORS:
-        raise ProfileError(f"unknown vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
-    text = resources.files("mockvendors.profiles").joinpath(f"{vendor}.yaml").read_text(encoding="utf-8")
+    """The vendor's default profile: the registry's ``profile_ref``, a ``package:file.yaml``
+    resource or a file path."""
+    if vendor not in registry.names():
+        raise ProfileError(f"unknown vendor {vendor!r}; choose one of {', '.join(registry.names())}")
+    ref = registry.get(vendor).profile_ref
+    package, sep, name = ref.partition(":")
+    if sep and not Path(ref).exists():
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    else:
+        text = Path(ref).read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
 def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfile:
     try:
         vendor = d["vendor"]
-        if vendor not in VENDORS:
-            raise ProfileError(f"{source}: vendor must be one of {VENDORS}, got {vendor!r}")
+        if vendor not in registry.names():
+            raise ProfileError(f"{source}: vendor must be one of {registry.names()}, got {vendor!r}")
         cov = d.get("coverage") or {}
         coverage = Coverage(
             rules=tuple(CoverageRule({str(k): str(v) for k, v in r["match"].items()}, float(r["known"]))

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -26,7 +27,6 @@ from mockvendors.wire import WireProtocol, WireRequest, WireResponse
 
 log = logging.getLogger("mockvendors.server")
 
-DEFAULT_PORTS = {"aws": 4566, "ms": 4567, "nav": 4568}
 PROTOCOL_KEY = web.AppKey("protocol", object)
 
 
@@ -225,17 +225,15 @@ def build_protocols(vendors: Iterable[str], gallery, analyzer=None, profiles=Non
     return {v: protocol_for(b) for v, b in behaviours(vendors, gallery, analyzer, profiles).items()}
 
 
-def protocol_for(behaviour) -> WireProtocol:  # noqa: ANN001
-    if behaviour.vendor == "aws":
-        from mockvendors.aws.protocol import AwsProtocol
+def protocol_for(behaviour: Any) -> WireProtocol:
+    """The registered wire protocol of ``behaviour.vendor`` over ``behaviour``."""
+    from harness.vendors import registry
 
-        return AwsProtocol(behaviour)
-    if behaviour.vendor == "ms":
-        from mockvendors.azure.protocol import AzureProtocol
+    return registry.get(behaviour.vendor).load("protocol")(behaviour)
 
-        return AzureProtocol(behaviour)
-    if behaviour.vendor == "nav":
-        from mockvendors.naver.protocol import NaverProtocol
 
-        return NaverProtocol(behaviour)
-    raise ValueError(f"no wire protocol for vendor {behaviour.vendor!r}")
+def default_ports() -> dict[str, int]:
+    """Each registered vendor's default port (aws 4566, ms 4567, nav 4568)."""
+    from harness.vendors import registry
+
+    return {s.name: s.default_port for s in registry.specs()}

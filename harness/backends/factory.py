@@ -1,28 +1,35 @@
-"""One factory for every vendor backend the campaign can run against.
+"""One factory for every vendor backend, built from the vendor registry.
 
 ================  ===========================================================================
-``mock``          in-process mock vendors (:mod:`harness.backends.inprocess`) over a gallery, with the
-                  batch entry points of :mod:`harness.backends.fastpath`
+``mock``          in-process mock vendors (:mod:`harness.backends.inprocess`) over a gallery, with
+                  the batch entry points of :mod:`harness.backends.fastpath`
 ``mock-http``     the real client code talking to ``dfi serve`` (local mock servers); placeholder
-                  credentials, endpoints ``http://HOST:PORT`` (default ports: aws 4566, ms 4567,
-                  nav 4568)
+                  credentials, endpoints ``http://HOST:PORT`` (default port: the registry's)
 ``real``          the real services, credentials from the environment (see harness.clients.config)
 ``cassette``      replay of recorded calls: ``CASSETTES/<vendor>.yaml`` (harness.cassettes)
 ================  ===========================================================================
+
+Retries and rate limits live in the clients only (one token bucket and one retry policy per
+client); ``client_options`` sets them once for every client the factory builds. The in-process
+mocks make no network calls and have neither.
 """
 
 from __future__ import annotations
 
+import math
+import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from harness.clients.config import ClientOptions
 from harness.errors import DfiError
+from harness.vendors import registry
 from harness.vendors.base import AuthError, Vendor
+from harness.vendors.registry import UnknownVendorError
 
 BACKENDS = ("mock", "mock-http", "real", "cassette")
-VENDOR_NAMES = ("aws", "ms", "nav")
-DEFAULT_HTTP_PORTS = {"aws": 4566, "ms": 4567, "nav": 4568}
 
 
 class BackendError(DfiError):
@@ -37,89 +44,74 @@ class Backend:
     costs_money: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def retries(self) -> int:
+        """Retries the clients made so far (the one retry layer's own count)."""
+        return sum(getattr(getattr(v, "stats", None), "retries", 0) or 0 for v in self.vendors.values())
+
 
 def parse_vendor_list(text: str) -> list[str]:
-    names = [v.strip().lower() for v in text.split(",") if v.strip()]
-    bad = [v for v in names if v not in VENDOR_NAMES]
-    if bad or not names:
-        raise BackendError(f"unknown vendor(s) {', '.join(bad) or '(none)'}; choose from {','.join(VENDOR_NAMES)}")
-    return list(dict.fromkeys(names))
+    try:
+        return registry.parse_vendor_list(text)
+    except UnknownVendorError as exc:
+        raise BackendError(str(exc)) from None
 
 
-def make_backend(name: str, vendors: Sequence[str], *, gallery=None, host: str = "127.0.0.1",  # noqa: ANN001
+def default_ports() -> dict[str, int]:
+    return {s.name: s.default_port for s in registry.specs()}
+
+
+def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                  ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
-                 analyzer=None) -> Backend:  # noqa: ANN001
+                 analyzer: Any = None, client_options: ClientOptions | None = None,
+                 env: Mapping[str, str] | None = None) -> Backend:
+    """The backend ``name`` for ``vendors`` (registered names). ``client_options`` configure the
+    clients' one rate limit and retry policy (mock-http, real); ``env``: the environment the real
+    clients read (default: the process's)."""
+    for v in vendors:
+        if registry.canonical(v) != v:
+            raise BackendError(f"unknown vendor {v!r}; choose from {','.join(registry.names())}")
+    options = client_options or ClientOptions()
     if name == "mock":
         from harness.backends.fastpath import batched
         from harness.backends.inprocess import mock_vendors
 
         return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
     if name == "mock-http":
-        return Backend(name, _http_vendors(vendors, host, {**DEFAULT_HTTP_PORTS, **(ports or {})}))
+        all_ports = {**default_ports(), **(ports or {})}
+        # a local server: no published quota to respect unless the caller sets one
+        http_options = options if options.rate is not None else replace(options, rate=math.inf)
+        out: dict[str, Vendor] = {}
+        for v in vendors:
+            spec = registry.get(v)
+            env_v = spec.load("placeholder_env")(f"http://{host}:{all_ports[v]}")
+            out[v] = spec.load("connect")(env_v, http_options)
+        return Backend(name, out)
     if name == "real":
-        from harness.clients.adapters import real_vendor
-
-        return Backend(name, {v: real_vendor(v) for v in vendors}, costs_money=True)
+        return Backend(name, {v: registry.get(v).load("connect")(env, options) for v in vendors}, costs_money=True)
     if name == "cassette":
         if cassettes is None:
             raise BackendError("--backend cassette needs --cassettes DIR (with <vendor>.yaml files)")
         from harness.cassettes.backend import CassetteVendor
         from harness.cassettes.errors import UnrecordedCallError
 
-        out = {}
+        replayed: dict[str, Vendor] = {}
         for v in vendors:
             path = Path(cassettes) / f"{v}.yaml"
             if not path.is_file():
                 raise BackendError(f"no cassette for {v}: {path} not found")
-            out[v] = CassetteVendor(v, path)
-        return Backend(name, out, fatal_errors=(AuthError, UnrecordedCallError))
+            replayed[v] = CassetteVendor(v, path)
+        return Backend(name, replayed, fatal_errors=(AuthError, UnrecordedCallError))
     raise BackendError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
-
-
-def _http_vendors(vendors: Sequence[str], host: str, ports: Mapping[str, int]) -> dict[str, Vendor]:
-    """The real adapters and clients pointed at local mock servers (``dfi serve``)."""
-    import boto3
-
-    from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
-    from harness.clients.aws import AwsClient
-    from harness.clients.azure import AzureClient
-    from harness.clients.config import aws_settings, azure_settings, naver_settings
-    from harness.clients.naver import NaverClient
-
-    # placeholders, not secrets: the mock servers accept any well-formed credential
-    env = {
-        "DFI_AWS_REGION": "us-east-1",
-        "DFI_AWS_ENDPOINT_URL": f"http://{host}:{ports['aws']}",
-        "DFI_AZURE_VISION_ENDPOINT": f"http://{host}:{ports['ms']}",
-        "DFI_AZURE_VISION_KEY": "mock-key",
-        "DFI_NAVER_CLIENT_ID": "mock-id",
-        "DFI_NAVER_CLIENT_SECRET": "mock-secret",
-        "DFI_NAVER_ENDPOINT": f"http://{host}:{ports['nav']}",
-        "DFI_AWS_TPS": "1000", "DFI_AZURE_TPS": "1000", "DFI_NAVER_TPS": "1000",
-    }
-    out: dict[str, Vendor] = {}
-    for v in vendors:
-        if v == "aws":
-            session = boto3.session.Session(aws_access_key_id="mock", aws_secret_access_key="mock",
-                                            region_name="us-east-1")
-            out[v] = AwsVendor(AwsClient(aws_settings(env), session=session))
-        elif v == "ms":
-            out[v] = AzureVendor(AzureClient(azure_settings(env)))
-        else:
-            out[v] = NaverVendor(NaverClient(naver_settings(env)))
-    return out
 
 
 def check_servers(vendors: Sequence[str], host: str, ports: Mapping[str, int] | None = None) -> None:
     """Fail fast with a clear message when a mock server is not listening."""
-    import socket
-
-    ports = {**DEFAULT_HTTP_PORTS, **(ports or {})}
+    all_ports = {**default_ports(), **(ports or {})}
     down = []
     for v in vendors:
         try:
-            socket.create_connection((host, ports[v]), timeout=1.0).close()
+            socket.create_connection((host, all_ports[v]), timeout=1.0).close()
         except OSError:
-            down.append(f"{v} ({host}:{ports[v]})")
+            down.append(f"{v} ({host}:{all_ports[v]})")
     if down:
         raise BackendError(f"no mock server answers for {', '.join(down)}; start them with `dfi serve`")

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.vendors.base import Recognition, RecognizedFace
+from harness.backends.inprocess import MockVendor, answer_to_recognition
+from harness.vendors.base import Recognition
 
 Item = tuple[bytes, str]  # image bytes, sha256
 
@@ -78,16 +79,13 @@ class BatchedMockVendor:
             ans = self.behaviour.recognize_embeddings(emb)  # no hold-out needed: none is an enrolment photo
             idx, conf, named = ans.index.tolist(), ans.confidence.tolist(), ans.named.tolist()
             k = 0
+            identities = self.behaviour.gallery.identities
             for i, faces in fast:
-                rec = []
+                answers = []
                 for f in faces:
-                    if named[k]:
-                        ident = self.behaviour.gallery.identities[idx[k]]
-                        rec.append(RecognizedFace(ident.name, self.mock._to_100(conf[k]), float(conf[k]), f.box, ident.id))
-                    elif self.name == "aws":  # as MockVendor.recognize: AWS lists UnrecognizedFaces
-                        rec.append(RecognizedFace(None, 0.0, 0.0, f.box))
+                    answers.append((identities[idx[k]] if named[k] else None, conf[k], f.box))
                     k += 1
-                out[i] = Recognition(tuple(rec))
+                out[i] = answer_to_recognition(answers, self.behaviour.profile.scale, self.mock.rules)
             self.fast_calls += len(fast)
         return out  # type: ignore[return-value]
 
@@ -107,7 +105,7 @@ class BatchedMockVendor:
                 fast.append((i, an, bn))
         if not fast:
             return out
-        if self.name == "aws":  # CompareFaces: the largest source face against every target face
+        if self.mock.rules.similarity == "compare":  # the largest source face against every target face
             src, tgt, owner = [], [], []
             for j, (_, an, bn) in enumerate(fast):
                 for f in bn.faces[: self.behaviour.profile.max_faces]:
@@ -118,18 +116,16 @@ class BatchedMockVendor:
             best = np.full(len(fast), -np.inf)
             np.maximum.at(best, np.asarray(owner), sims)
             for (i, _, _), s in zip(fast, best.tolist()):
-                out[i] = self.mock._to_100(s)
-        else:  # largest face of each image; the wire answer carries 5 decimals
+                out[i] = self.mock.to_100(s)
+        else:  # the largest face of each image, rounded as the wire answer is
             a = np.stack([an.faces[0].embedding for _, an, _ in fast])
             b = np.stack([bn.faces[0].embedding for _, _, bn in fast])
             for (i, _, _), s in zip(fast, self.behaviour.similarity_embeddings(a, b).tolist()):
-                out[i] = self.mock._to_100(round(s, 5))
+                out[i] = self.mock.to_100(self.mock.round_similarity(s))
         self.fast_calls += len(fast)
         return out
 
 
 def batched(vendors: dict) -> dict:  # noqa: ANN001
     """Wrap the in-process mock vendors of ``vendors``; leave every other backend as it is."""
-    from harness.backends.inprocess import MockVendor
-
     return {k: BatchedMockVendor(v) if isinstance(v, MockVendor) else v for k, v in vendors.items()}

@@ -1,14 +1,14 @@
 """Campaigns: run a dataset against vendors, resumably, and keep every answer and error."""
 
 from harness.campaign.cache import CallCache, CallResult
-from harness.campaign.cost import PRICE_PER_1000, CostLine, estimate_cost, total_dollars
+from harness.campaign.cost import CostLine, price_per_1000, estimate_cost, total_dollars
 from harness.campaign.journal import Journal, JournalError
 from harness.campaign.prepare import ImagePreparer, PreparedImage
 from harness.campaign.ratelimit import RateLimiter
 from harness.campaign.runner import CampaignOptions, CampaignRunner, CampaignSummary
 
 __all__ = [
-    "PRICE_PER_1000", "CallCache", "CallResult", "CampaignOptions", "CampaignRunner", "CampaignSummary",
+    "price_per_1000", "CallCache", "CallResult", "CampaignOptions", "CampaignRunner", "CampaignSummary",
     "CostLine", "ImagePreparer", "Journal", "JournalError", "PreparedImage", "RateLimiter",
     "estimate_cost", "total_dollars",
 ]

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRICE_PER_1000: dict[tuple[str, str], float | None] = {
-    ("aws", "recognize"): 1.00,
-    ("aws", "similarity"): 1.00,
-    ("ms", "recognize"): 1.00,
-    ("ms", "face_detect"): 1.00,
-    ("ms", "similarity"): 1.00,
-    ("nav", "recognize"): None,
-}
+from harness.vendors import registry
+
+
+def price_per_1000(vendor: str, operation: str) -> float | None:
+    """The vendor's published price (registry ``price_per_1000_usd``); None when unknown."""
+    return registry.get(vendor).price_per_1000_usd.get(operation)
+
 NAV_FREE_QUOTA_PER_DAY = 1000
 
 
@@ -48,9 +47,9 @@ def estimate_cost(calls: dict[tuple[str, str], int], ms_detect_images: int = 0) 
     lines = []
     for (vendor, op), n in sorted(calls.items()):
         if n:
-            lines.append(CostLine(vendor, op, n, PRICE_PER_1000.get((vendor, op))))
+            lines.append(CostLine(vendor, op, n, price_per_1000(vendor, op)))
     if ms_detect_images:
-        lines.append(CostLine("ms", "face_detect", ms_detect_images, PRICE_PER_1000[("ms", "face_detect")]))
+        lines.append(CostLine("ms", "face_detect", ms_detect_images, price_per_1000("ms", "face_detect")))
     return lines
 
 

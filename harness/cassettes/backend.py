@@ -11,13 +11,12 @@ libraries for its own cassette only while it runs, under a process-wide lock.
 
 from __future__ import annotations
 
-import random
+import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 import yaml
 from vcr.errors import CannotOverwriteExistingCassetteException
 
@@ -29,42 +28,23 @@ from harness.cassettes.errors import (
 )
 from harness.cassettes.keys import call_key
 from harness.cassettes.vcr_config import OrderedCassette, load_cassette, patched
-from harness.clients.aws import AwsClient
-from harness.clients.azure import AzureClient
-from harness.clients.config import AwsSettings, AzureSettings, CommonSettings, NaverSettings
-from harness.clients.naver import NaverClient
-from harness.ratelimit import Rate, TokenBucket
-from harness.clients.retry import RetryPolicy
-from harness.vendors.base import Recognition
-from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
+from harness.clients.config import ClientOptions
+from harness.vendors import registry
+from harness.vendors.base import Recognition, Vendor
 
 T = TypeVar("T")
 _PATCH_LOCK = threading.RLock()
 REPLAY_HOST = "replay.invalid"  # never resolved: vcrpy answers before any connection
 
 
-def _replay_common() -> CommonSettings:
-    return CommonSettings(timeout_s=30.0, max_attempts=5, rate=Rate(float("inf"), 1.0, "replay: no limit"))
-
-
-def replay_vendor(vendor: str, similarity_call: str = "findsimilar") -> AwsVendor | AzureVendor | NaverVendor:
-    """The real adapter and client, with placeholders instead of credentials, no rate limit and
-    no backoff sleeping (recorded retries replay instantly)."""
-    retry = RetryPolicy(max_attempts=5, rng=random.Random(0), sleep=lambda s: None)
-    bucket = TokenBucket.unlimited()
-    if vendor == "aws":
-        settings = AwsSettings("us-east-1", f"https://rekognition.{REPLAY_HOST}", _replay_common())
-        session = boto3.session.Session(aws_access_key_id="replay", aws_secret_access_key="replay", region_name="us-east-1")
-        return AwsVendor(AwsClient(settings, bucket, retry, session=session))
-    if vendor == "ms":
-        base = f"https://azure.{REPLAY_HOST}"
-        return AzureVendor(AzureClient(AzureSettings(base, "replay", base, "replay", _replay_common()), bucket, retry),
-                           similarity_call=similarity_call)
-    if vendor == "nav":
-        settings = NaverSettings(f"https://naver.{REPLAY_HOST}", "/v1/vision/celebrity",
-                                 {"X-Naver-Client-Id": "replay", "X-Naver-Client-Secret": "replay"}, _replay_common())
-        return NaverVendor(NaverClient(settings, bucket, retry))
-    raise ValueError(f"unknown vendor {vendor!r}")
+def replay_vendor(vendor: str, similarity_call: str = "findsimilar") -> Vendor:
+    """The vendor's real adapter and client (from the registry), pointed at a host that is never
+    resolved, with placeholders instead of credentials, no rate limit and no backoff sleeping
+    (recorded retries replay instantly)."""
+    spec = registry.get(vendor)
+    env = spec.load("placeholder_env")(f"https://{vendor}.{REPLAY_HOST}")
+    options = ClientOptions(rate=math.inf, max_attempts=5, sleep=lambda s: None, similarity_call=similarity_call)
+    return spec.load("connect")(env, options)
 
 
 def read_cassette_file(path: Path) -> dict[str, Any]:
@@ -102,7 +82,7 @@ class CassetteVendor:
         vendor: str,
         path: str | Path,
         record: bool = False,
-        inner: AwsVendor | AzureVendor | NaverVendor | None = None,
+        inner: Vendor | None = None,
         metadata: dict[str, str] | None = None,
         similarity_call: str = "findsimilar",
     ):
@@ -141,7 +121,11 @@ class CassetteVendor:
 
     @property
     def client_stats(self) -> Any:
-        return self._inner.client.stats
+        return getattr(self._inner, "stats", None)
+
+    @property
+    def stats(self) -> Any:
+        return self.client_stats
 
     def _run(self, what: str, fn: Callable[[], T], images: tuple[bytes, ...]) -> T:
         with _PATCH_LOCK, patched(self._cassette):

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from harness.vendors import registry
+
 REDACTED_MARKER = "dfi_request"
 
 _AZURE_OPS = [
@@ -168,23 +170,39 @@ def _azure_key(operation: str, request: Any, body: bytes) -> CallKey:
     return CallKey("ms", operation, (sha256(dechunk(body)),))
 
 
-def call_key(request: Any) -> CallKey:
-    """The key of a vcrpy request (live, recorded, or redacted)."""
-    body = _body_bytes(request)
-    stored = _redacted(body)
-    if stored is not None:
-        return stored
+def aws_key(request: Any, body: bytes) -> CallKey | None:
+    """AWS JSON 1.1: the operation is in X-Amz-Target."""
     target = _header(request, "X-Amz-Target")
-    if target:
-        return _aws_key(target, body)
+    return _aws_key(target, body) if target else None
+
+
+def azure_key(request: Any, body: bytes) -> CallKey | None:
     path = request.path or "/"
     for pattern, operation in _AZURE_OPS:
         if pattern.search(path):
             return _azure_key(operation, request, body)
-    if _NAVER_PATHS.search(path):
-        image = _multipart_field(_header(request, "Content-Type"), body, "image")
-        return CallKey("nav", "Celebrity", (sha256(image) if image is not None else "no-image-field:" + sha256(body),))
-    return CallKey("other", f"{request.method} {path}", (sha256(body),))
+    return None
+
+
+def naver_key(request: Any, body: bytes) -> CallKey | None:
+    if not _NAVER_PATHS.search(request.path or "/"):
+        return None
+    image = _multipart_field(_header(request, "Content-Type"), body, "image")
+    return CallKey("nav", "Celebrity", (sha256(image) if image is not None else "no-image-field:" + sha256(body),))
+
+
+def call_key(request: Any) -> CallKey:
+    """The key of a vcrpy request (live, recorded, or redacted): the first registered vendor whose
+    key rule claims the request (``VendorSpec.cassette_key_ref``)."""
+    body = _body_bytes(request)
+    stored = _redacted(body)
+    if stored is not None:
+        return stored
+    for spec in registry.specs():
+        key = spec.load("cassette_key")(request, body)
+        if key is not None:
+            return key
+    return CallKey("other", f"{request.method} {request.path or '/'}", (sha256(body),))
 
 
 def vendor_image_matcher(r1: Any, r2: Any) -> None:

@@ -6,6 +6,7 @@ is the only one; ``endpoint_url`` points the unmodified boto3 client at a mock s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -13,10 +14,19 @@ import botocore.exceptions
 from botocore.config import Config
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from harness.clients.config import AwsSettings, MissingCredentialError, aws_settings
+from harness.clients.config import AwsSettings, ClientOptions, MissingCredentialError, aws_settings
+from harness.clients.imagesize import image_size, ratio_box
+from harness.clients.retry import CallStats, RetryPolicy, call_with_retry, policy_for
 from harness.ratelimit import TokenBucket
-from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
-from harness.vendors.base import AuthError, BadImageError, ServerError, ThrottledError, VendorError
+from harness.vendors.base import (
+    AuthError,
+    BadImageError,
+    Recognition,
+    RecognizedFace,
+    ServerError,
+    ThrottledError,
+    VendorError,
+)
 
 VENDOR = "aws"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -131,3 +141,73 @@ class AwsClient:
         if not isinstance(out.get("FaceMatches"), list):
             raise VendorError(VENDOR, "MalformedResponse", "CompareFaces answer has no FaceMatches list")
         return out
+
+
+# ----- the one parser of AWS recognition answers ------------------------------------------------------
+def parse_recognition(operation: str, body: Any, size: tuple[int, int] | None) -> Recognition:
+    """A RecognizeCelebrities answer as a :class:`Recognition` (MatchConfidence is already 0-100);
+    UnrecognizedFaces become unnamed faces. ``size``: the image's pixels, for the boxes."""
+    if operation != "RecognizeCelebrities":
+        raise ValueError(f"aws: {operation} is not a recognition answer")
+    faces = [
+        RecognizedFace(
+            name=str(c["Name"]),
+            confidence=float(c["MatchConfidence"]),
+            raw_confidence=float(c["MatchConfidence"]),
+            box=ratio_box(c.get("Face", {}).get("BoundingBox", {}), size),
+            celebrity_id=c.get("Id"),
+        )
+        for c in body.get("CelebrityFaces", [])
+    ]
+    faces += [
+        RecognizedFace(name=None, confidence=0.0, raw_confidence=0.0, box=ratio_box(u.get("BoundingBox", {}), size))
+        for u in body.get("UnrecognizedFaces", [])
+    ]
+    return Recognition(tuple(faces))
+
+
+# ----- the vendor interface over the client ---------------------------------------------------------------
+class AwsVendor:
+    name = "aws"
+    supports_similarity = True
+
+    def __init__(self, client: AwsClient | None = None):
+        self.client = client or AwsClient()
+
+    @property
+    def stats(self) -> CallStats:
+        return self.client.stats
+
+    def recognize(self, image: bytes) -> Recognition:
+        return parse_recognition("RecognizeCelebrities", self.client.recognize_celebrities(image), image_size(image))
+
+    def similarity(self, image_a: bytes, image_b: bytes) -> float | None:
+        """Largest face of ``image_a`` (CompareFaces source) against the faces of ``image_b``."""
+        out = self.client.compare_faces(image_a, image_b, similarity_threshold=0.0)
+        scores = [float(m["Similarity"]) for m in out["FaceMatches"]]
+        if not scores:
+            if not out.get("UnmatchedFaces"):
+                raise BadImageError(self.name, "NoFaceInTarget", "CompareFaces found no face in the target image")
+            return 0.0
+        return max(scores)
+
+
+def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> AwsVendor:
+    """The AWS backend configured from ``env`` (default: the process environment). Credentials:
+    boto3's own chain, or ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` in a given ``env``."""
+    options = options or ClientOptions()
+    settings = aws_settings(env, options)
+    session = None
+    if env is not None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        session = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                        aws_session_token=env.get("AWS_SESSION_TOKEN"), region_name=settings.region)
+    retry = policy_for(settings.common.max_attempts, options.sleep)
+    return AwsVendor(AwsClient(settings, retry=retry, session=session))
+
+
+def placeholder_env(base_url: str) -> dict[str, str]:
+    """Point the client at ``base_url`` (a mock server, or a cassette's fake host) with placeholder
+    credentials: not secrets, the mock servers accept any well-formed credential."""
+    return {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": base_url,
+            "AWS_ACCESS_KEY_ID": "mock", "AWS_SECRET_ACCESS_KEY": "mock"}

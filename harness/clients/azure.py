@@ -8,15 +8,17 @@ with the image as ``application/octet-stream`` and ``Ocp-Apim-Subscription-Key``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from harness.clients import http
-from harness.clients.config import AzureSettings, azure_settings
+from harness.clients.config import AzureSettings, ClientOptions, azure_settings
+from harness.clients.retry import CallStats, RetryPolicy, call_with_retry, policy_for
 from harness.ratelimit import TokenBucket
-from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
+from harness.vendors.base import BadImageError, Recognition, RecognizedFace
 
 VENDOR = "ms"
 CELEBRITIES_PATH = "/vision/v3.2/models/celebrities/analyze"
@@ -118,11 +120,7 @@ class AzureClient:
             and isinstance(d["result"].get("celebrities"), list),
             data=image, headers={"Content-Type": "application/octet-stream"},
         )
-        out = []
-        for c in data["result"]["celebrities"]:
-            rect = c.get("faceRectangle")
-            out.append(AzureCelebrity(str(c["name"]), float(c["confidence"]), FaceRectangle.from_json(rect) if rect else None))
-        return out
+        return parse_celebrities(data)
 
     def analyze(self, *, image: bytes | None = None, url: str | None = None,
                 visual_features: tuple[str, ...] = ("Description",)) -> dict[str, Any]:
@@ -145,7 +143,7 @@ class AzureClient:
             lambda d: isinstance(d, list) and all(isinstance(f, dict) and "faceId" in f for f in d),
             params={"returnFaceId": "true"}, data=image, headers={"Content-Type": "application/octet-stream"},
         )
-        return [DetectedFace(str(f["faceId"]), FaceRectangle.from_json(f["faceRectangle"])) for f in data]
+        return parse_detect(data)
 
     def verify(self, face_id1: str, face_id2: str) -> Verification:
         s = self.settings
@@ -166,3 +164,84 @@ class AzureClient:
             json={"faceId": face_id, "faceIds": face_ids, "mode": mode, "maxNumOfCandidatesReturned": max(1, len(face_ids))},
         )
         return {str(f["faceId"]): float(f["confidence"]) for f in data}
+
+
+# ----- the one parser of Azure answers ------------------------------------------------------------------
+def parse_celebrities(body: Any) -> list[AzureCelebrity]:
+    """A celebrities-analyze answer: one entry per named face (confidence 0-1)."""
+    out = []
+    for c in body["result"]["celebrities"]:
+        rect = c.get("faceRectangle")
+        out.append(AzureCelebrity(str(c["name"]), float(c["confidence"]), FaceRectangle.from_json(rect) if rect else None))
+    return out
+
+
+def parse_detect(body: Any) -> list[DetectedFace]:
+    return [DetectedFace(str(f["faceId"]), FaceRectangle.from_json(f["faceRectangle"])) for f in body]
+
+
+def celebrities_to_recognition(celebs: list[AzureCelebrity]) -> Recognition:
+    return Recognition(tuple(
+        RecognizedFace(name=c.name, confidence=c.confidence * 100.0, raw_confidence=c.confidence,
+                       box=c.face_rectangle.box() if c.face_rectangle else None)
+        for c in celebs
+    ))
+
+
+def parse_recognition(operation: str, body: Any, size: tuple[int, int] | None = None) -> Recognition:
+    """CelebritiesAnalyze -> the named faces (0-100); FaceDetect -> unnamed faces with their boxes."""
+    if operation == "CelebritiesAnalyze":
+        return celebrities_to_recognition(parse_celebrities(body))
+    if operation == "FaceDetect":
+        return Recognition(tuple(RecognizedFace(None, 0.0, 0.0, f.face_rectangle.box()) for f in parse_detect(body)))
+    raise ValueError(f"ms: {operation} is not a recognition answer")
+
+
+# ----- the vendor interface over the client ---------------------------------------------------------------
+def _largest(faces: list[DetectedFace]) -> DetectedFace | None:
+    return max(faces, key=lambda f: f.face_rectangle.width * f.face_rectangle.height, default=None)
+
+
+class AzureVendor:
+    """MS: celebrities analyze for Recognize; Face detect + find-similar (the study's call) or
+    verify for Similarity."""
+
+    name = "ms"
+    supports_similarity = True
+
+    def __init__(self, client: AzureClient | None = None, similarity_call: str = "findsimilar"):
+        if similarity_call not in ("findsimilar", "verify"):
+            raise ValueError("similarity_call must be 'findsimilar' or 'verify'")
+        self.client = client or AzureClient()
+        self.similarity_call = similarity_call
+
+    @property
+    def stats(self) -> CallStats:
+        return self.client.stats
+
+    def recognize(self, image: bytes) -> Recognition:
+        return celebrities_to_recognition(self.client.analyze_celebrities(image))
+
+    def similarity(self, image_a: bytes, image_b: bytes) -> float | None:
+        face_a = _largest(self.client.detect(image_a))
+        face_b = _largest(self.client.detect(image_b))
+        if face_a is None or face_b is None:
+            which = "first" if face_a is None else "second"
+            raise BadImageError(self.name, "NoFaceDetected", f"Face detect found no face in the {which} image")
+        if self.similarity_call == "verify":
+            return self.client.verify(face_a.face_id, face_b.face_id).confidence * 100.0
+        found = self.client.find_similar(face_a.face_id, [face_b.face_id])
+        return found.get(face_b.face_id, 0.0) * 100.0
+
+
+def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> AzureVendor:
+    """The MS backend configured from ``env`` (default: the process environment)."""
+    options = options or ClientOptions()
+    settings = azure_settings(env, options)
+    retry = policy_for(settings.common.max_attempts, options.sleep)
+    return AzureVendor(AzureClient(settings, retry=retry), similarity_call=options.similarity_call)
+
+
+def placeholder_env(base_url: str) -> dict[str, str]:
+    """Point the client at ``base_url`` with a placeholder key (mock servers, cassette replay)."""
+    return {"DFI_AZURE_VISION_ENDPOINT": base_url, "DFI_AZURE_VISION_KEY": "mock-key"}

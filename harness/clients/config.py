@@ -20,13 +20,13 @@ any call is made.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from harness.ratelimit import PUBLISHED_RATES, Rate
+from harness.ratelimit import Rate
+from harness.vendors import registry
 from harness.vendors.base import AuthError
 
-ENV_PREFIX = {"aws": "DFI_AWS", "ms": "DFI_AZURE", "nav": "DFI_NAVER"}
 NAVER_DEVELOPERS_ENDPOINT = "https://openapi.naver.com"
 NAVER_NCP_ENDPOINT = "https://naveropenapi.apigw.ntruss.com"
 
@@ -67,17 +67,50 @@ class CommonSettings:
     rate: Rate
 
 
-def common_settings(vendor: str, env: Mapping[str, str] | None = None) -> CommonSettings:
+@dataclass(frozen=True)
+class ClientOptions:
+    """What a caller (the CLI, a job, a test) sets for the clients, over the environment.
+
+    ``rate``: calls per second for this client's one token bucket; it *replaces* ``DFI_<V>_TPS``
+    and the registry's published default, it never stacks with them (math.inf: no limit).
+    ``max_attempts``: tries per call, the first included (replaces ``DFI_MAX_ATTEMPTS``).
+    ``sleep``: the retry layer's sleep (tests and cassette replay pass a no-op)."""
+
+    rate: float | None = None
+    burst: float | None = None
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    sleep: Callable[[float], None] | None = None
+    similarity_call: str = "findsimilar"  # Azure: find-similar (the study's call) or verify
+
+
+def common_settings(vendor: str, env: Mapping[str, str] | None = None,
+                    options: ClientOptions | None = None) -> CommonSettings:
+    """Timeout, attempts and rate of ``vendor``'s client: ``options`` first, then the environment
+    (``DFI_<V>_TPS``/``_BURST``, ``DFI_HTTP_TIMEOUT``, ``DFI_MAX_ATTEMPTS``), then the registry's
+    published default rate. Exactly one source sets the rate."""
     env = os.environ if env is None else env
-    prefix = ENV_PREFIX[vendor]
-    published = PUBLISHED_RATES[vendor]
-    tps = _float(env, f"{prefix}_TPS", published.per_second)
-    burst = _float(env, f"{prefix}_BURST", published.burst if f"{prefix}_TPS" not in env else max(1.0, tps))
-    source = published.source if f"{prefix}_TPS" not in env else f"{prefix}_TPS"
+    options = options or ClientOptions()
+    spec = registry.get(vendor)
+    prefix = spec.env_prefix
+    published = spec.default_rate
+    if options.rate is not None:
+        if not options.rate > 0:
+            raise ValueError(f"rate must be > 0 (got {options.rate})")
+        tps = float(options.rate)
+        burst = options.burst if options.burst is not None else max(1.0, tps) if tps != float("inf") else 1.0
+        rate = Rate(tps, burst, "--rate")
+    else:
+        tps = _float(env, f"{prefix}_TPS", published.per_second)
+        burst = _float(env, f"{prefix}_BURST", published.burst if f"{prefix}_TPS" not in env else max(1.0, tps))
+        rate = Rate(tps, burst, published.source if f"{prefix}_TPS" not in env else f"{prefix}_TPS")
+    attempts = options.max_attempts if options.max_attempts is not None else int(_float(env, "DFI_MAX_ATTEMPTS", 5))
+    if attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1 (got {attempts})")
     return CommonSettings(
-        timeout_s=_float(env, "DFI_HTTP_TIMEOUT", 30.0),
-        max_attempts=int(_float(env, "DFI_MAX_ATTEMPTS", 5)),
-        rate=Rate(tps, burst, source),
+        timeout_s=options.timeout_s if options.timeout_s is not None else _float(env, "DFI_HTTP_TIMEOUT", 30.0),
+        max_attempts=attempts,
+        rate=rate,
     )
 
 
@@ -88,13 +121,13 @@ class AwsSettings:
     common: CommonSettings
 
 
-def aws_settings(env: Mapping[str, str] | None = None) -> AwsSettings:
+def aws_settings(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> AwsSettings:
     """Region and endpoint; credentials are resolved by boto3 (checked in the client)."""
     env = os.environ if env is None else env
     region = _get(env, "DFI_AWS_REGION") or _get(env, "AWS_REGION") or _get(env, "AWS_DEFAULT_REGION")
     if region is None:
         raise MissingCredentialError("aws", ["DFI_AWS_REGION (or AWS_REGION)"], "Rekognition is regional")
-    return AwsSettings(region, _get(env, "DFI_AWS_ENDPOINT_URL"), common_settings("aws", env))
+    return AwsSettings(region, _get(env, "DFI_AWS_ENDPOINT_URL"), common_settings("aws", env, options))
 
 
 @dataclass(frozen=True)
@@ -109,7 +142,7 @@ class AzureSettings:
         return f"AzureSettings(vision_endpoint={self.vision_endpoint!r}, face_endpoint={self.face_endpoint!r})"
 
 
-def azure_settings(env: Mapping[str, str] | None = None) -> AzureSettings:
+def azure_settings(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> AzureSettings:
     env = os.environ if env is None else env
     endpoint = _get(env, "DFI_AZURE_VISION_ENDPOINT")
     key = _get(env, "DFI_AZURE_VISION_KEY")
@@ -122,7 +155,7 @@ def azure_settings(env: Mapping[str, str] | None = None) -> AzureSettings:
         vision_key=key,
         face_endpoint=(_get(env, "DFI_AZURE_FACE_ENDPOINT") or endpoint).rstrip("/"),
         face_key=_get(env, "DFI_AZURE_FACE_KEY") or key,
-        common=common_settings("ms", env),
+        common=common_settings("ms", env, options),
     )
 
 
@@ -137,12 +170,12 @@ class NaverSettings:
         return f"NaverSettings(endpoint={self.endpoint!r}, path={self.path!r}, headers=<{len(self.headers)} hidden>)"
 
 
-def naver_settings(env: Mapping[str, str] | None = None) -> NaverSettings:
+def naver_settings(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> NaverSettings:
     env = os.environ if env is None else env
     cid, secret = _get(env, "DFI_NAVER_CLIENT_ID"), _get(env, "DFI_NAVER_CLIENT_SECRET")
     kid, key = _get(env, "DFI_NAVER_NCP_KEY_ID"), _get(env, "DFI_NAVER_NCP_KEY")
     override = _get(env, "DFI_NAVER_ENDPOINT")
-    common = common_settings("nav", env)
+    common = common_settings("nav", env, options)
     if cid and secret:
         headers = {"X-Naver-Client-Id": cid, "X-Naver-Client-Secret": secret}
         return NaverSettings((override or NAVER_DEVELOPERS_ENDPOINT).rstrip("/"), "/v1/vision/celebrity", headers, common)

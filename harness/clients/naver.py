@@ -8,16 +8,17 @@ keys), multipart field ``image`` (<= 2 MB) -> ``{"info": {...}, "faces": [{"cele
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from harness.clients import http
-from harness.clients.config import NaverSettings, naver_settings
+from harness.clients.config import ClientOptions, NaverSettings, naver_settings
+from harness.clients.retry import CallStats, RetryPolicy, call_with_retry, policy_for
 from harness.ratelimit import TokenBucket
-from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
-from harness.vendors.base import BadImageError
+from harness.vendors.base import BadImageError, Recognition, RecognizedFace
 
 VENDOR = "nav"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -84,5 +85,53 @@ class NaverClient:
                 "celebrity",
             )
 
-        data = call_with_retry(once, self.retry, self.bucket, self.stats)
-        return [NaverCelebrity(str(f["celebrity"]["value"]), float(f["celebrity"]["confidence"])) for f in data["faces"]]
+        return parse_celebrity(call_with_retry(once, self.retry, self.bucket, self.stats))
+
+
+# ----- the one parser of Naver answers ------------------------------------------------------------------
+def parse_celebrity(body: Any) -> list[NaverCelebrity]:
+    return [NaverCelebrity(str(f["celebrity"]["value"]), float(f["celebrity"]["confidence"])) for f in body["faces"]]
+
+
+def parse_recognition(operation: str, body: Any, size: tuple[int, int] | None = None) -> Recognition:
+    """A CFR celebrity answer: one named face per detected face (confidence 0-1 -> 0-100); CFR gives no boxes."""
+    if operation != "Celebrity":
+        raise ValueError(f"nav: {operation} is not a recognition answer")
+    return celebrities_to_recognition(parse_celebrity(body))
+
+
+def celebrities_to_recognition(celebs: list[NaverCelebrity]) -> Recognition:
+    return Recognition(tuple(RecognizedFace(name=c.name, confidence=c.confidence * 100.0, raw_confidence=c.confidence)
+                             for c in celebs))
+
+
+# ----- the vendor interface over the client ---------------------------------------------------------------
+class NaverVendor:
+    name = "nav"
+    supports_similarity = False
+
+    def __init__(self, client: NaverClient | None = None):
+        self.client = client or NaverClient()
+
+    @property
+    def stats(self) -> CallStats:
+        return self.client.stats
+
+    def recognize(self, image: bytes) -> Recognition:
+        return celebrities_to_recognition(self.client.celebrity(image))
+
+    def similarity(self, image_a: bytes, image_b: bytes) -> float | None:
+        return None  # CFR has no similarity call
+
+
+def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> NaverVendor:
+    """The NAV backend configured from ``env`` (default: the process environment)."""
+    options = options or ClientOptions()
+    settings = naver_settings(env, options)
+    retry = policy_for(settings.common.max_attempts, options.sleep)
+    return NaverVendor(NaverClient(settings, retry=retry))
+
+
+def placeholder_env(base_url: str) -> dict[str, str]:
+    """Point the client at ``base_url`` with placeholder keys (mock servers, cassette replay)."""
+    return {"DFI_NAVER_CLIENT_ID": "mock-id", "DFI_NAVER_CLIENT_SECRET": "mock-secret", "DFI_NAVER_ENDPOINT": base_url}

@@ -43,6 +43,11 @@ class RetryPolicy:
         return self.rng.uniform(0.0, ceiling)
 
 
+def policy_for(max_attempts: int, sleep: Callable[[float], None] | None = None) -> RetryPolicy:
+    """The retry policy of one client: ``max_attempts`` tries per call, sleeping with ``sleep``."""
+    return RetryPolicy(max_attempts=max_attempts, sleep=sleep or time.sleep)
+
+
 @dataclass
 class CallStats:
     """Counters a client keeps about its calls (for reports and tests)."""

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import InputFileError
-from harness.results.schema import COLUMN_NAMES, COLUMNS, METHODS, REQUIRED_COLUMNS, SCHEMA_VERSION, VENDORS
+from harness.results.schema import COLUMN_NAMES, COLUMNS, METHODS, REQUIRED_COLUMNS, SCHEMA_VERSION
+from harness.vendors import registry
 
 SCORE_COLUMNS: tuple[str, ...] = tuple(name for name, (kind, _) in COLUMNS.items() if kind == "float")
 TEXT_COLUMNS: tuple[str, ...] = tuple(name for name, (kind, _) in COLUMNS.items() if kind == "str")
 NONEMPTY_COLUMNS: tuple[str, ...] = ("dataset", "vendor", "probe_id", "target")
 SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _MISSING_TEXT = frozenset({"", "nan", "NaN", "null", "None", "<NA>"})
-_VENDOR_ALIASES = {v: v for v in VENDORS} | {"azure": "ms", "microsoft": "ms", "naver": "nav", "amazon": "aws"}
 
 PathLike = str | os.PathLike[str]
 
@@ -179,12 +179,13 @@ def _validated(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         if empty.any():
             raise InputFileError(origin, "must not be empty", row=_first_bad(empty), column=name)
 
-    vendor = out["vendor"].str.lower().map(_VENDOR_ALIASES)
+    aliases = {a: spec.name for spec in registry.specs() for a in (spec.name, *spec.aliases)}
+    vendor = out["vendor"].str.lower().map(aliases)
     unknown = vendor.isna().to_numpy()
     if unknown.any():
         row = _first_bad(unknown)
         raise InputFileError(
-            origin, f"unknown vendor {out['vendor'].iloc[row - 1]!r} (expected one of {', '.join(VENDORS)})",
+            origin, f"unknown vendor {out['vendor'].iloc[row - 1]!r} (expected one of {', '.join(registry.names())})",
             row=row, column="vendor",
         )
     out["vendor"] = vendor.astype("str")

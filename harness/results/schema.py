@@ -8,10 +8,13 @@ answer columns of that call carry no information (a failed call is never "no cel
 
 from __future__ import annotations
 
+from harness.vendors import registry
+
 SCHEMA_VERSION = 1
 
-VENDORS = ("aws", "ms", "nav")
-VENDOR_TITLES = {"aws": "AWS", "ms": "MS", "nav": "NAV"}
+# the built-in vendors as registered (harness.vendors.registry); validation reads the registry live
+VENDORS = registry.names()
+VENDOR_TITLES = {s.name: s.display_name for s in registry.specs()}
 METHODS = ("replacement", "reenactment", "synthesis", "unknown")
 
 # name -> (kind, description). kind is one of "str", "float", "int".
@@ -21,7 +24,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "source": ("str", "where the row came from: a recorded results file name or a campaign id"),
     "method": ("str", "generation family: replacement | reenactment | synthesis | unknown"),
     "probe_id": ("str", "probe identifier, unique within (dataset, source)"),
-    "vendor": ("str", "aws | ms | nav"),
+    "vendor": ("str", "a registered vendor: aws | ms | nav (harness.vendors.registry)"),
     "deepfake": ("str", "reference to the deepfake image (path, URL or file name)"),
     "target": ("str", "label of the celebrity the deepfake impersonates"),
     "references": ("str", "'|'-joined labels of the reference identities (two for synthesis)"),
@@ -34,7 +37,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "fake_name": ("str", "vendor's answer on the deepfake: celebrity name, empty = none"),
     "fake_conf": ("float", "its confidence, 0-100; empty when no name"),
     "fake_error": ("str", "error of that call; empty = call succeeded"),
-    "similarity": ("float", "Similarity(real target, deepfake), 0-100; empty when the vendor has no similarity call or no score"),
+    "similarity": ("float", "Similarity(real target, deepfake), 0-100; empty when the vendor has no similarity call "
+                            "or no score"),
     "similarity_error": ("str", "error of the similarity call; empty = succeeded or not applicable"),
 }
 
