@@ -62,7 +62,10 @@ class SimulatedSpec:
         except ValueError:
             raise DetectorSpecError(
                 f"simulated detector {text!r}: expected {syntax}, rates 0-1, e.g. sim:good:0.95,0.05,0.5") from None
-        return cls(name, *parts)
+        try:
+            return cls(name, *parts)
+        except DetectorSpecError as exc:
+            raise DetectorSpecError(f"{exc} (in {text!r})") from None
 
     def __str__(self) -> str:
         return f"{SIM_PREFIX}{self.name}:{self.tpr:g},{self.fpr:g},{self.correlation:g}"

@@ -13,8 +13,8 @@ from harness.cli.defend_cmds import defend_cmd, simulate_cmd
 def demo_subset(models, tmp_path_factory):
     """A dozen probes of the embedded demo dataset (all three families) as a manifest, and its gallery."""
     from harness.cli.run_cmds import _demo_gallery
-    from harness.datasets.manifest import write_manifest
     from harness.datasets.demo import demo_dataset
+    from harness.datasets.manifest import write_manifest
 
     demo = demo_dataset()
     probes = demo.probes()
@@ -83,7 +83,8 @@ def test_defend_and_simulate_commands(demo_subset, tmp_path):
     assert {"NA_before", "NA_after", "NA_study_est", "genuine_cost"} <= set(table.columns)
     for png in ("defense_NA.png", "defense_TA.png", "estimate_vs_measured.png"):
         assert (out / png).stat().st_size > 10_000
-    assert "study estimate" in (out / "defense.md").read_text() or "analytic estimate" in (out / "defense.md").read_text()
+    report_md = (out / "defense.md").read_text()
+    assert "study estimate" in report_md or "analytic estimate" in report_md
 
     sim_out = tmp_path / "sim"
     res = CliRunner().invoke(simulate_cmd, ["--scale", "0.02", "--out", str(sim_out), "--no-sensitivity"],
@@ -135,9 +136,9 @@ def test_defend_runs_on_the_committed_cassettes(shared_data, tmp_path):
     write_manifest(probes, manifest)
     cassettes = Path(__file__).resolve().parents[2] / "cassettes" / "mock-recorded"
     out = tmp_path / "defend"
-    res = CliRunner().invoke(defend_cmd, ["--dataset", str(manifest), "--backend", "cassette", "--cassettes", str(cassettes),
-                                          "--no-crop", "--detector", "sim:perfect:1,0", "--detector", "sim:blind:0,0",
-                                          "--out", str(out)], catch_exceptions=False)
+    res = CliRunner().invoke(defend_cmd, ["--dataset", str(manifest), "--backend", "cassette",
+                                          "--cassettes", str(cassettes), "--no-crop", "--detector", "sim:perfect:1,0",
+                                          "--detector", "sim:blind:0,0", "--out", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "defense.csv")
     perfect, blind = table[table["policy"] == "DD1[perfect]"], table[table["policy"] == "DD1[blind]"]

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.detectors import DetectorSpecError, ImageTruth, SimulatedDetector, UnscorableImageError, image_key
 from harness.defense.policy import DD1, DD2, DD3, PolicyError, StackingCombiner, train_dd3
 from harness.defense.wrapper import DefendedVendor, DefenseError
+from harness.detectors import DetectorSpecError, ImageTruth, SimulatedDetector, UnscorableImageError, image_key
 from harness.vendors.base import Recognition, RecognizedFace, Vendor
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.detectors import ImageTruth, SimulatedDetector, image_key
 from harness.defense.policy import DD1
 from harness.defense.server import defended_protocols
+from harness.detectors import ImageTruth, SimulatedDetector, image_key
 
 
 @pytest.fixture(scope="module")
