@@ -9,7 +9,8 @@ finished rows are kept, answered calls are served from the cache, and only the r
 
 Failures never become "no celebrity": a missing or undecodable image, a probe without a face and
 a vendor error are written into the row's error column for that call, with a reason, and the run
-goes on. Retryable vendor errors (throttling, server errors) are retried with backoff first.
+goes on. The runner neither retries nor rate-limits: that is the clients' one job (their token
+bucket and retry policy, :mod:`harness.clients.retry`), and the summary's retry count is theirs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 from harness.campaign.cache import CacheKey, CallCache, CallResult
 from harness.campaign.journal import Journal
 from harness.campaign.prepare import ImagePreparer, PreparedImage
-from harness.campaign.ratelimit import RateLimiter
 from harness.datasets.probe import Probe
 from harness.errors import DfiError
 from harness.results.schema import SCHEMA_VERSION
@@ -39,10 +39,7 @@ JOURNAL_NAME = "journal.jsonl"
 @dataclass
 class CampaignOptions:
     concurrency: int | Mapping[str, int] = 4  # worker threads per vendor
-    rate_limits: Mapping[str, float] = field(default_factory=dict)  # vendor -> calls per second
     crop: bool = True  # cut out the largest face before upload, as the study did
-    max_retries: int = 3  # for retryable vendor errors
-    backoff_s: float = 0.2  # first retry delay; doubles each time
     retry_errors: bool = False  # redo rows that finished with an error in an earlier run
     source: str = "campaign"  # the results table's `source` column
     dataset_root: Path | None = None  # deepfake references are written relative to this
@@ -66,7 +63,7 @@ class CampaignSummary:
     vendor_calls: int = 0
     cache_hits: int = 0
     calls_replayed: int = 0  # answers loaded from an earlier run's journal
-    retries: int = 0
+    retries: int = 0  # retries the vendors' clients made during this run (the one retry layer)
     elapsed_s: float = 0.0
     errors: Counter = field(default_factory=Counter)  # (vendor, call, code) -> rows
     errored_rows: Counter = field(default_factory=Counter)  # vendor -> rows with any error
@@ -110,11 +107,9 @@ class CampaignRunner:
         self.on_row = on_row  # (vendor, row) after each finished row: progress bars hook here
         self.preparer = preparer or ImagePreparer(crop=self.options.crop, cache_dir=self.out_dir / "crops")
         self.cache = CallCache()
-        self.limiters = {v: RateLimiter(self.options.rate_limits.get(v)) for v in self.vendors}
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
         self.summary = CampaignSummary(probes=len(self.probes))
         self.campaign_id = probes_fingerprint(self.probes, list(self.vendors))
-        self._retries = 0
         self._lock = threading.Lock()
         self.journal: Journal | None = None
 
@@ -182,8 +177,12 @@ class CampaignRunner:
         with threadpool_limits(limits=1, user_api="blas"):
             return self._run()
 
+    def _client_retries(self) -> int:
+        return sum(int(getattr(getattr(v, "stats", None), "retries", 0) or 0) for v in self.vendors.values())
+
     def _run(self) -> CampaignSummary:
         start = time.perf_counter()
+        retries_before = self._client_retries()
         if self.journal is None:
             self.open_journal()
         assert self.journal is not None
@@ -247,7 +246,7 @@ class CampaignRunner:
         s.rows_new = s.rows - s.rows_resumed
         s.vendor_calls = self.cache.calls
         s.cache_hits = self.cache.hits
-        s.retries = self._retries
+        s.retries = self._client_retries() - retries_before
         s.elapsed_s = time.perf_counter() - start
         for row in self.rows.values():
             v = row["vendor"]
@@ -413,25 +412,16 @@ class CampaignRunner:
         assert self.journal is not None
         self.journal.append({"k": "c", "v": key[0], "o": key[1], "h": key[2], **result.to_record()})
 
-    def _call(self, vendor: Vendor, fn: Callable[[], CallResult]) -> CallResult:
-        limiter = self.limiters[vendor.name]
-        delay = self.options.backoff_s
-        for attempt in range(self.options.max_retries + 1):
-            limiter.acquire()
-            try:
-                return fn()
-            except self.options.fatal_errors:
-                raise
-            except VendorError as exc:
-                if not exc.retryable or attempt == self.options.max_retries:
-                    return CallResult(error=_error_text(exc), retryable=exc.retryable)
-                with self._lock:
-                    self._retries += 1
-                time.sleep(delay)
-                delay *= 2
-            except Exception as exc:  # noqa: BLE001 - a failing backend must not stop the campaign
-                return CallResult(error=_error_text(exc))
-        raise AssertionError("unreachable")
+    def _call(self, fn: Callable[[], CallResult]) -> CallResult:
+        """One vendor call; the client behind it has already retried what it retries."""
+        try:
+            return fn()
+        except self.options.fatal_errors:
+            raise
+        except VendorError as exc:
+            return CallResult(error=_error_text(exc), retryable=exc.retryable)
+        except Exception as exc:  # noqa: BLE001 - a failing backend must not stop the campaign
+            return CallResult(error=_error_text(exc))
 
     def _recognize(self, vendor: Vendor, img: PreparedImage) -> CallResult:
         def call() -> CallResult:
@@ -439,7 +429,7 @@ class CampaignRunner:
                 rec = vendor.recognize(img.data)  # type: ignore[arg-type]
                 best = rec.best()
                 return CallResult(best.name, float(best.confidence)) if best else CallResult()
-            return self._call(vendor, once)
+            return self._call(once)
 
         return self.cache.get_or_call((vendor.name, "recognize", img.sha256), call, self._journal_call)
 
@@ -448,7 +438,7 @@ class CampaignRunner:
             def once() -> CallResult:
                 score = vendor.similarity(a.data, b.data)  # type: ignore[arg-type]
                 return CallResult(score=None if score is None else float(score))
-            return self._call(vendor, once)
+            return self._call(once)
 
         return self.cache.get_or_call((vendor.name, "similarity", f"{a.sha256}+{b.sha256}"), call,
                                       self._journal_call)

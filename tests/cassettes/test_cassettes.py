@@ -234,7 +234,7 @@ def campaign_probes(shared_data: Path) -> list[Probe]:
 
 
 def run_campaign(probes, vendors, out_dir):
-    runner = CampaignRunner(probes, vendors, out_dir, CampaignOptions(crop=False, concurrency=1, backoff_s=0.0))
+    runner = CampaignRunner(probes, vendors, out_dir, CampaignOptions(crop=False, concurrency=1))
     runner.run()
     return runner.ordered_rows()
 
