@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -10,6 +11,12 @@ import numpy as np
 
 from harness.bench.device import DeviceInfo
 from harness.bench.flops import ModelCost
+
+
+def usable_cores(threads: int | None) -> int:
+    """CPU cores a run may use: those this process is allowed on, capped at ``threads`` when given."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(threads, available) if threads else available
 
 
 @dataclass(frozen=True)

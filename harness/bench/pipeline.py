@@ -8,7 +8,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from harness.bench.engine import BenchConfig, latency_stats, time_step
+from harness.bench.engine import BenchConfig, latency_stats, time_step, usable_cores
 
 PIPELINE_MAX_BATCH = 32  # the faces issue's batch sizes are 1 and 32; larger adds minutes, not insight
 
@@ -46,9 +46,7 @@ def bench_pipeline(config: BenchConfig, *, log: Callable[[str], None] = print, t
         reason = f"{type(exc).__name__}: {exc}"
         log(f"[skip] face pipeline: {reason}")
         return [{**base, "model": "pipeline:analyze", "batch": 1, "status": "skipped", "reason": reason}]
-    from harness.bench.suite import _cores
-
-    cores = _cores(threads)
+    cores = usable_cores(threads)
     faces = pipeline.analyze(photo)
     crops = np.stack([_aligned(photo, faces[0])] * PIPELINE_MAX_BATCH)
     stages = {

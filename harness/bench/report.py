@@ -128,8 +128,8 @@ def render_run(path: Path, doc: dict) -> str:
            f"threads: {doc.get('host', {}).get('cpu_threads_used') or 'default'}; load average (1/5/15 min) "
            f"before {doc.get('host', {}).get('load_average_before')}, after "
            f"{doc.get('host', {}).get('load_average_after')} (other processes shared the machine when above 0).",
-           f"- Method: {cfg.get('warmup')} warm-up run(s) excluded, then timed runs until >= {cfg.get('min_iters')} runs "
-           f"and >= {cfg.get('min_seconds')} s, stopping after {cfg.get('max_seconds')} s once >= "
+           f"- Method: {cfg.get('warmup')} warm-up run(s) excluded, then timed runs until "
+           f">= {cfg.get('min_iters')} runs and >= {cfg.get('min_seconds')} s, stopping after {cfg.get('max_seconds')} s once >= "
            f"{cfg.get('floor_iters')} runs are in (the 'runs' column). Latency is per batch call. "
            f"Command: `{doc.get('command', '')}`; whole run {doc.get('wall_seconds', '?')} s."]
     if doc.get("complete") is False:

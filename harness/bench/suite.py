@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.bench.device import DeviceInfo, cpu_device, gpu_device
-from harness.bench.engine import BenchConfig, latency_stats, roofline, time_step
+from harness.bench.engine import BenchConfig, latency_stats, roofline, time_step, usable_cores
 from harness.bench.flops import ModelCost, cost_summary, count_cost
 from harness.bench.models import BenchModel
 from harness.bench.runners import (
@@ -61,7 +61,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
         "command": command,
         "device": device.as_dict(),
         "host": {"python": platform.python_version(), "platform": platform.platform(terse=True),
-                 "cpu_threads_used": threads, "cores": _cores(threads), "load_average_before": _loadavg()},
+                 "cpu_threads_used": threads, "cores": usable_cores(threads), "load_average_before": _loadavg()},
         "libraries": library_versions(),
         "config": config.as_dict(),
         "notes": [UNTRAINED_NOTE, *(notes or [])],
@@ -123,7 +123,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                     continue
                 stats = latency_stats(timed.latencies, batch)
                 if combo.backend == "ort-cpu":
-                    stats["cpu_share"] = timed.cpu_share(_cores(threads))
+                    stats["cpu_share"] = timed.cpu_share(usable_cores(threads))
                 if getattr(step, "mode", None):
                     base["execution"] = step.mode
                 result = {**base, "status": "ok", "warmup_iterations": timed.warmup, **stats,
@@ -136,7 +136,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
         runner.close()
         _free_device_memory()
     if pipeline:
-        from harness.bench.pipeline import bench_pipeline
+        from harness.bench.pipeline import bench_pipeline  # lazy: it needs cv2 and the face models
 
         doc["results"] += bench_pipeline(config, log=log, threads=threads, over_budget=over_budget)
     doc["complete"] = True
@@ -168,11 +168,6 @@ def _memory_shortfall(cost: ModelCost | None, batch: int) -> str | None:
                 f"{cost.peak_live_bytes_per_image / 1e6:.0f} MB of live activations per image, plus weights), "
                 f"{available / 1e9:.1f} GB available on this shared machine")
     return None
-
-
-def _cores(threads: int | None) -> int:
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(threads, available) if threads else available
 
 
 def _loadavg() -> list[float] | None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from harness.metrics.meta import BASIS_LABELS
+from harness.plotstyle import DPI, figure, vendor_colour, vendor_display, vendor_order
 
-from harness.results.schema import VENDOR_TITLES  # noqa: E402
+# the reporting threshold each vendor was observed to use (0-100), marked on the sensitivity plot
+OWN_THRESHOLDS = {"aws": 55.0, "ms": 70.0, "nav": 0.0}
 
 SERIES = (
     ("before", "no defense", "#9e9e9e"),
@@ -25,15 +28,20 @@ SERIES = (
 def _label(row: pd.Series) -> str:
     name = str(row["dataset"])
     name = name.replace("-", "-\n", 1) if len(name) > 10 else name
-    return f"{name}\n{VENDOR_TITLES.get(row['vendor'], row['vendor'])}"
+    return f"{name}\n{vendor_display(row['vendor'])}"
 
 
 def defense_bars(table: pd.DataFrame, path: Path, metric: str = "NA") -> Path:
     """One panel per policy: ``metric`` before, after (measured) and the two estimates, with the
     cost on genuine images (share of genuine recognitions destroyed) as black dots on a right axis."""
     policies = list(dict.fromkeys(table["policy"]))
-    fig, axes = plt.subplots(len(policies), 1, figsize=(max(8, 0.75 * table.groupby("policy").size().max() + 2),
-                                                         2.8 * len(policies)), squeeze=False, constrained_layout=True)
+    width = max(8, 0.75 * table.groupby("policy").size().max() + 2)
+    with figure(path, (width, 2.8 * len(policies)), nrows=len(policies), dpi=DPI, layout="constrained") as (fig, axes):
+        _defense_panels(fig, axes, table, policies, metric)
+    return Path(path)
+
+
+def _defense_panels(fig: Figure, axes: np.ndarray, table: pd.DataFrame, policies: list, metric: str) -> None:
     for ax, pol in zip(axes[:, 0], policies):
         t = table[table["policy"] == pol].reset_index(drop=True)
         x = np.arange(len(t))
@@ -48,22 +56,25 @@ def defense_bars(table: pd.DataFrame, path: Path, metric: str = "NA") -> Path:
         ax.set_ylim(0, 105)
         ax.set_ylabel(f"{metric} %")
         ax.set_title(pol, fontsize=9, loc="left")
-        ax.grid(axis="y", alpha=0.3)
+        ax.grid(True, axis="y")
     h1, l1 = axes[0, 0].get_legend_handles_labels()
-    fig.legend(h1 + [plt.Line2D([], [], color="k", marker="o", ls="")], l1 + ["genuine recognitions destroyed (%)"],
+    fig.legend(h1 + [Line2D([], [], color="k", marker="o", ls="")], l1 + ["genuine recognitions destroyed (%)"],
                loc="outside lower center", ncol=3, fontsize=8)
-    fig.suptitle(f"Attack success ({metric}, share of all valid probes) before and after the defense")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    fig.suptitle(f"Attack success ({metric}, {BASIS_LABELS['all']}) before and after the defense")
 
 
 def estimate_scatter(table: pd.DataFrame, path: Path, metric: str = "NA") -> Path:
     """Measured post-defense rate against the study's estimate, one point per dataset x vendor x policy."""
-    fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
+    with figure(path, (6, 5.5), dpi=DPI, layout="constrained") as (_fig, axes):
+        _estimate_axes(axes[0, 0], table, metric)
+    return Path(path)
+
+
+def _estimate_axes(ax: Axes, table: pd.DataFrame, metric: str) -> None:
     for pol, t in table.groupby("policy", sort=False):
         ax.scatter(t[f"{metric}_study_est"], t[f"{metric}_after"], label=pol, s=22, alpha=0.8)
-    hi = float(np.nanmax(table[[f"{metric}_study_est", f"{metric}_after"]].to_numpy(dtype=float))) if len(table) else 1.0
+    values = table[[f"{metric}_study_est", f"{metric}_after"]].to_numpy(dtype=float)
+    hi = float(np.nanmax(values)) if len(table) else 1.0
     hi = max(hi * 1.05, 1.0)
     ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="estimate = measured")
     ax.set_xlim(0, hi)
@@ -72,42 +83,40 @@ def estimate_scatter(table: pd.DataFrame, path: Path, metric: str = "NA") -> Pat
     ax.set_ylabel(f"measured {metric} after the defense (%)")
     ax.set_title("Above the line: the analytic estimate is too optimistic")
     ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    ax.grid(True)
 
 
 def sensitivity_plot(bg: pd.DataFrame, th: pd.DataFrame, path: Path) -> Path:
     """DHC over beta, DHS over gamma, and NA/TA over each vendor's reporting threshold (pooled per vendor)."""
-    vendors = [v for v in ("aws", "ms", "nav") if v in set(th["vendor"]) | set(bg["vendor"])]
-    fig, axes = plt.subplots(1, 2 + len(vendors), figsize=(4.2 * (2 + len(vendors)), 3.8), constrained_layout=True)
-    colours = {"aws": "#ff9900", "ms": "#0078d4", "nav": "#03c75a"}
+    vendors = [v for v in vendor_order(set(th["vendor"]) | set(bg["vendor"])) if v in OWN_THRESHOLDS]
+    with figure(path, (4.2 * (2 + len(vendors)), 3.8), ncols=2 + len(vendors), dpi=DPI,
+                layout="constrained") as (fig, axes):
+        _sensitivity_axes(list(axes[0]), bg, th, vendors)
+        fig.suptitle("Simulation at study scale: conclusions vs beta, gamma and the vendors' reporting thresholds "
+                     "(dotted: the study's values)", fontsize=10)
+    return Path(path)
+
+
+def _sensitivity_axes(axes: list[Axes], bg: pd.DataFrame, th: pd.DataFrame, vendors: list[str]) -> None:
     for ax, (param, metric) in zip(axes[:2], (("beta", "DHC"), ("gamma", "DHS"))):
         for v in vendors:
             t = bg[(bg["parameter"] == param) & (bg["vendor"] == v)].sort_values("threshold")
             if t["value"].notna().any():
-                ax.plot(t["threshold"], t["value"], "o-", color=colours.get(v), label=VENDOR_TITLES.get(v, v))
+                ax.plot(t["threshold"], t["value"], "o-", color=vendor_colour(v), label=vendor_display(v))
         ax.axvline(90 if param == "beta" else 80, color="grey", ls=":", lw=1)
         ax.set_xlabel(f"{param} (0-100)")
         ax.set_ylabel(f"{metric} % (study basis)")
         ax.set_ylim(0, 105)
-        ax.grid(alpha=0.3)
+        ax.grid(True)
         ax.legend(fontsize=8)
-    own = {"aws": 55.0, "ms": 70.0, "nav": 0.0}
     for ax, v in zip(axes[2:], vendors):
         t = th[th["vendor"] == v]
         for metric, style in (("NA", "o-"), ("TA", "s--"), ("SIC", "^:")):
             tm = t[t["metric"] == metric].sort_values("threshold")
-            ax.plot(tm["threshold"], tm["value"], style, color=colours.get(v), label=metric)
-        ax.axvline(own[v], color="grey", ls=":", lw=1)
-        ax.set_xlabel(f"{VENDOR_TITLES.get(v, v)} reporting threshold tau (0-100)")
+            ax.plot(tm["threshold"], tm["value"], style, color=vendor_colour(v), label=metric)
+        ax.axvline(OWN_THRESHOLDS[v], color="grey", ls=":", lw=1)
+        ax.set_xlabel(f"{vendor_display(v)} reporting threshold tau (0-100)")
         ax.set_ylabel("% (study basis)")
         ax.set_ylim(0, 105)
-        ax.grid(alpha=0.3)
+        ax.grid(True)
         ax.legend(fontsize=8)
-    fig.suptitle("Simulation at study scale: conclusions vs beta, gamma and the vendors' reporting thresholds "
-                 "(dotted: the study's values)", fontsize=10)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)

@@ -2,7 +2,8 @@
 
 ``compute_metrics(df)`` returns long-form records (one per group x metric x basis);
 ``count_probes(df)`` the probe / valid / errored counts per group. See :mod:`harness.metrics.compute`
-for the denominators and :mod:`harness.metrics.probes` for the per-probe definitions.
+for the denominators and :mod:`harness.metrics.probes` for the per-probe definitions,
+:mod:`harness.metrics.meta` for each metric's label and denominators in words.
 """
 
 from harness.metrics.compute import (
@@ -18,11 +19,12 @@ from harness.metrics.compute import (
     counts_from_probes,
     metrics_from_probes,
 )
+from harness.metrics.meta import BASIS_LABELS, METRIC_META, MetricMeta, metric_meta
 from harness.metrics.probes import ProbeArrays
 from harness.metrics.wilson import wilson_interval
 
 __all__ = [
-    "BASES", "COUNT_COLUMNS", "DEFAULT_BETA", "DEFAULT_BY", "DEFAULT_GAMMA", "METRICS", "RECORD_COLUMNS",
-    "ProbeArrays", "compute_metrics", "count_probes", "counts_from_probes", "metrics_from_probes",
-    "wilson_interval",
+    "BASES", "BASIS_LABELS", "COUNT_COLUMNS", "DEFAULT_BETA", "DEFAULT_BY", "DEFAULT_GAMMA", "METRICS", "METRIC_META",
+    "RECORD_COLUMNS", "MetricMeta", "ProbeArrays", "compute_metrics", "count_probes", "counts_from_probes",
+    "metric_meta", "metrics_from_probes", "wilson_interval",
 ]

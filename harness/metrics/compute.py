@@ -15,7 +15,8 @@ SIC       distinct targets among valid probes         distinct targets among val
 
 ``value`` is ``100 * numerator / denominator`` and undefined (NaN) when the denominator is 0;
 this is how DHS comes out for a vendor without a similarity call. ``ci_low`` / ``ci_high`` are
-the 95% Wilson interval in percent.
+the 95% Wilson interval in percent. The same denominators in words, with the metrics' labels, are
+in :mod:`harness.metrics.meta`, which every report reads.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from harness.metrics.meta import BASES, METRICS
 from harness.metrics.probes import ProbeArrays
 from harness.metrics.wilson import wilson_interval
 
-METRICS: tuple[str, ...] = ("TA", "NA", "DHF", "DHC", "DHS", "SIC")
-BASES: tuple[str, ...] = ("study", "all")
 DEFAULT_BETA = 90.0
 DEFAULT_GAMMA = 80.0
 DEFAULT_BY: tuple[str, ...] = ("dataset", "vendor")
@@ -51,7 +51,9 @@ def rate_table(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np.n
     return {"value": value, "ci_low": 100.0 * low, "ci_high": 100.0 * high}
 
 
-def metric_counts(probes: ProbeArrays, beta: float, gamma: float) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+def metric_counts(
+    probes: ProbeArrays, beta: float, gamma: float,
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(metric, basis) -> (numerators, denominators), one entry per group."""
     named = probes.named
     with_sim = probes.valid & probes.has_similarity

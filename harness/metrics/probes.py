@@ -133,7 +133,7 @@ PARALLEL_ROWS = 200_000
 class _Inline:
     """Stand-in for an executor that runs each task at once (small tables: threads cost more)."""
 
-    def __enter__(self) -> "_Inline":
+    def __enter__(self) -> _Inline:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -201,7 +201,7 @@ class ProbeArrays:
         )
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")) -> "ProbeArrays":
+    def from_frame(cls, df: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")) -> ProbeArrays:
         # The hash encodings and string comparisons run in Arrow, which releases the GIL: on big
         # tables do them on a second thread while this one does the rest.
         workers = 2 if len(df) >= PARALLEL_ROWS else 1

@@ -5,19 +5,19 @@ from __future__ import annotations
 import base64
 import html
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from harness.metrics import METRICS
-from harness.report.tables import STUDY_DENOMINATOR
-from harness.results.schema import VENDOR_TITLES
+from harness.metrics.meta import BASIS_LABELS, METRIC_META, METRICS, undefined_without_similarity
+from harness.plotstyle import known_vendors, vendor_display, vendor_order
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.na{color:#999}.err{color:#b00}
 .notice{background:#fff4d6;border:1px solid #e0b030;padding:.8em 1em;border-radius:4px}
 img{max-width:100%;border:1px solid #eee}small{color:#666}
@@ -37,15 +37,17 @@ def _cell(value: float, num: int, den: int) -> str:
 
 def _metrics_html(records: pd.DataFrame, basis: str) -> str:
     recs = records[records["basis"] == basis]
-    vendors = [v for v in ("aws", "ms", "nav") if v in set(recs["vendor"])]
+    vendors = [v for v in vendor_order(recs["vendor"]) if v in known_vendors()]
     index = {(r.dataset, r.metric, r.vendor): r for r in recs.itertuples(index=False)}
     out = ['<table><tr><th class="l">dataset</th><th class="l">metric</th>'
-           + "".join(f"<th>{VENDOR_TITLES.get(v, v)}</th>" for v in vendors) + "</tr>"]
+           + "".join(f"<th>{html.escape(vendor_display(v))}</th>" for v in vendors) + "</tr>"]
     for dataset in sorted(set(recs["dataset"])):
         for i, m in enumerate(METRICS):
             cells = "".join(_cell(r.value, r.numerator, r.denominator) if (r := index.get((dataset, m, v)))
                             else "<td></td>" for v in vendors)
-            out.append(f'<tr><td class="l">{html.escape(dataset) if i == 0 else ""}</td><td class="l">{m}</td>{cells}</tr>')
+            label = html.escape(METRIC_META[m].label)
+            out.append(f'<tr><td class="l">{html.escape(dataset) if i == 0 else ""}</td>'
+                       f'<td class="l"><abbr title="{label}">{m}</abbr></td>{cells}</tr>')
     out.append("</table>")
     return "\n".join(out)
 
@@ -66,12 +68,15 @@ def write_html_report(path: Path, *, title: str, notice: str | None, facts: list
         parts.append(f'<p class="notice">{notice}</p>')
     parts.append("<table>" + "".join(f'<tr><th class="l">{html.escape(k)}</th><td class="l">{html.escape(v)}</td></tr>'
                                      for k, v in facts) + "</table>")
-    parts.append("<h2>Metrics (study denominators)</h2>")
-    parts.append("<p><small>" + "; ".join(f"{m}: share of {d}" for m, d in STUDY_DENOMINATOR.items())
-                 + ". In percent, with numerator/denominator. n/a = undefined (e.g. DHS for a vendor without a "
-                   "similarity call). Errored probes are excluded from every denominator and listed below.</small></p>")
+    parts.append(f"<h2>Metrics ({BASIS_LABELS['study']})</h2>")
+    shares = "; ".join(f"{m.key} ({html.escape(m.label)}): share of {html.escape(m.study_denominator)}"
+                       for m in METRIC_META.values())
+    undefined = ", ".join(undefined_without_similarity())
+    parts.append(f"<p><small>{shares}. In percent, with numerator/denominator. n/a = undefined (e.g. {undefined} "
+                 "for a vendor without a similarity call). Errored probes are excluded from every denominator and "
+                 "listed below.</small></p>")
     parts.append(_metrics_html(records, "study"))
-    parts.append("<h2>Metrics (share of all valid probes)</h2>")
+    parts.append(f"<h2>Metrics ({BASIS_LABELS['all']})</h2>")
     parts.append(_metrics_html(records, "all"))
     for caption, p in plots:
         parts.append(f"<h2>{html.escape(caption)}</h2>{_img(p)}")
@@ -83,7 +88,7 @@ def write_html_report(path: Path, *, title: str, notice: str | None, facts: list
     else:
         parts.append("<p>No errors.</p>")
     parts.append("<h2>Files</h2><ul>" + "".join(f"<li><code>{html.escape(f)}</code></li>" for f in files) + "</ul>")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f"<p><small>written by dfi, {stamp}</small></p></body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

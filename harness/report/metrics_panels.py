@@ -16,24 +16,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from harness.metrics import METRICS
-from harness.results.schema import VENDOR_TITLES, VENDORS
-
-STUDY_DENOMINATORS = {
-    "TA": "of valid probes", "NA": "of valid probes", "DHF": "of valid probes",
-    "DHC": "of NA successes", "DHS": "of NA failures with a similarity score", "SIC": "of distinct targets",
-}
-ALL_DENOMINATORS = dict(STUDY_DENOMINATORS, DHC="of valid probes", DHS="of valid probes with a similarity score")
-METRIC_NAMES = {
-    "TA": "targeted attack success", "NA": "non-targeted attack success",
-    "DHF": "fake more confident than real", "DHC": "high-confidence deception",
-    "DHS": "high-similarity deception", "SIC": "share of impersonated celebrities",
-}
+from harness.metrics.meta import METRICS, metric_meta
+from harness.plotstyle import vendor_display, vendor_order
 
 
 def _vendors(frame: pd.DataFrame) -> list[str]:
-    present = list(dict.fromkeys(frame["vendor"]))
-    return [v for v in VENDORS if v in present] + sorted(set(present) - set(VENDORS))
+    return vendor_order(frame["vendor"])
 
 
 def _row_label(keys: dict[str, object]) -> str:
@@ -55,13 +43,13 @@ def metric_panel(records: pd.DataFrame, metric: str, basis: str = "study",
                  by: Sequence[str] = ("dataset", "vendor")) -> Table:
     recs = records[(records["metric"] == metric) & (records["basis"] == basis)]
     row_keys = [k for k in by if k != "vendor"]
-    denominators = STUDY_DENOMINATORS if basis == "study" else ALL_DENOMINATORS
-    table = Table(title=f"{metric}: {METRIC_NAMES[metric]}", caption=f"% {denominators[metric]}",
+    meta = metric_meta(metric)
+    table = Table(title=meta.title, caption=meta.unit(basis),
                   title_style="bold", caption_style="dim", show_lines=True)
     table.add_column(" / ".join(row_keys) or "all")
     vendors = _vendors(recs) if len(recs) else []
     for v in vendors:
-        table.add_column(VENDOR_TITLES.get(v, v), justify="right")
+        table.add_column(vendor_display(v), justify="right")
     cells: dict[tuple, dict[str, dict]] = {}
     for rec in recs.to_dict("records"):
         cells.setdefault(tuple(rec[k] for k in row_keys), {})[rec["vendor"]] = rec
@@ -79,7 +67,7 @@ def counts_panel(counts: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")
         table.add_column(name, justify="left" if name in (*row_keys, "vendor") else "right")
     for rec in counts.to_dict("records"):
         table.add_row(
-            *(str(rec[k]) for k in row_keys), VENDOR_TITLES.get(rec["vendor"], rec["vendor"]),
+            *(str(rec[k]) for k in row_keys), vendor_display(rec["vendor"]),
             str(rec["probes"]), str(rec["valid"]),
             Text(str(rec["errored"]), style="red" if rec["errored"] else ""),
             str(rec["similarity_errors"]), str(rec["with_similarity"]),

@@ -11,12 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.metrics import METRICS, compute_metrics, count_probes
-from harness.results.schema import VENDOR_TITLES
-
-STUDY_DENOMINATOR = {
-    "TA": "valid probes", "NA": "valid probes", "DHF": "valid probes",
-    "DHC": "NA successes", "DHS": "NA failures with a similarity score", "SIC": "distinct targets",
-}
+from harness.metrics.meta import BASIS_LABELS, denominator_note
+from harness.plotstyle import vendor_display, vendor_order
 
 
 def metrics_records(results: pd.DataFrame, beta: float = 90.0, gamma: float = 80.0) -> pd.DataFrame:
@@ -32,16 +28,15 @@ def _fmt(value: float, num: int, den: int) -> str:
 def metrics_table(records: pd.DataFrame, basis: str = "study", title: str | None = None) -> Table:
     """One row per (dataset, metric), one column per vendor; cells 'value% (num/den)'."""
     recs = records[records["basis"] == basis]
-    vendors = [v for v in ("aws", "ms", "nav") if v in set(recs["vendor"])]
-    vendors += sorted(set(recs["vendor"]) - set(vendors))
+    vendors = vendor_order(recs["vendor"])
     t = Table(title=title or f"metrics (basis: {basis}; beta={recs['beta'].iloc[0] if len(recs) else 90:g}, "
                              f"gamma={recs['gamma'].iloc[0] if len(recs) else 80:g})")
     t.add_column("dataset")
     t.add_column("metric")
     for v in vendors:
-        t.add_column(VENDOR_TITLES.get(v, v), justify="right")
+        t.add_column(vendor_display(v), justify="right")
     index = {(r.dataset, r.metric, r.vendor): r for r in recs.itertuples(index=False)}
-    for d_i, dataset in enumerate(sorted(set(recs["dataset"]))):
+    for dataset in sorted(set(recs["dataset"])):
         for m_i, metric in enumerate(METRICS):
             cells = []
             for v in vendors:
@@ -56,7 +51,7 @@ def counts_table(counts: pd.DataFrame) -> Table:
     for c in ("dataset", "vendor", "probes", "valid", "errored", "with_similarity"):
         t.add_column(c, justify="left" if c in ("dataset", "vendor") else "right")
     for r in counts.itertuples(index=False):
-        t.add_row(r.dataset, VENDOR_TITLES.get(r.vendor, r.vendor), str(r.probes), str(r.valid),
+        t.add_row(r.dataset, vendor_display(r.vendor), str(r.probes), str(r.valid),
                   f"[red]{r.errored}[/red]" if r.errored else "0", str(r.with_similarity))
     return t
 
@@ -76,6 +71,5 @@ def write_metrics(results: pd.DataFrame, out_dir: Path, beta: float = 90.0, gamm
 def print_metrics(console: Console, records: pd.DataFrame, counts: pd.DataFrame) -> None:
     console.print(counts_table(counts))
     console.print(metrics_table(records, "study"))
-    console.print("[dim]study basis: TA, NA, DHF over valid probes; DHC over NA successes; DHS over NA "
-                  "failures with a similarity score; SIC over distinct targets. metrics.csv also has the "
-                  "share of all valid probes (basis 'all'). Errored probes are excluded and counted.[/dim]")
+    console.print(f"[dim]study basis: {denominator_note('study')}. metrics.csv also has the "
+                  f"{BASIS_LABELS['all']} (basis 'all'). Errored probes are excluded and counted.[/dim]")

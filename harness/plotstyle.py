@@ -1,0 +1,162 @@
+"""The one plotting style of every figure the harness writes (reports, sweeps, compare, defense).
+
+A foundation module: it imports matplotlib and nothing else from the harness (the vendor
+registry, once it exists, only lazily), so the analyses (compare, defense, simulate, calibrate,
+sweep) and the reports above them can all use it without breaking the layering.
+
+* :data:`RC` -- fonts, sizes and save settings, applied by :func:`plot_style`;
+* :func:`figure` -- a context manager that applies the style, makes a figure and its axes with
+  matplotlib's object API (no pyplot, no global figure state, no display) and saves it on exit;
+* :func:`save_figure` -- the one savefig (atomic: a reader never sees a half-written PNG);
+* vendor order, display names and colours (:func:`vendor_order`, :func:`vendor_display`,
+  :func:`vendor_colour`);
+* :func:`wilson_yerr` / :func:`wilson_band` -- 95% Wilson intervals as error bars or bands.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+# Save resolutions: figures embedded in the HTML report are small; standalone figures finer.
+REPORT_DPI = 80
+DPI = 110
+
+# Figure sizes (inches) shared by several figures.
+FIGSIZE_PANELS = (12.0, 6.5)     # the six metric panels
+FIGSIZE_SINGLE = (6.0, 3.5)      # one metric
+
+GRID_ALPHA = 0.3
+BAND_ALPHA = 0.18
+
+RC: dict[str, Any] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 10.0,
+    "axes.titlesize": "large",
+    "axes.labelsize": "medium",
+    "legend.fontsize": "medium",
+    "figure.titlesize": "large",
+    "grid.alpha": GRID_ALPHA,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.format": "png",
+}
+
+# TODO(vendor registry): display names come from harness.vendors.registry (names(), get(name).display_name)
+# once the lead adds it; vendor_order / vendor_display already ask it first. Until then this dict is
+# the one copy the figures and reports use.
+VENDOR_DISPLAY: dict[str, str] = {"aws": "AWS", "ms": "MS", "nav": "NAV"}
+VENDOR_COLOURS: dict[str, str] = {"aws": "#ff9900", "ms": "#0078d4", "nav": "#03c75a"}
+
+_REGISTRY = "harness.vendors.registry"
+
+
+def _registry() -> Any | None:
+    try:
+        return importlib.import_module(_REGISTRY)
+    except ModuleNotFoundError as exc:
+        if exc.name == _REGISTRY:
+            return None
+        raise
+
+
+def known_vendors() -> tuple[str, ...]:
+    """The vendors in their display order (aws, ms, nav)."""
+    registry = _registry()
+    if registry is not None:
+        return tuple(registry.names())
+    return tuple(VENDOR_DISPLAY)
+
+
+def vendor_display(vendor: str) -> str:
+    """``"aws"`` -> ``"AWS"``; an unknown vendor is shown by its own name."""
+    registry = _registry()
+    if registry is not None and vendor in registry.names():
+        return str(registry.get(vendor).display_name)
+    return VENDOR_DISPLAY.get(vendor, vendor)
+
+
+def vendor_colour(vendor: str) -> str | None:
+    """The vendor's colour, None (matplotlib's cycle) for one without its own."""
+    return VENDOR_COLOURS.get(vendor)
+
+
+def vendor_order(present: Iterable[str]) -> list[str]:
+    """The known vendors among ``present`` in their order, then any others sorted."""
+    present_set = set(present)
+    known = known_vendors()
+    return [v for v in known if v in present_set] + sorted(present_set - set(known))
+
+
+@contextmanager
+def plot_style() -> Iterator[None]:
+    """Apply :data:`RC` for the duration (artists pick up fonts when created, savefig when saving)."""
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def new_figure(figsize: tuple[float, float], *, dpi: float = DPI, layout: str | None = None) -> Figure:
+    """A figure on the Agg canvas; call inside :func:`plot_style`."""
+    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: Path, *, dpi: float = DPI) -> Path:
+    """Write ``fig`` as PNG to ``path`` (parents made), via a temporary file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with plot_style():
+        fig.savefig(tmp, format="png", dpi=dpi)
+    tmp.replace(path)
+    return path
+
+
+@contextmanager
+def figure(path: Path, figsize: tuple[float, float], *, nrows: int = 1, ncols: int = 1, dpi: float = DPI,
+           layout: str | None = None, **subplots: Any) -> Iterator[tuple[Figure, np.ndarray]]:
+    """Styled figure with an (nrows x ncols) array of axes, saved to ``path`` when the block ends
+    without an exception::
+
+        with figure(path, (6, 4)) as (fig, axes):
+            axes[0, 0].plot(...)
+    """
+    with plot_style():
+        fig = new_figure(figsize, dpi=dpi, layout=layout)
+        axes = fig.subplots(nrows, ncols, squeeze=False, **subplots)
+        yield fig, axes
+        save_figure(fig, path, dpi=dpi)
+
+
+def wilson_yerr(values: Sequence[float], ci_low: Sequence[float], ci_high: Sequence[float]) -> np.ndarray:
+    """Asymmetric error bars (2 x n) from values and their interval; 0 where a value is undefined.
+
+    Rounding can put a value a hair outside its interval: such bars are clipped to 0.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    lo = np.asarray(ci_low, dtype=np.float64)
+    hi = np.asarray(ci_high, dtype=np.float64)
+    return np.clip(np.nan_to_num(np.stack([v - lo, hi - v])), 0, None)
+
+
+def wilson_band(ax: Axes, x: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray, colour: str | None) -> None:
+    """The 95% Wilson interval as a shaded band around a curve."""
+    ax.fill_between(x, ci_low, ci_high, color=colour, alpha=BAND_ALPHA, lw=0)
+
+
+__all__ = [
+    "BAND_ALPHA", "DPI", "FIGSIZE_PANELS", "FIGSIZE_SINGLE", "GRID_ALPHA", "RC", "REPORT_DPI", "VENDOR_COLOURS",
+    "VENDOR_DISPLAY", "figure", "known_vendors", "new_figure", "plot_style", "save_figure", "vendor_colour",
+    "vendor_display", "vendor_order", "wilson_band", "wilson_yerr",
+]
