@@ -218,7 +218,7 @@ def default_profile_dict(vendor: str) -> dict[str, Any]:
     resource or a file path."""
     if vendor not in registry.names():
         raise ProfileError(f"unknown vendor {vendor!r}; choose one of {', '.join(registry.names())}")
-    ref = registry.get(vendor).profile_ref
+    ref = registry.get(vendor).profile
     package, sep, name = ref.partition(":")
     if sep and not Path(ref).exists():
         text = resources.files(package).joinpath(name).read_text(encoding="utf-8")

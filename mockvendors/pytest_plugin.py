@@ -18,9 +18,15 @@ This module imports nothing heavy at collection time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # only for annotations: the plugin imports nothing heavy at collection time
+    from mockvendors.analysis import CachingAnalyzer
+    from mockvendors.gallery import Gallery
+    from mockvendors.server import Endpoint
 
 
 def _need_models() -> None:
@@ -33,7 +39,7 @@ def _need_models() -> None:
 
 
 @pytest.fixture(scope="session")
-def mockvendors_analyzer() -> Any:
+def mockvendors_analyzer() -> CachingAnalyzer:
     """The face analyzer all mocks share (cached by image sha256); skips without installed models."""
     _need_models()
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
@@ -42,7 +48,7 @@ def mockvendors_analyzer() -> Any:
 
 
 @pytest.fixture(scope="session")
-def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
+def mockvendors_gallery(mockvendors_analyzer: CachingAnalyzer) -> Gallery | str | Path:
     """The mocks' gallery: the demo gallery. Override it (a Gallery, a folder per name, or a .npz/.json)."""
     from mockvendors.gallery import demo_gallery
 
@@ -50,31 +56,34 @@ def mockvendors_gallery(mockvendors_analyzer: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def mock_vendor_servers(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[dict[str, Any]]:
+def mock_vendor_servers(mockvendors_gallery: Gallery | str | Path,
+                        mockvendors_analyzer: CachingAnalyzer) -> Iterator[dict[str, Endpoint]]:
     """AWS, Azure and Naver mock servers on free loopback ports: {"aws"|"ms"|"nav": Endpoint}."""
     from mockvendors.gallery import resolve_gallery
     from mockvendors.server import MockServers, build_protocols
 
     gallery = resolve_gallery(mockvendors_gallery, mockvendors_analyzer)
-    protocols = build_protocols(("aws", "ms", "nav"), gallery, mockvendors_analyzer)
+    from harness.vendors import registry
+
+    protocols = build_protocols(registry.names(), gallery, mockvendors_analyzer)
     with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as servers:
         yield servers.endpoints
 
 
 @pytest.fixture(scope="session")
-def mock_aws_url(mock_vendor_servers: dict[str, Any]) -> str:
+def mock_aws_url(mock_vendor_servers: dict[str, Endpoint]) -> str:
     """Base URL of the AWS Rekognition mock (boto3 endpoint_url)."""
     return mock_vendor_servers["aws"].url
 
 
 @pytest.fixture(scope="session")
-def mock_azure_url(mock_vendor_servers: dict[str, Any]) -> str:
+def mock_azure_url(mock_vendor_servers: dict[str, Endpoint]) -> str:
     """Base URL of the Azure mock (Computer Vision celebrities and Face)."""
     return mock_vendor_servers["ms"].url
 
 
 @pytest.fixture(scope="session")
-def mock_naver_url(mock_vendor_servers: dict[str, Any]) -> str:
+def mock_naver_url(mock_vendor_servers: dict[str, Endpoint]) -> str:
     """Base URL of the Naver CFR mock."""
     return mock_vendor_servers["nav"].url
 
@@ -91,7 +100,8 @@ def mock_rekognition_client(mock_aws_url: str) -> Any:
 
 
 @pytest.fixture
-def mock_rekognition_inprocess(mockvendors_gallery: Any, mockvendors_analyzer: Any) -> Iterator[Any]:
+def mock_rekognition_inprocess(mockvendors_gallery: Gallery | str | Path,
+                               mockvendors_analyzer: CachingAnalyzer) -> Iterator[Any]:
     """Every boto3 Rekognition call in the test is answered in-process by the mock."""
     from mockvendors.aws.inprocess import mock_rekognition
 

@@ -22,13 +22,6 @@ from unittest import mock
 
 from harness.paths import shared_data_dir
 
-VENDOR_ENV = {
-    "aws": {"AWS_ACCESS_KEY_ID": "mock", "AWS_SECRET_ACCESS_KEY": "mock", "DFI_AWS_REGION": "us-east-1"},
-    "ms": {"DFI_AZURE_VISION_KEY": "mock"},
-    "nav": {"DFI_NAVER_CLIENT_ID": "mock", "DFI_NAVER_CLIENT_SECRET": "mock"},
-}
-ENDPOINT_VAR = {"aws": "DFI_AWS_ENDPOINT_URL", "ms": "DFI_AZURE_VISION_ENDPOINT", "nav": "DFI_NAVER_ENDPOINT"}
-
 
 @dataclass(frozen=True)
 class RecordingPlan:
@@ -71,10 +64,11 @@ def mock_servers(gallery_photos: dict[str, list[Path]], vendors: Sequence[str], 
 
 def record(vendor: str, url: str, out: Path, plan: RecordingPlan, note: str, tps: float = 1000.0) -> dict[str, int]:
     from harness.cassettes.backend import CassetteVendor
+    from harness.vendors import registry
     from harness.vendors.base import VendorError
 
-    prefix = {"aws": "DFI_AWS", "ms": "DFI_AZURE", "nav": "DFI_NAVER"}[vendor]
-    env = {**VENDOR_ENV[vendor], ENDPOINT_VAR[vendor]: url, f"{prefix}_TPS": str(tps), "DFI_MAX_ATTEMPTS": "6"}
+    spec = registry.get(vendor)
+    env = {**spec.load("placeholder_env")(url), f"{spec.env_prefix}_TPS": str(tps), "DFI_MAX_ATTEMPTS": "6"}
     meta = {"provenance": "mock-recorded", "recorded_from": "the project's mock servers (mockvendors), not the real service",
             "note": note}
     counts = {"answers": 0, "errors": 0}
@@ -105,8 +99,10 @@ def main(argv: list[str]) -> None:
         raise SystemExit("../shared/data not found; pass its path")
     plan = default_plan(shared)
     gallery_note = "gallery: " + "; ".join(f"{k} <- {', '.join(p.name for p in v)}" for k, v in plan.gallery.items())
-    with mock_servers(plan.gallery, ("aws", "ms", "nav")) as urls:
-        for v in ("aws", "ms", "nav"):
+    from harness.vendors import registry
+
+    with mock_servers(plan.gallery, registry.names()) as urls:
+        for v in registry.names():
             out = out_dir / f"{v}.yaml"
             out.unlink(missing_ok=True)
             print(v, record(v, urls[v], out, plan, gallery_note))

@@ -46,10 +46,10 @@ def resolve(ref: str) -> Any:
 class VendorSpec:
     """Everything the harness knows about one vendor.
 
-    References (``*_ref``) are ``"module:attribute"`` strings, resolved by :meth:`load`:
+    ``profile`` is the mock's default behaviour profile (:mod:`mockvendors.profile`), a
+    ``"package:file.yaml"`` resource or a file path. References (``*_ref``) are
+    ``"module:attribute"`` strings, resolved by :meth:`load`:
 
-    ``profile_ref``        a ``"package:file.yaml"`` resource or a file path: the mock's default
-                           behaviour profile (:mod:`mockvendors.profile`)
     ``protocol_ref``       class ``(behaviour) -> WireProtocol``: the mock's wire protocol
     ``inprocess_ref``      :class:`mockvendors.wire.InProcessRules`: how the in-process mock checks
                            images and words its refusals, as the wire protocol would
@@ -73,7 +73,7 @@ class VendorSpec:
     default_rate: Rate  # published quota the client keeps to unless told otherwise
     price_per_1000_usd: Mapping[str, float | None]  # by operation (recognize, similarity, ...); None: unknown
     recognize_operations: tuple[str, ...]  # cassette operation names that answer a recognition
-    profile_ref: str
+    profile: str  # the mock's default behaviour profile: a "package:file.yaml" resource or a file path
     protocol_ref: str
     inprocess_ref: str
     connect_ref: str
@@ -168,7 +168,7 @@ register(VendorSpec(
     default_rate=Rate(5.0, 5.0, "AWS Rekognition default image-operation quota, low end (5 TPS)"),
     price_per_1000_usd={"recognize": 1.00, "similarity": 1.00},
     recognize_operations=("RecognizeCelebrities",),
-    profile_ref="mockvendors.profiles:aws.yaml",
+    profile="mockvendors.profiles:aws.yaml",
     protocol_ref="mockvendors.aws.protocol:AwsProtocol",
     inprocess_ref="mockvendors.aws:INPROCESS",
     connect_ref="harness.clients.aws:connect",
@@ -183,7 +183,7 @@ register(VendorSpec(
     default_rate=Rate(10.0, 10.0, "Azure Computer Vision S1 / Face S0 tier (10 TPS)"),
     price_per_1000_usd={"recognize": 1.00, "face_detect": 1.00, "similarity": 1.00},
     recognize_operations=("CelebritiesAnalyze", "FaceDetect"),
-    profile_ref="mockvendors.profiles:ms.yaml",
+    profile="mockvendors.profiles:ms.yaml",
     protocol_ref="mockvendors.azure.protocol:AzureProtocol",
     inprocess_ref="mockvendors.azure:INPROCESS",
     connect_ref="harness.clients.azure:connect",
@@ -198,7 +198,7 @@ register(VendorSpec(
     default_rate=Rate(1000.0 / 86400.0, 1000.0, "Naver Developers CFR quota (1,000 calls/day)"),
     price_per_1000_usd={"recognize": None},
     recognize_operations=("Celebrity",),
-    profile_ref="mockvendors.profiles:nav.yaml",
+    profile="mockvendors.profiles:nav.yaml",
     protocol_ref="mockvendors.naver.protocol:NaverProtocol",
     inprocess_ref="mockvendors.naver:INPROCESS",
     connect_ref="harness.clients.naver:connect",
