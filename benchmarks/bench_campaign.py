@@ -129,14 +129,14 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
     from harness.backends.fastpath import batched
-    from harness.cli.run_cmds import _demo_gallery
+    from harness.jobs.run import demo_gallery
     from harness.backends.inprocess import mock_vendors
 
     work = Path(tempfile.mkdtemp(prefix="dfi-bench-campaign-"))
     try:
         t = time.perf_counter()
         demo, probes, analyzer = build_probes(work / "probes", args.probes)
-        gallery = _demo_gallery(demo)
+        gallery = demo_gallery(demo)
         print(f"setup: {len(probes)} probe files, analysis cache seeded ({time.perf_counter() - t:.1f} s)")
         res: dict = {"probes": len(probes), "vendors": 3, "rows": 3 * len(probes)}
         if not args.skip_per_call:

@@ -1,8 +1,10 @@
 """The ``dfi`` command line. Each sub-module under ``harness.cli`` contributes ``COMMANDS``.
 
-To add commands, create ``harness/cli/<topic>.py`` exposing ``COMMANDS: list[click.Command]``
-and add its name to ``COMMAND_MODULES``. Modules are imported only when their command runs
-(or for ``--help``), so a broken optional dependency never breaks unrelated commands.
+One module per top-level command, named after it (``dfi import-paper`` -> ``harness/cli/import_paper.py``),
+exposing ``COMMANDS: list[click.Command]``; register it in ``COMMAND_MODULES``. Modules are imported
+only when their command runs (or for ``--help``), so a broken optional dependency says so instead
+of breaking unrelated commands. The modules parse flags, call a job in :mod:`harness.jobs` and print
+through the consoles of :mod:`harness.cli.console`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import importlib
 import sys
 
 import click
-from rich.console import Console
 
 from harness import __version__
+from harness.cli.console import print_error, stderr_console
 from harness.errors import DfiError
 
 # module name -> command names it defines (kept explicit so `dfi --help` stays cheap)
@@ -24,13 +26,9 @@ def register(module: str, *names: str) -> None:
     COMMAND_MODULES[module] = names
 
 
-register("harness.cli.results_cmds", "import-paper", "metrics", "sweep")
-register("harness.cli.models_cmds", "models", "faces")
-register("harness.cli.serve_cmds", "serve")
-register("harness.cli.cassette_cmds", "cassettes", "compare", "calibrate")
-register("harness.cli.run_cmds", "run")
-register("harness.cli.bench_cmds", "bench")
-register("harness.cli.defend_cmds", "defend", "simulate")
+for _name in ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
+              "calibrate", "defend", "simulate", "bench"):
+    register(f"harness.cli.{_name.replace('-', '_')}", _name)
 
 
 class LazyGroup(click.Group):
@@ -45,7 +43,7 @@ class LazyGroup(click.Group):
             if cmd_name in cmds:
                 try:
                     mod = importlib.import_module(module)
-                except ImportError as exc:
+                except Exception as exc:  # a broken optional module says so; --help keeps working
                     return _unavailable(cmd_name, exc)
                 for cmd in mod.COMMANDS:
                     if cmd.name == cmd_name:
@@ -70,20 +68,20 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="dfi", standalone_mode=False)
     except click.exceptions.Abort:
-        Console(stderr=True).print("[red]aborted[/red]")
+        stderr_console().print("[red]aborted[/red]")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except DfiError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        print_error(str(exc))
         sys.exit(2)
     except OSError as exc:
         if exc.filename is None:  # not about a path the user gave: a bug, keep the traceback
             raise
         # e.g. an output file in a folder that cannot be created: say which path, in one line
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc.filename}: {exc.strerror or exc}", highlight=False)
+        print_error(f"{exc.filename}: {exc.strerror or exc}")
         sys.exit(2)
     except KeyboardInterrupt:
-        Console(stderr=True).print("[red]interrupted[/red]")
+        stderr_console().print("[red]interrupted[/red]")
         sys.exit(130)

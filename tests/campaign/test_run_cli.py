@@ -145,20 +145,23 @@ def test_cost_estimate_is_shown_and_needs_a_yes(tmp_path: Path):
     import click
 
     from support.campaign_doubles import ScriptedVendor, synthetic_probes
-    from harness.campaign import CampaignOptions, CampaignRunner
     from harness.backends.factory import Backend
-    from harness.cli.run_cmds import _cost_gate
+    from harness.campaign import CampaignOptions, CampaignRunner
+    from harness.cli.run import _cost_gate
+    from harness.jobs.run import Campaign, LoadedDataset
 
     vendors = {"aws": ScriptedVendor("aws"), "nav": ScriptedVendor("nav", similarity=False)}
-    runner = CampaignRunner(synthetic_probes(tmp_path / "d", 40, n_targets=4), vendors, tmp_path / "o",
-                            CampaignOptions(crop=False))
+    probes = synthetic_probes(tmp_path / "d", 40, n_targets=4)
+    runner = CampaignRunner(probes, vendors, tmp_path / "o", CampaignOptions(crop=False))
     runner.open_journal()
     backend = Backend("real", vendors, costs_money=True)
+    campaign = Campaign(LoadedDataset(probes, "d", tmp_path / "d", tmp_path / "d"), list(vendors), "real", backend,
+                        runner, tmp_path / "o", False, 90.0, 80.0)
 
     @click.command()
     @click.option("--yes", is_flag=True)
     def gate(yes: bool) -> None:
-        _cost_gate(runner, backend, yes)
+        _cost_gate(campaign, yes)
         click.echo("STARTED")
 
     refused = CliRunner().invoke(gate, [], input="n\n")

@@ -6,7 +6,7 @@ import yaml
 from support.vendor_http import Scripted, ScriptedServer
 from click.testing import CliRunner
 
-from harness.cli.cassette_cmds import cassettes_group
+from harness.cli.cassettes import cassettes_group
 
 CELEB_OK = {"result": {"celebrities": [{"name": "Jane Doe", "confidence": 0.91,
                                         "faceRectangle": {"left": 1, "top": 2, "width": 3, "height": 4}}]},

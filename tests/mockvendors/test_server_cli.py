@@ -16,7 +16,7 @@ import requests
 from botocore.config import Config
 from click.testing import CliRunner
 
-from harness.cli.serve_cmds import serve
+from harness.cli.serve import serve
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 

@@ -1,46 +1,24 @@
 """`dfi bench`: speed of the face models, the reference deepfake detectors and any ONNX file, on
-onnxruntime CPU/CUDA/TensorRT or PyTorch CUDA; JSON results and the README tables made from them."""
+onnxruntime CPU/CUDA/TensorRT or PyTorch CUDA; JSON results and the README tables made from them
+(:mod:`harness.jobs.bench`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from harness.errors import DfiError
+from harness.cli.console import stderr_console, stdout_console
+from harness.jobs.bench import BenchUsageError
 
 DEFAULT_RESULTS = Path("benchmarks/results")
 DEFAULT_README = Path("benchmarks/README.md")
-
-
-class BenchUsageError(DfiError):
-    """Contradictory or impossible bench options."""
-
-
-def _combos(backends: tuple[str, ...], dtypes: tuple[str, ...]):
-    from harness.bench.runners import BACKENDS, GPU_BACKENDS, backend_status
-    from harness.bench.suite import Combo
-
-    if not backends or backends == ("auto",):
-        chosen = ["ort-cpu"] + [b for b in GPU_BACKENDS if backend_status(b) is None]
-    else:
-        unknown = [b for b in backends if b not in BACKENDS]
-        if unknown:
-            raise BenchUsageError(f"unknown backend(s) {unknown}; known: {', '.join(BACKENDS)}")
-        chosen = list(backends)
-    combos = []
-    for backend in chosen:
-        wanted = dtypes or (("fp32",) if backend == "ort-cpu" else ("fp16", "fp32"))
-        for dtype in wanted:
-            if backend == "ort-cpu" and dtype == "fp16" and not backends:
-                continue  # auto mode: no fp16 on the CPU provider
-            combos.append(Combo(backend, dtype))
-    return combos
+WIDE = 200  # piped output (CI logs, README excerpts) gets full-width tables instead of truncated cells
 
 
 @click.command("bench")
@@ -79,51 +57,35 @@ def _combos(backends: tuple[str, ...], dtypes: tuple[str, ...]):
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_README,
               show_default=True)
 @click.option("--list", "list_only", is_flag=True, help="List the models (parameters, FLOPs) and backends, then exit.")
-def bench(models, spec_files, backends, dtypes, batches, quick, warmup, min_iters, min_time, max_time, budget, threads,
-          pipeline, cuda_graphs, torch_compile, notes, out, report, results_dir, readme, list_only) -> None:
+def bench(models: tuple[str, ...], spec_files: tuple[str, ...], backends: tuple[str, ...], dtypes: tuple[str, ...],
+          batches: tuple[int, ...], quick: bool, warmup: int | None, min_iters: int | None, min_time: float | None,
+          max_time: float | None, budget: float | None, threads: int | None, pipeline: bool | None,
+          cuda_graphs: bool, torch_compile: bool, notes: tuple[str, ...], out: Path | None, report: bool,
+          results_dir: Path, readme: Path, list_only: bool) -> None:
     """Time models: throughput (images/s), latency p50/p95/p99, FLOPs and share of the device's peak.
 
     Warm-up runs are excluded. Reference detectors have random, untrained weights: speed only.
     """
-    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
+    from harness.jobs.bench import bench_models, regenerate_readme, run_bench
+
+    console = stderr_console(pipe_width=WIDE)
     if report:
-        _report(results_dir, readme, console)
+        n = regenerate_readme(results_dir, readme)
+        console.print(f"{readme}: tables regenerated from {n} results file(s) in {results_dir}")
         return
-    from harness.bench.engine import CPU_FULL, GPU_FULL, QUICK
-    from harness.bench.models import resolve_models
-    from harness.bench.runners import GPU_BACKENDS, backend_status
-    from harness.bench.suite import run_suite
-
-    if spec_files:
-        from harness.detectors import load_detector_specs
-
-        for spec_file in spec_files:
-            load_detector_specs(spec_file)
-    selected = resolve_models(list(models) or ["all"])
     if list_only:
-        _list(selected, console)
+        _list(bench_models(models, spec_files), console)
         return
-    combos = _combos(backends, dtypes)
-    on_gpu = any(c.backend in GPU_BACKENDS and backend_status(c.backend) is None for c in combos)
-    config = QUICK if quick else (GPU_FULL if on_gpu else CPU_FULL)
-    overrides = {k: v for k, v in dict(batches=tuple(batches) or None, warmup=warmup, min_iters=min_iters,
-                                          min_seconds=min_time, max_seconds=max_time,
-                                          budget_seconds=budget).items() if v is not None}
-    config = dataclasses.replace(config, **overrides)
-    if pipeline is None:
-        pipeline = not quick and not models
     command = "dfi bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 1 else "dfi bench"
-    from harness.bench.report import write_results
-
-    doc = run_suite(selected, combos, config, threads=threads, pipeline=pipeline, notes=list(notes),
-                    log=lambda line: console.print(line, highlight=False, markup=False),
-                    cuda_graphs=cuda_graphs, torch_compile=torch_compile, command=command,
-                    on_result=(lambda partial: write_results(partial, out)) if out else None)
-    _print_table(doc)
+    result = run_bench(models=models, spec_files=spec_files, backends=backends, dtypes=dtypes, batches=batches,
+                       quick=quick, warmup=warmup, min_iters=min_iters, min_time=min_time, max_time=max_time,
+                       budget=budget, threads=threads, pipeline=pipeline, cuda_graphs=cuda_graphs,
+                       torch_compile=torch_compile, notes=notes, out=out, command=command,
+                       log=lambda line: console.print(line, highlight=False, markup=False))
+    _print_table(result.doc)
     if out:
-        write_results(doc, out)
         console.print(f"results written to {out}")
-    if not any(r.get("status") == "ok" for r in doc["results"]):
+    if not result.measured:
         console.print("[yellow]nothing was measured[/yellow] (see the skip reasons above)")
 
 
@@ -147,11 +109,10 @@ def _print_table(doc: dict) -> None:
 
 
 def _stdout() -> Console:
-    # piped output (CI logs, README excerpts) gets full-width tables instead of truncated cells
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    return stdout_console(pipe_width=WIDE)
 
 
-def _list(selected, console: Console) -> None:
+def _list(selected: list[Any], console: Console) -> None:
     from harness.bench.flops import count_cost
     from harness.bench.runners import BACKENDS, backend_status
 
@@ -173,14 +134,5 @@ def _list(selected, console: Console) -> None:
                       highlight=False, markup=False)
 
 
-def _report(results_dir: Path, readme: Path, console: Console) -> None:
-    from harness.bench.report import load_results, render_markdown, update_readme
-
-    docs = load_results(results_dir)
-    if not docs:
-        raise BenchUsageError(f"no results JSON in {results_dir}")
-    update_readme(readme, render_markdown(docs))
-    console.print(f"{readme}: tables regenerated from {len(docs)} results file(s) in {results_dir}")
-
-
-COMMANDS = [bench]
+COMMANDS: list[click.Command] = [bench]
+__all__ = ["COMMANDS", "BenchUsageError", "bench"]

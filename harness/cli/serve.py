@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from harness.cli.console import stderr_console, stdout_console
 from harness.errors import DfiError
 
 VENDOR_CHOICES = ("aws", "ms", "nav", "all")
 PORT = click.IntRange(0, 65535)  # checked here: socket.bind raises OverflowError outside it
 
 
-def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dict[str, object]:
+def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dict[str, Any]:
     """``("5",)`` -> every vendor 5; ``("aws=5", "ms=2")`` -> per vendor."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for v in values:
         vendor, sep, raw = v.partition("=")
         if not sep:
@@ -64,19 +65,19 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     """
     from dataclasses import replace
 
-    from mockvendors.gallery import resolve_gallery
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
+    from mockvendors.gallery import resolve_gallery
     from mockvendors.server import make_app, protocol_for, start_sites
 
-    console = Console(stderr=True)
+    console = stderr_console()
     chosen = ("aws", "ms", "nav") if "all" in vendors else tuple(dict.fromkeys(vendors))
     profile_files: dict[str, str] = {}
     for p in profiles:
-        v, sep, f = p.partition("=")
+        v, sep, file = p.partition("=")
         if not sep or v not in ("aws", "ms", "nav"):
             raise click.BadParameter(f"{p!r}: use VENDOR=FILE with VENDOR aws, ms or nav", param_hint="--profile")
-        profile_files[v] = f
+        profile_files[v] = file
     lat = _per_vendor(latency_ms, "--latency-ms")
     err = _per_vendor(error_rate, "--error-rate")
     rate = _per_vendor(tps, "--tps")
@@ -88,9 +89,11 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     if save_gallery:
         g.save(save_gallery)
         console.print(f"gallery saved to {save_gallery}")
-    source = str(gallery) if gallery else "DEMO gallery (demo identities from the installed demo photos; not a celebrity database)"
+    source = (str(gallery) if gallery
+              else "DEMO gallery (demo identities from the installed demo photos; not a celebrity database)")
 
-    apps, faults = {}, {}
+    apps: dict[str, Any] = {}
+    faults: dict[str, Any] = {}
     for v in chosen:
         b = behaviour_for(v, g, analyzer, profile_files.get(v))
         f = b.profile.faults
@@ -124,13 +127,13 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
         finally:
             for r in runners:
                 await r.cleanup()
-            Console(stderr=True).print("mock vendors stopped")
+            stderr_console().print("mock vendors stopped")
 
     asyncio.run(run())
 
 
-def _print_endpoints(endpoints: dict, faults: dict, gallery, source: str) -> None:  # noqa: ANN001
-    out = Console()
+def _print_endpoints(endpoints: dict[str, Any], faults: dict[str, Any], gallery: Any, source: str) -> None:
+    out = stdout_console()
     table = Table(title="dfi mock vendors")
     table.add_column("vendor")
     table.add_column("endpoint")
@@ -155,4 +158,5 @@ def _print_endpoints(endpoints: dict, faults: dict, gallery, source: str) -> Non
     out.print("Ctrl-C stops.", highlight=False)
 
 
-COMMANDS = [serve]
+COMMANDS: list[click.Command] = [serve]
+__all__ = ["COMMANDS", "serve"]

@@ -1,0 +1,180 @@
+"""``dfi cassettes``: recorded vendor calls (import-azure, record, list, scan)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from harness.cli.console import stdout_console
+from harness.errors import InputFileError
+
+DEFAULT_CASSETTE_DIR = Path("cassettes")
+PROVENANCES = ("real", "mock-recorded", "doc-example")
+
+
+@click.group("cassettes")
+def cassettes_group() -> None:
+    """Recorded vendor calls (vcrpy): import, record, list, scan for secrets."""
+
+
+@cassettes_group.command("import-azure")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="cassette to write (.yaml)")
+def import_azure_cmd(source: Path, output: Path) -> None:
+    """Convert an Azure .NET SDK session record (Entries[] JSON) into a vcrpy cassette."""
+    from harness.cassettes.azure_import import import_azure_session
+    from harness.cassettes.scan import scan_file
+
+    report = import_azure_session(source, output)
+    console = stdout_console()
+    console.print(f"wrote {output}: {report.interactions} interaction(s), vendor {', '.join(sorted(report.vendors))}, "
+                  f"operations {', '.join(report.operations)}")
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    findings = scan_file(output)
+    if findings:
+        for f in findings:
+            console.print(f"[red]secret-like value:[/red] {f}")
+        sys.exit(1)
+
+
+def _image_files(paths: tuple[Path, ...]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputFileError(str(p), "no such file or folder")
+    return out
+
+
+ENDPOINT_VARS = {"aws": ("DFI_AWS_ENDPOINT_URL",), "ms": ("DFI_AZURE_VISION_ENDPOINT", "DFI_AZURE_FACE_ENDPOINT"),
+                 "nav": ("DFI_NAVER_ENDPOINT",)}
+
+
+def _loopback_endpoints(vendor: str) -> list[str]:
+    """The vendor's endpoint variables whose host is this machine (loopback)."""
+    import ipaddress
+    import os
+    from urllib.parse import urlsplit
+
+    found = []
+    for var in ENDPOINT_VARS[vendor]:
+        host = urlsplit(os.environ.get(var, "")).hostname
+        if not host:
+            continue
+        try:
+            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if local:
+            found.append(f"{var}={os.environ[var]}")
+    return found
+
+
+@cassettes_group.command("record")
+@click.option("--vendor", required=True, type=click.Choice(["aws", "ms", "nav"]))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--provenance", required=True, type=click.Choice(PROVENANCES),
+              help="what answers: the real service, or the project's mock server (never call a mock 'real')")
+@click.option("--pair", "pairs", multiple=True, nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also record Similarity(A, B) for this pair (repeatable)")
+@click.option("--note", default="", help="free text stored in the cassette's metadata")
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path))
+def record_cmd(vendor: str, output: Path, provenance: str, pairs: tuple[tuple[Path, Path], ...], note: str,
+               images: tuple[Path, ...]) -> None:
+    """Record Recognize (and Similarity) calls through the real client configured in the environment.
+
+    Point the DFI_* endpoint variables at `dfi serve` to record from the mock servers. Calls already
+    in the cassette replay instead of being recorded twice; vendor errors are recorded as answered.
+    """
+    from harness.cassettes.backend import CassetteVendor
+    from harness.vendors.base import VendorError
+
+    if provenance == "real":
+        local = _loopback_endpoints(vendor)
+        if local:
+            raise click.UsageError(f"--provenance real, but {', '.join(local)} point(s) at this machine "
+                                   "(a mock server?): record mock traffic as --provenance mock-recorded")
+    files = _image_files(images)
+    meta = {"provenance": provenance}
+    if note:
+        meta["note"] = note
+    console = stdout_console()
+    with CassetteVendor(vendor, output, record=True, metadata=meta) as backend:
+        for f in files:
+            try:
+                r = backend.recognize(f.read_bytes())
+                conf = "" if r.confidence is None else f"{r.confidence:.2f}"
+                console.print(f"{f.name}: {r.name or '(no celebrity)'} {conf}")
+            except VendorError as exc:
+                console.print(f"{f.name}: [yellow]error[/yellow] {exc}")
+        for a, b in pairs:
+            try:
+                console.print(f"{a.name} ~ {b.name}: similarity {backend.similarity(a.read_bytes(), b.read_bytes())}")
+            except VendorError as exc:
+                console.print(f"{a.name} ~ {b.name}: [yellow]error[/yellow] {exc}")
+        stats = backend.client_stats
+    console.print(f"wrote {output}: {stats.calls} call(s), {stats.attempts} HTTP attempt(s), "
+                  f"{stats.retries} retr{'y' if stats.retries == 1 else 'ies'}")
+
+
+@cassettes_group.command("list")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def list_cmd(paths: tuple[Path, ...]) -> None:
+    """Cassettes with their vendor, provenance, interactions and operations (default: cassettes/)."""
+    from collections import Counter
+
+    from vcr.request import Request
+
+    from harness.cassettes.backend import read_cassette_file
+    from harness.cassettes.errors import CassetteError
+    from harness.cassettes.keys import call_key
+    from harness.cassettes.scan import cassette_files
+
+    files = cassette_files(paths or (DEFAULT_CASSETTE_DIR,))
+    table = Table(title=f"{len(files)} cassette(s)", title_style="bold")
+    for col in ("file", "vendor", "provenance", "calls", "operations", "statuses", "KiB"):
+        table.add_column(col, justify="right" if col in ("calls", "KiB") else "left")
+    for f in files:
+        try:
+            data = read_cassette_file(f)
+        except CassetteError as exc:
+            table.add_row(str(f), "-", f"[red]unusable[/red]: {exc}", "-", "-", "-", f"{f.stat().st_size / 1024:.1f}")
+            continue
+        meta = data.get("metadata") or {}
+        ops: Counter[str] = Counter()
+        statuses: Counter[int] = Counter()
+        for inter in data["interactions"]:
+            ops[call_key(Request._from_dict(inter["request"])).operation] += 1
+            statuses[int(inter["response"]["status"]["code"])] += 1
+        table.add_row(str(f), str(meta.get("vendor", "?")), str(meta.get("provenance", "unknown")),
+                      str(len(data["interactions"])), ", ".join(f"{k} x{v}" for k, v in sorted(ops.items())),
+                      ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items())), f"{f.stat().st_size / 1024:.1f}")
+    stdout_console(width=160).print(table)
+
+
+@cassettes_group.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def scan_cmd(paths: tuple[Path, ...]) -> None:
+    """Scan cassettes (default: cassettes/) for key-like values; exit status 1 if any is found."""
+    from harness.cassettes.scan import cassette_files, scan_file
+
+    files = cassette_files(paths or (DEFAULT_CASSETTE_DIR,))
+    findings = [f for path in files for f in scan_file(path)]
+    console = stdout_console()
+    for f in findings:
+        console.print(f"[red]{f}[/red]", highlight=False)
+    console.print(f"scanned {len(files)} cassette(s): {len(findings)} finding(s)")
+    if findings:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [cassettes_group]
+__all__ = ["COMMANDS", "cassettes_group"]

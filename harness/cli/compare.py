@@ -1,0 +1,106 @@
+"""``dfi compare``: mock versus recorded vendor behaviour, per call (``calls``) and per distribution
+(``tables``) (:mod:`harness.jobs.compare`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from harness.cli.console import stdout_console
+from harness.cli.options import fmt_number as _fmt
+
+WIDTH = 150
+
+
+@click.group("compare")
+def compare_group() -> None:
+    """Mock versus recorded vendor behaviour: per call (`calls`) and per distribution (`tables`)."""
+
+
+@compare_group.command("tables")
+@click.argument("recorded", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--mock", "mock_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="mock results table(s), e.g. a campaign's results.csv; default: the study-scale simulation "
+                   "through the mock vendors")
+@click.option("--profile", "profiles", multiple=True, nargs=2, type=(str, click.Path(exists=True, dir_okay=False)),
+              help="VENDOR FILE: a profile override for the simulated mock (e.g. one `dfi calibrate` wrote)")
+@click.option("--seed", default=1, show_default=True, help="simulation seed (calibrate fits on seed 0)")
+@click.option("--beta", default=90.0, show_default=True)
+@click.option("--gamma", default=80.0, show_default=True)
+@click.option("-o", "--out", "out_dir", default=Path("runs/compare"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def compare_tables_cmd(recorded: tuple[Path, ...], mock_paths: tuple[Path, ...], profiles: tuple[tuple[str, str], ...],
+                       seed: int, beta: float, gamma: float, out_dir: Path) -> None:
+    """A recorded results table (or the study's files) against a mock results table."""
+    from harness.jobs.compare import compare_result_tables
+
+    c = compare_result_tables(recorded=recorded, mock=mock_paths, profiles=profiles, seed=seed, beta=beta,
+                              gamma=gamma, out_dir=out_dir)
+    console = stdout_console(width=WIDTH)
+    console.print(f"recorded: {', '.join(str(p) for p in recorded)} ({len(c.recorded)} rows); "
+                  f"mock: {c.mock_what} ({len(c.mock)} rows)")
+    t = Table(title="Confidence distributions, recorded vs mock (named answers, 0-100)", title_style="bold")
+    for col in ("dataset", "vendor", "probes", "n rec/mock", "answer rate rec/mock", "floor rec/mock", "KS", "W1"):
+        t.add_column(col, justify="left" if col in ("dataset", "vendor", "probes") else "right")
+    for g in c.groups:
+        for d in g.distances:
+            t.add_row(g.dataset, g.vendor.upper(), d.population, f"{d.n_recorded}/{d.n_mock}",
+                      f"{d.answer_rate_recorded:.1%} / {d.answer_rate_mock:.1%}",
+                      f"{_fmt(d.floor_recorded, '.1f')} / {_fmt(d.floor_mock, '.1f')}", _fmt(d.ks, ".3f"),
+                      _fmt(d.wasserstein, ".2f"))
+    console.print(t)
+    mt = Table(title=f"The six metrics, study basis (beta={beta:g}, gamma={gamma:g}), 95% Wilson intervals",
+               title_style="bold")
+    for col in ("dataset", "vendor", "metric", "recorded", "mock", "mock - recorded"):
+        mt.add_column(col, justify="left" if col in ("dataset", "vendor", "metric") else "right")
+    for r in c.side_by_side.itertuples():
+        mt.add_row(str(r.dataset), str(r.vendor).upper(), str(r.metric),
+                   f"{_fmt(r.value_recorded, '.1f')} [{_fmt(r.ci_low_recorded, '.1f')}, "
+                   f"{_fmt(r.ci_high_recorded, '.1f')}]",
+                   f"{_fmt(r.value_mock, '.1f')} [{_fmt(r.ci_low_mock, '.1f')}, {_fmt(r.ci_high_mock, '.1f')}]",
+                   _fmt(r.difference, "+.1f"))
+    console.print(mt)
+    console.print(f"written: {out_dir}/distances.csv, metrics_side_by_side.csv, compare.json, plots/ecdf_*.png")
+
+
+@compare_group.command("calls")
+@click.argument("cassettes", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--azure-recordings/--no-azure-recordings", default=True, show_default=True,
+              help="include the real Azure SDK recordings in ../shared/data (converted on the fly)")
+@click.option("--images", "image_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="folders to find recorded images in, by sha256 (default: ../shared/data)")
+@click.option("--gallery", default=None, help="mock gallery: folder per name or .npz/.json (default: the demo gallery)")
+@click.option("-o", "--out", "out_dir", default=Path("runs/compare"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def compare_calls_cmd(cassettes: tuple[Path, ...], azure_recordings: bool, image_dirs: tuple[Path, ...],
+                      gallery: str | None, out_dir: Path) -> None:
+    """Every recorded call whose image is available, answered again by the mock."""
+    from harness.jobs.compare import compare_recorded_calls
+
+    c = compare_recorded_calls(cassettes=cassettes, azure_recordings=azure_recordings, image_dirs=image_dirs,
+                               gallery=gallery, out_dir=out_dir)
+    rows = c.rows
+    console = stdout_console(width=160)
+    t = Table(title=f"{len(rows)} recorded call(s) answered again by the mock ({c.skipped} skipped: image not "
+                    "available)", title_style="bold")
+    for col in ("recording", "prov.", "vendor", "operation", "image", "recorded", "mock", "agree", "conf rec/mock",
+                "box IoU"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(Path(r.source).name, r.provenance, r.vendor.upper(), r.operation, r.image,
+                  r.recorded_name or "-", r.mock_name or ("-" if not r.error else f"error: {r.error[:40]}"),
+                  "-" if r.name_agrees is None else ("yes" if r.name_agrees else "no"),
+                  f"{_fmt(r.recorded_conf, '.1f')} / {_fmt(r.mock_conf, '.1f')}", _fmt(r.box_iou, ".2f"))
+    console.print(t)
+    named = [r for r in rows if r.name_agrees is not None]
+    ious = [r.box_iou for r in rows if r.box_iou is not None]
+    if named:
+        console.print(f"name agreement: {sum(bool(r.name_agrees) for r in named)}/{len(named)}; "
+                      f"mean box IoU: {sum(ious) / len(ious):.2f} over {len(ious)} call(s)" if ious else "")
+    console.print(f"written: {out_dir}/calls.csv, calls.json (gallery: {gallery or 'demo gallery'})")
+
+
+COMMANDS: list[click.Command] = [compare_group]
+__all__ = ["COMMANDS", "compare_group"]

@@ -1,0 +1,42 @@
+"""The rich consoles every ``dfi`` command prints through (stdout and stderr).
+
+On a terminal they behave as rich does by default. When the stream is not a terminal (a pipe, a
+file, a test's captured output) lines are never wrapped (``soft_wrap=True``) and tables are laid out
+at a fixed wide width, so what a script or a test reads does not depend on the terminal's width or
+on the length of a path in the message.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+PIPE_WIDTH = 160  # table width when the stream is not a terminal
+
+
+def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: int = PIPE_WIDTH,
+                 soft_wrap: bool = False) -> Console:
+    """A console on stdout (or stderr).
+
+    ``width``: always lay out at this width (terminal or not). ``pipe_width``: the width used when the
+    stream is not a terminal. ``soft_wrap``: also no wrapping on a terminal. Built per command, so it
+    sees the stream in use when the command runs (click's test runner swaps sys.stdout).
+    """
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        if width is None and not soft_wrap:
+            return probe
+        return Console(stderr=stderr, width=width, soft_wrap=soft_wrap)
+    return Console(stderr=stderr, width=width or pipe_width, soft_wrap=True)
+
+
+def stdout_console(*, width: int | None = None, pipe_width: int = PIPE_WIDTH, soft_wrap: bool = False) -> Console:
+    return make_console(width=width, pipe_width=pipe_width, soft_wrap=soft_wrap)
+
+
+def stderr_console(*, width: int | None = None, pipe_width: int = PIPE_WIDTH, soft_wrap: bool = False) -> Console:
+    return make_console(stderr=True, width=width, pipe_width=pipe_width, soft_wrap=soft_wrap)
+
+
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, on one line when stderr is not a terminal."""
+    stderr_console().print(f"[bold red]error:[/bold red] {message}", highlight=False)

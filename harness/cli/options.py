@@ -1,0 +1,46 @@
+"""Flag parsing shared by several ``dfi`` commands."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from harness.jobs.sweep import GROUPINGS
+
+__all__ = ["GROUPINGS", "Threshold", "fmt_number", "key_values"]
+
+
+def key_values(items: tuple[str, ...], what: str, cast: Callable[[str], Any] = float) -> dict[str, Any]:
+    """``("aws=5", "ms=2")`` -> ``{"aws": 5, "ms": 2}``; a usage error names the flag."""
+    out: dict[str, Any] = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected VENDOR=VALUE", param_hint=what)
+        try:
+            out[k.strip().lower()] = cast(v)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: {v!r} is not a number", param_hint=what) from None
+    return out
+
+
+class Threshold(click.FloatRange):
+    """A threshold on 0-100. FloatRange alone lets "nan" through (every comparison with NaN is false)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number in 0-100", param, ctx)
+        return number
+
+
+
+
+def fmt_number(x: float | None, spec: str = ".2f") -> str:
+    """``-`` for a missing value or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return format(x, spec)

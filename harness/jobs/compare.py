@@ -1,0 +1,143 @@
+"""``dfi compare`` as library calls: a recorded results table against a mock one, distribution by
+distribution (:func:`compare_result_tables`), and recorded calls answered again by the mock
+(:func:`compare_recorded_calls`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import InputFileError
+
+
+def read_tables(paths: Sequence[Path], what: str) -> pd.DataFrame:
+    """Results tables, or the study's own result files / folder (imported on the fly)."""
+    from harness.results import read_results
+    from harness.results.paper import PAPER_FILES, import_paper
+
+    study = [p for p in paths if p.is_dir() or p.name in PAPER_FILES]
+    tables = [p for p in paths if p not in study]
+    frames = []
+    if study:
+        frames.append(import_paper(study)[0])
+    if tables:
+        frames.append(read_results(list(tables)))
+    if not frames:
+        raise InputFileError(what, "no table given")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+@dataclass
+class TablesComparison:
+    out_dir: Path
+    recorded: pd.DataFrame
+    mock: pd.DataFrame
+    mock_what: str  # where the mock table came from, in words
+    groups: list[Any]  # harness.compare.distributions group comparisons
+    side_by_side: pd.DataFrame
+    distances: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+
+def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = (),
+                          profiles: Sequence[tuple[str, str | Path]] = (), seed: int = 1, beta: float = 90.0,
+                          gamma: float = 80.0, out_dir: Path = Path("runs/compare")) -> TablesComparison:
+    """Recorded vs mock confidence distributions and metrics; writes distances.csv,
+    metrics_side_by_side.csv, compare.json and plots/ecdf_*.png. Without ``mock`` tables the mock is
+    the study-scale simulation through the mock vendors (with ``profiles``: (vendor, YAML file))."""
+    import yaml
+
+    from harness.compare.distributions import compare_tables, metrics_side_by_side
+    from harness.compare.plots import ecdf_overlay
+
+    rec = read_tables(recorded, "recorded")
+    vendors = sorted(set(rec["vendor"].astype(str)))
+    if mock:
+        mock_table = read_tables(mock, "mock")
+        mock_what = ", ".join(str(p) for p in mock)
+    else:
+        from harness.compare.mock_table import simulated_mock_table
+
+        overrides = {v: yaml.safe_load(Path(f).read_text(encoding="utf-8")) for v, f in profiles}
+        mock_table = simulated_mock_table(vendors, seed=seed, overrides=overrides)
+        mock_what = (f"simulated study-scale world (seed {seed}) through the mock vendors"
+                     + (f", profiles {', '.join(f'{v}={f}' for v, f in profiles)}" if profiles
+                        else ", built-in profiles"))
+    groups = compare_tables(rec, mock_table)
+    if not groups:
+        raise InputFileError("tables", "the recorded and mock tables share no (dataset, vendor) group")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    files: list[Path] = []
+    for g in groups:
+        for d in g.distances:
+            records.append({"dataset": g.dataset, "vendor": g.vendor, **d.as_dict()})
+        png = out_dir / "plots" / f"ecdf_{g.dataset}_{g.vendor}.png"
+        ecdf_overlay(g, png)
+        files.append(png)
+    side = metrics_side_by_side(rec, mock_table, beta, gamma)
+    pd.DataFrame(records).to_csv(out_dir / "distances.csv", index=False)
+    side.to_csv(out_dir / "metrics_side_by_side.csv", index=False)
+    (out_dir / "compare.json").write_text(json.dumps(
+        {"recorded": [str(p) for p in recorded], "mock": mock_what, "beta": beta, "gamma": gamma,
+         "distances": records, "metrics": json.loads(side.to_json(orient="records"))}, indent=1))
+    files += [out_dir / "distances.csv", out_dir / "metrics_side_by_side.csv", out_dir / "compare.json"]
+    return TablesComparison(out_dir=out_dir, recorded=rec, mock=mock_table, mock_what=mock_what, groups=groups,
+                            side_by_side=side, distances=records, files=files)
+
+
+@dataclass
+class CallsComparison:
+    out_dir: Path
+    rows: list[Any]  # harness.compare.calls rows
+    skipped: int
+    calls_csv: Path
+    calls_json: Path
+
+
+def compare_recorded_calls(*, cassettes: Sequence[Path] = (), azure_recordings: bool = True,
+                           image_dirs: Sequence[Path] = (), gallery: str | None = None,
+                           out_dir: Path = Path("runs/compare")) -> CallsComparison:
+    """Every recorded call whose image is available, answered again by the mock; writes calls.csv and
+    calls.json. ``azure_recordings``: also the real Azure SDK recordings in ../shared/data."""
+    from harness.cassettes.scan import cassette_files
+    from harness.compare.calls import azure_recordings_as_cassettes, compare_calls, image_index, temp_dir
+    from harness.paths import shared_data_dir
+    from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
+    from mockvendors.behaviour import behaviour_for
+    from mockvendors.gallery import resolve_gallery
+
+    shared = shared_data_dir()
+    files = cassette_files(cassettes)
+    provenance_of: dict[Path, str] = {}
+    if azure_recordings:
+        if shared is None:
+            raise InputFileError("../shared/data", "not found (use --no-azure-recordings or set DFI_SHARED_DATA)")
+        real = azure_recordings_as_cassettes(shared, temp_dir())
+        provenance_of = {p: "real" for p in real}  # the Azure SDK test suites' recorded traffic (SOURCES.md)
+        files += real
+    dirs = list(image_dirs) or ([shared] if shared else [])
+    images = image_index(dirs)
+
+    analyzer = CachingAnalyzer(PipelineAnalyzer())
+    gal = resolve_gallery(gallery, analyzer)
+    cache: dict[str, Any] = {}
+
+    def mock_for(vendor: str) -> Any:
+        if vendor not in cache:
+            cache[vendor] = behaviour_for(vendor, gal, analyzer)
+        return cache[vendor]
+
+    rows, skipped = compare_calls(files, images, mock_for, provenance_of)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([r.as_dict() for r in rows]).to_csv(out_dir / "calls.csv", index=False)
+    (out_dir / "calls.json").write_text(json.dumps({"skipped": skipped, "calls": [r.as_dict() for r in rows]},
+                                                   indent=1))
+    return CallsComparison(out_dir, rows, skipped, out_dir / "calls.csv", out_dir / "calls.json")
