@@ -38,6 +38,7 @@ from harness.detectors.registry import (
     register_detector_factory,
     resolvable_names,
     resolve_detector,
+    spec_detector_name,
 )
 from harness.detectors.runtime import (
     CropError,
@@ -56,5 +57,5 @@ __all__ = [
     "UnknownDetectorError", "UnscorableImageError", "crop_box", "detector_names", "detector_scores",
     "fake_probabilities", "get_detector_spec", "image_key", "largest_face_box", "load_detector",
     "load_detector_specs", "preprocess", "register_detector", "register_detector_factory", "resolvable_names",
-    "resolve_detector", "score_image",
+    "resolve_detector", "score_image", "spec_detector_name",
 ]

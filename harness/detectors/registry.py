@@ -78,6 +78,15 @@ def resolvable_names() -> list[str]:
     return sorted(set(_REGISTRY) | set(_FACTORIES))
 
 
+def spec_detector_name(spec: str) -> str:
+    """The name the detector of ``spec`` will have, without building it (``sim:NAME:...`` -> NAME);
+    a bad ``sim:`` spec raises the resolver's one-line error."""
+    from harness.detectors.simulated import SIM_PREFIX, SimulatedSpec
+
+    text = spec.strip()
+    return SimulatedSpec.parse(text).name if text.startswith(SIM_PREFIX) else text
+
+
 def resolve_detector(
     spec: str,
     *,

@@ -22,6 +22,7 @@ from harness.detectors import (
     register_detector_factory,
     resolvable_names,
     resolve_detector,
+    spec_detector_name,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,14 @@ def test_a_bad_spec_is_a_one_line_error(bad):
     assert "\n" not in msg and repr(bad) in msg
     if not bad.startswith("sim:"):
         assert isinstance(info.value, UnknownDetectorError) and SIM_SYNTAX in msg and "fr_liveness" in msg
+
+
+def test_spec_detector_name_matches_the_resolved_detector():
+    for spec in ("sim:good:0.95,0.05", " sim:corr:0.9,0.05,0.8", "fr_liveness", "spectrum_lr"):
+        assert spec_detector_name(spec) == (resolve_detector(spec, truth=TRUTH).name if "sim:" in spec
+                                            else spec.strip())
+    with pytest.raises(DetectorSpecError):
+        spec_detector_name("sim:x:0.9")
 
 
 def test_sim_spec_without_truth_is_a_clear_error():
