@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from harness.simulate.params import SimulationParams
+
 
 def simulated_mock_table(vendors: Sequence[str], seed: int | None = None,
-                         overrides: Mapping[str, dict[str, Any]] | None = None, params=None) -> pd.DataFrame:  # noqa: ANN001
+                         overrides: Mapping[str, dict[str, Any]] | None = None,
+                         params: SimulationParams | None = None) -> pd.DataFrame:
     from harness.simulate.params import SimulationParams
     from harness.simulate.run import simulate
 

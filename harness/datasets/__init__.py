@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.datasets.celebdf import is_celebdf_layout, read_celebdf
 from harness.datasets.images import ImageRefError, load_ref_array, load_ref_bytes, make_ref, parse_ref
@@ -19,7 +20,7 @@ __all__ = [
 ]
 
 
-def load_dataset(path: str | Path, **options) -> list[Probe]:
+def load_dataset(path: str | Path, **options: Any) -> list[Probe]:
     """Read a manifest file or a known folder layout (Celeb-DF v2, the study's samples)."""
     path = Path(path)
     if path.is_file():

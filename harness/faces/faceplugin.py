@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
 from harness.faces.align import five_from_68
 from harness.faces.base import l2_normalise, run_in_chunks
@@ -37,7 +38,8 @@ class FacepluginConfig:
     letterbox: bool = True  # keep the aspect ratio (pad) instead of stretching to 320x240
 
 
-def _sessions(names, providers, threads):
+def _sessions(names: Sequence[str], providers: Sequence[str] | str | None,
+              threads: int | None) -> dict[str, ort.InferenceSession]:
     return {n: make_session(model_path(n), providers=providers, threads=threads) for n in names}
 
 

@@ -7,6 +7,8 @@ MS only, and a small share of failed calls. Built column-wise with numpy; no Pyt
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -51,7 +53,7 @@ def synthetic_results(n: int, seed: int = 0, n_targets: int = 300, error_rate: f
     similarity_error = np.where((err >= 1.5 * error_rate) & (err < 2 * error_rate) & (vendor_i != 2),
                                 "InvalidParameterException", "")
 
-    def text(values) -> pd.Series:
+    def text(values: Any) -> pd.Series:
         return pd.Series(values, dtype="str")
 
     datasets = np.array(DATASETS, dtype=object)

@@ -14,6 +14,7 @@ from test_mock_data import SATYA_IMAGE, build_gallery, jpeg
 
 from harness.backends.inprocess import MockVendor
 from harness.vendors.base import BadImageError, Vendor
+from mockvendors.analysis import CachingAnalyzer
 from mockvendors.behaviour import MockVendorBehaviour, NoSimilarityCall, behaviour_for
 from mockvendors.gallery import Gallery
 from mockvendors.profile import VENDORS
@@ -22,12 +23,12 @@ pytestmark = [pytest.mark.models, pytest.mark.shared]
 
 
 @pytest.fixture(scope="module")
-def gallery(shared_data: Path, mockvendors_analyzer) -> Gallery:  # noqa: ANN001
+def gallery(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Gallery:
     return build_gallery(shared_data, mockvendors_analyzer)
 
 
 @pytest.fixture(scope="module")
-def vendors(gallery: Gallery, mockvendors_analyzer) -> dict[str, MockVendor]:  # noqa: ANN001
+def vendors(gallery: Gallery, mockvendors_analyzer: CachingAnalyzer) -> dict[str, MockVendor]:
     return {v: MockVendor(behaviour_for(v, gallery, mockvendors_analyzer)) for v in VENDORS}
 
 

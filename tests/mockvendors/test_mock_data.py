@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from harness.errors import InputFileError
+from mockvendors.analysis import Analyzer, CachingAnalyzer
 from mockvendors.gallery import Gallery, GalleryError, Identity, stable_id
 from mockvendors.profile import (
     VENDORS,
@@ -66,13 +67,13 @@ def gallery_photos(shared: Path) -> tuple[dict[str, list[bytes | Path]], dict[st
     return photos, meta
 
 
-def build_gallery(shared: Path, analyzer) -> Gallery:  # noqa: ANN001
+def build_gallery(shared: Path, analyzer: Analyzer) -> Gallery:
     photos, meta = gallery_photos(shared)
     return Gallery.enrol(photos, analyzer, meta)
 
 
 @pytest.fixture(scope="module")
-def gallery(shared_data: Path, mockvendors_analyzer) -> Gallery:  # noqa: ANN001
+def gallery(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Gallery:
     return build_gallery(shared_data, mockvendors_analyzer)
 
 
@@ -188,7 +189,7 @@ def test_gallery_files_round_trip_and_bad_files(tmp_path: Path):
 
 @pytest.mark.models
 @pytest.mark.shared
-def test_enrol_from_folder_per_name(tmp_path: Path, shared_data: Path, mockvendors_analyzer):  # noqa: ANN001
+def test_enrol_from_folder_per_name(tmp_path: Path, shared_data: Path, mockvendors_analyzer: CachingAnalyzer):
     for name, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg"], "Joe Biden": ["biden.jpg"]}.items():
         (tmp_path / name).mkdir()
         for f in files:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -16,9 +18,10 @@ from PIL import Image
 from test_mock_data import build_gallery
 
 from harness.backends.inprocess import MockVendor
+from mockvendors.analysis import CachingAnalyzer
 from mockvendors.aws import mock_rekognition
 from mockvendors.aws.protocol import AwsProtocol
-from mockvendors.behaviour import behaviour_for
+from mockvendors.behaviour import MockVendorBehaviour, behaviour_for
 from mockvendors.profile import Faults
 from mockvendors.server import MockServers
 
@@ -26,12 +29,12 @@ pytestmark = [pytest.mark.models, pytest.mark.shared]
 
 
 @pytest.fixture(scope="module")
-def aws_behaviour(shared_data: Path, mockvendors_analyzer):  # noqa: ANN001
+def aws_behaviour(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> MockVendorBehaviour:
     return behaviour_for("aws", build_gallery(shared_data, mockvendors_analyzer), mockvendors_analyzer)
 
 
 @pytest.fixture(scope="module")
-def servers(aws_behaviour):  # noqa: ANN001
+def servers(aws_behaviour: MockVendorBehaviour) -> Iterator[tuple[str, str]]:
     protocols = {"aws": AwsProtocol(aws_behaviour)}
     with MockServers(protocols, ports={"aws": 0}) as plain, \
             MockServers({"aws": AwsProtocol(aws_behaviour)}, ports={"aws": 0},
@@ -39,13 +42,13 @@ def servers(aws_behaviour):  # noqa: ANN001
         yield plain.endpoints["aws"].url, throttled.endpoints["aws"].url
 
 
-def client(url: str, **config):  # noqa: ANN003, ANN201
+def client(url: str, **config: Any) -> Any:  # a boto3 Rekognition client
     return boto3.client("rekognition", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="AKIDEXAMPLE",
                         aws_secret_access_key="anything", config=Config(retries={"total_max_attempts": 1}, **config))
 
 
 @pytest.fixture(scope="module")
-def rek(servers):  # noqa: ANN001, ANN201
+def rek(servers: tuple[str, str]) -> Any:
     return client(servers[0], parameter_validation=True)
 
 
@@ -93,7 +96,7 @@ def test_compare_faces_threshold_and_matches(rek, img):
 
 
 def test_errors_have_aws_codes(rek, img):
-    def code(**kw) -> str:  # noqa: ANN003
+    def code(**kw: Any) -> str:
         with pytest.raises(ClientError) as e:
             rek.recognize_celebrities(**kw)
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import requests
 from test_mock_data import SATYA_IMAGE, build_gallery
 
 from harness.backends.inprocess import MockVendor
+from mockvendors.analysis import CachingAnalyzer
 from mockvendors.azure.protocol import AzureProtocol
 from mockvendors.behaviour import behaviour_for
 from mockvendors.naver.protocol import NaverProtocol
@@ -29,13 +31,13 @@ FACE_RECORDING = ("vendor-recordings/azure/azure-sdk-for-net/FaceVerificationTes
 
 
 @pytest.fixture(scope="module")
-def behaviours(shared_data: Path, mockvendors_analyzer) -> dict[str, Any]:  # noqa: ANN001
+def behaviours(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> dict[str, Any]:
     g = build_gallery(shared_data, mockvendors_analyzer)
     return {v: behaviour_for(v, g, mockvendors_analyzer) for v in ("ms", "nav")}
 
 
 @pytest.fixture(scope="module")
-def urls(behaviours):  # noqa: ANN001, ANN201
+def urls(behaviours: dict[str, Any]) -> Iterator[dict[str, str]]:
     protocols = {"ms": AzureProtocol(behaviours["ms"]), "nav": NaverProtocol(behaviours["nav"])}
     slow = {"ms": AzureProtocol(behaviours["ms"]), "nav": NaverProtocol(behaviours["nav"])}
     faults = {"ms": Faults(tps=1), "nav": Faults(tps=1, error_rate=0.0)}

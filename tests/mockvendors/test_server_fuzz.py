@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_mock_data import build_gallery
 
+from mockvendors.analysis import CachingAnalyzer
 from mockvendors.server import MockServers, build_protocols
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
@@ -26,7 +28,7 @@ AUTH = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/rekognition/aws4_re
 
 
 @pytest.fixture(scope="module")
-def urls(shared_data: Path, mockvendors_analyzer) -> Any:  # noqa: ANN001
+def urls(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Iterator[dict[str, str]]:
     protocols = build_protocols(("aws", "ms", "nav"), build_gallery(shared_data, mockvendors_analyzer),
                                 mockvendors_analyzer)
     with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as s:
