@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 _EPS = 1e-9
 
 
@@ -59,7 +58,7 @@ class TokenBucket:
         self.waited_s = 0.0  # total time spent waiting, for reports
 
     @classmethod
-    def unlimited(cls) -> "TokenBucket":
+    def unlimited(cls) -> TokenBucket:
         return cls(math.inf, 1.0)
 
     def _refill(self) -> None:

@@ -57,7 +57,9 @@ class LogisticCalibration:
         if not self.width > 0:
             raise ProfileError(f"logistic calibration: width must be > 0, got {self.width}")
         if not 0.0 <= self.floor < self.ceiling <= 1.0:
-            raise ProfileError(f"logistic calibration: need 0 <= floor < ceiling <= 1, got {self.floor}, {self.ceiling}")
+            raise ProfileError(
+                f"logistic calibration: need 0 <= floor < ceiling <= 1, got {self.floor}, {self.ceiling}"
+            )
 
     def __call__(self, cosine: np.ndarray) -> np.ndarray:
         z = (np.asarray(cosine, dtype=np.float64) - self.midpoint) / self.width
@@ -71,8 +73,13 @@ class LogisticCalibration:
         return float(self.midpoint - self.width * np.log(1.0 / p - 1.0))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "logistic", "midpoint": self.midpoint, "width": self.width,
-                "floor": self.floor, "ceiling": self.ceiling}
+        return {
+            "kind": "logistic",
+            "midpoint": self.midpoint,
+            "width": self.width,
+            "floor": self.floor,
+            "ceiling": self.ceiling,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,9 @@ def calibration_from_dict(d: dict[str, Any]) -> Calibration:
     kind = d.get("kind")
     try:
         if kind == "logistic":
-            return LogisticCalibration(float(d["midpoint"]), float(d["width"]),
-                                       float(d.get("floor", 0.0)), float(d.get("ceiling", 1.0)))
+            return LogisticCalibration(
+                float(d["midpoint"]), float(d["width"]), float(d.get("floor", 0.0)), float(d.get("ceiling", 1.0))
+            )
         if kind == "piecewise_linear":
             knots = d["knots"]
             return PiecewiseLinearCalibration(tuple(float(k[0]) for k in knots), tuple(float(k[1]) for k in knots))
@@ -234,18 +242,25 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfil
             raise ProfileError(f"{source}: vendor must be one of {registry.names()}, got {vendor!r}")
         cov = d.get("coverage") or {}
         coverage = Coverage(
-            rules=tuple(CoverageRule({str(k): str(v) for k, v in r["match"].items()}, float(r["known"]))
-                        for r in cov.get("rules", []) or []),
+            rules=tuple(
+                CoverageRule({str(k): str(v) for k, v in r["match"].items()}, float(r["known"]))
+                for r in cov.get("rules", []) or []
+            ),
             default=float(cov.get("default", 1.0)),
         )
         sim = d.get("similarity")
         similarity = None
         if sim:
-            similarity = SimilarityCall(calibration_from_dict(sim["calibration"]), float(sim["scale"]),
-                                        float(sim["threshold"]))
+            similarity = SimilarityCall(
+                calibration_from_dict(sim["calibration"]), float(sim["scale"]), float(sim["threshold"])
+            )
         fd = d.get("faults") or {}
-        faults = Faults(float(fd.get("latency_ms", 0.0)), float(fd.get("error_rate", 0.0)),
-                        None if fd.get("tps") in (None, 0) else float(fd["tps"]), int(fd.get("seed", 0)))
+        faults = Faults(
+            float(fd.get("latency_ms", 0.0)),
+            float(fd.get("error_rate", 0.0)),
+            None if fd.get("tps") in (None, 0) else float(fd["tps"]),
+            int(fd.get("seed", 0)),
+        )
         profile = VendorProfile(
             vendor=vendor,
             display_name=str(d.get("display_name", vendor)),
@@ -272,8 +287,10 @@ def _check_scales(p: VendorProfile) -> None:
     """Scales positive, thresholds on their scale (NaN fails every comparison, so it is refused too)."""
     checks = [("scale", p.scale, 0.0, math.inf), ("report_threshold", p.report_threshold, 0.0, p.scale)]
     if p.similarity is not None:
-        checks += [("similarity.scale", p.similarity.scale, 0.0, math.inf),
-                   ("similarity.threshold", p.similarity.threshold, 0.0, p.similarity.scale)]
+        checks += [
+            ("similarity.scale", p.similarity.scale, 0.0, math.inf),
+            ("similarity.threshold", p.similarity.threshold, 0.0, p.similarity.scale),
+        ]
     for name, value, low, high in checks:
         positive = name.endswith("scale")
         if not ((low < value if positive else low <= value) and value <= high):
@@ -283,17 +300,31 @@ def _check_scales(p: VendorProfile) -> None:
 
 def profile_to_dict(p: VendorProfile) -> dict[str, Any]:
     d: dict[str, Any] = {
-        "vendor": p.vendor, "display_name": p.display_name, "scale": p.scale,
-        "calibration": p.calibration.to_dict(), "report_threshold": p.report_threshold,
+        "vendor": p.vendor,
+        "display_name": p.display_name,
+        "scale": p.scale,
+        "calibration": p.calibration.to_dict(),
+        "report_threshold": p.report_threshold,
         "always_name_best": p.always_name_best,
-        "coverage": {"default": p.coverage.default,
-                     "rules": [{"match": dict(r.match), "known": r.known} for r in p.coverage.rules]},
-        "similarity": None if p.similarity is None else {
-            "calibration": p.similarity.calibration.to_dict(), "scale": p.similarity.scale,
-            "threshold": p.similarity.threshold},
-        "max_faces": p.max_faces, "decimals": p.decimals,
-        "faults": {"latency_ms": p.faults.latency_ms, "error_rate": p.faults.error_rate,
-                   "tps": p.faults.tps, "seed": p.faults.seed},
+        "coverage": {
+            "default": p.coverage.default,
+            "rules": [{"match": dict(r.match), "known": r.known} for r in p.coverage.rules],
+        },
+        "similarity": None
+        if p.similarity is None
+        else {
+            "calibration": p.similarity.calibration.to_dict(),
+            "scale": p.similarity.scale,
+            "threshold": p.similarity.threshold,
+        },
+        "max_faces": p.max_faces,
+        "decimals": p.decimals,
+        "faults": {
+            "latency_ms": p.faults.latency_ms,
+            "error_rate": p.faults.error_rate,
+            "tps": p.faults.tps,
+            "seed": p.faults.seed,
+        },
     }
     return d
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from mockvendors.faults import FaultInjector
 from mockvendors.profile import Faults
@@ -116,7 +117,7 @@ class _VendorRequestHandler(web.RequestHandler):
             return super().handle_error(request, status, exc, message)
         if status >= 500:
             log.error("%s mock: HTTP-level failure", proto.vendor, exc_info=exc)
-        wreq = WireRequest("", "/", {}, request.headers if request is not None else {}, b"")
+        wreq = WireRequest("", "/", {}, request.headers if request is not None else CIMultiDict(), b"")
         wresp = proto.server_error(wreq) if status >= 500 else proto.bad_http(wreq, status, "Malformed HTTP request.")
         resp = _to_aiohttp(wresp)
         resp.force_close()
@@ -135,13 +136,14 @@ class _VendorAppRunner(web.AppRunner):
         server = await super()._make_server()
         if hasattr(server, "_loop") and hasattr(server, "_kwargs"):  # aiohttp 3.x internals; else plain text errors
             server.__class__ = _VendorServer
-            server.vendor_protocol = self._app.get(PROTOCOL_KEY)
+            server.vendor_protocol = self._app.get(PROTOCOL_KEY)  # type: ignore[attr-defined]
         return server
 
 
 async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Mapping[str, int]
                       ) -> tuple[list[web.AppRunner], dict[str, Endpoint]]:
-    runners, endpoints = [], {}
+    runners: list[web.AppRunner] = []
+    endpoints: dict[str, Endpoint] = {}
     try:
         for vendor, app in apps.items():
             runner = _VendorAppRunner(app, access_log=None, handle_signals=False)

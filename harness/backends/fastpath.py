@@ -118,9 +118,9 @@ class BatchedMockVendor:
             for (i, _, _), s in zip(fast, best.tolist()):
                 out[i] = self.mock.to_100(s)
         else:  # the largest face of each image, rounded as the wire answer is
-            a = np.stack([an.faces[0].embedding for _, an, _ in fast])
-            b = np.stack([bn.faces[0].embedding for _, _, bn in fast])
-            for (i, _, _), s in zip(fast, self.behaviour.similarity_embeddings(a, b).tolist()):
+            emb_a = np.stack([an.faces[0].embedding for _, an, _ in fast])
+            emb_b = np.stack([bn.faces[0].embedding for _, _, bn in fast])
+            for (i, _, _), s in zip(fast, self.behaviour.similarity_embeddings(emb_a, emb_b).tolist()):
                 out[i] = self.mock.to_100(self.mock.round_similarity(s))
         self.fast_calls += len(fast)
         return out

@@ -265,7 +265,7 @@ class CampaignRunner:
         vendor = self.vendors[vendor_name]
         records: list[dict[str, Any]] = []
         rec_items: dict[str, bytes] = {}
-        for probe, images, _ in chunk:
+        for _probe, images, _ in chunk:
             for img in images.values():
                 if not img.error and (vendor_name, "recognize", img.sha256) not in self.cache:
                     rec_items[img.sha256] = img.data  # type: ignore[assignment]

@@ -60,7 +60,11 @@ def read_cassette_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CorruptCassetteError(str(path), "no 'interactions' list")
     for i, inter in enumerate(data["interactions"]):
-        if not isinstance(inter, dict) or not isinstance(inter.get("request"), dict) or not isinstance(inter.get("response"), dict):
+        if (
+            not isinstance(inter, dict)
+            or not isinstance(inter.get("request"), dict)
+            or not isinstance(inter.get("response"), dict)
+        ):
             raise CorruptCassetteError(str(path), f"interaction {i} lacks a request or response")
         req, resp = inter["request"], inter["response"]
         missing = [k for k in ("method", "uri") if k not in req] + [k for k in ("status", "body") if k not in resp]
@@ -155,7 +159,7 @@ class CassetteVendor:
         if self.record:
             self._cassette._save()
 
-    def __enter__(self) -> "CassetteVendor":
+    def __enter__(self) -> CassetteVendor:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -76,6 +76,7 @@ def build_aws(rec: Path) -> dict[str, Any]:
     for name, op, source, fixup in AWS_EXAMPLES:
         body = _read_json(rec / name, fixup)
         image = base64.b64encode(stand_in_image(name)).decode()
+        payload: dict[str, object]
         if op == "RecognizeCelebrities":
             payload = {"Image": {"Bytes": image}}
         else:  # the harness calls CompareFaces with SimilarityThreshold 0
@@ -117,7 +118,9 @@ def main(argv: list[str]) -> None:
     rec = shared / "vendor-recordings"
     out.mkdir(parents=True, exist_ok=True)
     for vendor, cassette in (("aws", build_aws(rec)), ("ms", build_azure(rec))):
-        (out / f"{vendor}.yaml").write_text(yaml.safe_dump(cassette, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        (out / f"{vendor}.yaml").write_text(
+            yaml.safe_dump(cassette, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         print(out / f"{vendor}.yaml", len(cassette["interactions"]), "interactions")
 
 

@@ -46,7 +46,7 @@ class CallKey:
                 "params": dict(self.params)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "CallKey":
+    def from_json(cls, d: dict[str, Any]) -> CallKey:
         return cls(str(d["vendor"]), str(d["operation"]), tuple(str(x) for x in d.get("digests", [])),
                    tuple(sorted((str(k), str(v)) for k, v in (d.get("params") or {}).items())))
 
@@ -145,7 +145,8 @@ def _multipart_field(content_type: str, body: bytes, field: str) -> bytes | None
         return None
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == field:
-            return part.get_payload(decode=True)
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else None
     return None
 
 
@@ -156,6 +157,7 @@ def _azure_key(operation: str, request: Any, body: bytes) -> CallKey:
             payload = json.loads(body)
         except ValueError:
             return CallKey("ms", operation, ("unparsable:" + sha256(body),))
+        ids: tuple[str, ...]
         if operation == "FaceVerify":
             ids = (str(payload.get("faceId1")), str(payload.get("faceId2")))
         else:

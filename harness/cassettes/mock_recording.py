@@ -45,7 +45,9 @@ def default_plan(shared: Path) -> RecordingPlan:
 
 
 @contextmanager
-def mock_servers(gallery_photos: dict[str, list[Path]], vendors: Sequence[str], faults=None) -> Iterator[dict[str, str]]:  # noqa: ANN001
+def mock_servers(
+    gallery_photos: dict[str, list[Path]], vendors: Sequence[str], faults=None
+) -> Iterator[dict[str, str]]:  # noqa: ANN001
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.gallery import Gallery
     from mockvendors.server import MockServers, build_protocols
@@ -69,8 +71,11 @@ def record(vendor: str, url: str, out: Path, plan: RecordingPlan, note: str, tps
 
     spec = registry.get(vendor)
     env = {**spec.load("placeholder_env")(url), f"{spec.env_prefix}_TPS": str(tps), "DFI_MAX_ATTEMPTS": "6"}
-    meta = {"provenance": "mock-recorded", "recorded_from": "the project's mock servers (mockvendors), not the real service",
-            "note": note}
+    meta = {
+        "provenance": "mock-recorded",
+        "recorded_from": "the project's mock servers (mockvendors), not the real service",
+        "note": note,
+    }
     counts = {"answers": 0, "errors": 0}
     with mock.patch.dict(os.environ, env):
         with CassetteVendor(vendor, out, record=True, metadata=meta) as backend:
@@ -111,8 +116,12 @@ def main(argv: list[str]) -> None:
         out = out_dir / "throttled" / "ms.yaml"
         out.unlink(missing_ok=True)
         small = RecordingPlan(plan.gallery, plan.recognize[:6], [])
-        print("ms throttled", record("ms", urls["ms"], out, small,
-                                     gallery_note + "; mock server fault injection: tps=2 (429 + Retry-After)"))
+        print(
+            "ms throttled",
+            record(
+                "ms", urls["ms"], out, small, gallery_note + "; mock server fault injection: tps=2 (429 + Retry-After)"
+            ),
+        )
 
 
 if __name__ == "__main__":

@@ -20,16 +20,29 @@ import yaml
 from harness.cassettes.filters import SECRET_REQUEST_HEADERS
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")),
+    (
+        "AWS access key id",
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"),
+    ),
     ("32-hex key (Azure subscription key shape)", re.compile(r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{32}(?![0-9A-Fa-f-])")),
     ("SigV4 signature/credential", re.compile(r"(?:Signature=[0-9a-f]{16,}|Credential=[A-Z0-9]{16,}/)", re.I)),
     ("bearer/basic token", re.compile(r"\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}")),
-    ("40-char secret key", re.compile(r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))(?=[^\s]*[0-9])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])[A-Za-z0-9/+]{40}")),
+    (
+        "40-char secret key",
+        re.compile(
+            r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))(?=[^\s]*[0-9])(?=[^\s]*[a-z])(?=[^\s]*[A-Z])[A-Za-z0-9/+]{40}"
+        ),
+    ),
     ("private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 ]
 # header names whose mere presence is a finding (values may be masked, the name must not survive)
-_FORBIDDEN_HEADERS = SECRET_REQUEST_HEADERS - {"amz-sdk-invocation-id", "x-amz-date", "x-amz-content-sha256", "cookie",
-                                               "user-agent"}
+_FORBIDDEN_HEADERS = SECRET_REQUEST_HEADERS - {
+    "amz-sdk-invocation-id",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "cookie",
+    "user-agent",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def _headers(h: Any) -> Iterable[tuple[str, str]]:
         return []
     out = []
     for k, v in h.items():
-        for item in (v if isinstance(v, list) else [v]):
+        for item in v if isinstance(v, list) else [v]:
             out.append((str(k), str(item)))
     return out
 

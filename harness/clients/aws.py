@@ -120,7 +120,9 @@ class AwsClient:
     @staticmethod
     def _check_size(image: bytes) -> None:
         if len(image) > MAX_IMAGE_BYTES:
-            raise BadImageError(VENDOR, "ImageTooLargeException", f"image is {len(image)} bytes; the limit is {MAX_IMAGE_BYTES}")
+            raise BadImageError(
+                VENDOR, "ImageTooLargeException", f"image is {len(image)} bytes; the limit is {MAX_IMAGE_BYTES}"
+            )
 
     def recognize_celebrities(self, image: bytes) -> dict[str, Any]:
         self._check_size(image)
@@ -135,7 +137,9 @@ class AwsClient:
         self._check_size(source)
         self._check_size(target)
         out = self._call(
-            "compare_faces", SourceImage={"Bytes": source}, TargetImage={"Bytes": target},
+            "compare_faces",
+            SourceImage={"Bytes": source},
+            TargetImage={"Bytes": target},
             SimilarityThreshold=float(similarity_threshold),
         )
         if not isinstance(out.get("FaceMatches"), list):
@@ -199,9 +203,12 @@ def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None 
     settings = aws_settings(env, options)
     session = None
     if env is not None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-        session = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                                        aws_session_token=env.get("AWS_SESSION_TOKEN"), region_name=settings.region)
+        session = boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+            region_name=settings.region,
+        )
     retry = policy_for(settings.common.max_attempts, options.sleep)
     return AwsVendor(AwsClient(settings, retry=retry, session=session))
 
@@ -209,5 +216,9 @@ def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None 
 def placeholder_env(base_url: str) -> dict[str, str]:
     """Point the client at ``base_url`` (a mock server, or a cassette's fake host) with placeholder
     credentials: not secrets, the mock servers accept any well-formed credential."""
-    return {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": base_url,
-            "AWS_ACCESS_KEY_ID": "mock", "AWS_SECRET_ACCESS_KEY": "mock"}
+    return {
+        "DFI_AWS_REGION": "us-east-1",
+        "DFI_AWS_ENDPOINT_URL": base_url,
+        "AWS_ACCESS_KEY_ID": "mock",
+        "AWS_SECRET_ACCESS_KEY": "mock",
+    }

@@ -43,7 +43,7 @@ class FaceRectangle:
     height: int
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "FaceRectangle":
+    def from_json(cls, d: dict[str, Any]) -> FaceRectangle:
         return cls(int(d["left"]), int(d["top"]), int(d["width"]), int(d["height"]))
 
     def box(self) -> tuple[float, float, float, float]:
@@ -159,9 +159,17 @@ class AzureClient:
         used, ranks candidates without a same-person threshold."""
         s = self.settings
         data = self._post(
-            s.face_endpoint, s.face_key, FIND_SIMILAR_PATH, "find similar",
+            s.face_endpoint,
+            s.face_key,
+            FIND_SIMILAR_PATH,
+            "find similar",
             lambda d: isinstance(d, list) and all(isinstance(f, dict) and "confidence" in f for f in d),
-            json={"faceId": face_id, "faceIds": face_ids, "mode": mode, "maxNumOfCandidatesReturned": max(1, len(face_ids))},
+            json={
+                "faceId": face_id,
+                "faceIds": face_ids,
+                "mode": mode,
+                "maxNumOfCandidatesReturned": max(1, len(face_ids)),
+            },
         )
         return {str(f["faceId"]): float(f["confidence"]) for f in data}
 
@@ -172,7 +180,9 @@ def parse_celebrities(body: Any) -> list[AzureCelebrity]:
     out = []
     for c in body["result"]["celebrities"]:
         rect = c.get("faceRectangle")
-        out.append(AzureCelebrity(str(c["name"]), float(c["confidence"]), FaceRectangle.from_json(rect) if rect else None))
+        out.append(
+            AzureCelebrity(str(c["name"]), float(c["confidence"]), FaceRectangle.from_json(rect) if rect else None)
+        )
     return out
 
 
@@ -181,11 +191,17 @@ def parse_detect(body: Any) -> list[DetectedFace]:
 
 
 def celebrities_to_recognition(celebs: list[AzureCelebrity]) -> Recognition:
-    return Recognition(tuple(
-        RecognizedFace(name=c.name, confidence=c.confidence * 100.0, raw_confidence=c.confidence,
-                       box=c.face_rectangle.box() if c.face_rectangle else None)
-        for c in celebs
-    ))
+    return Recognition(
+        tuple(
+            RecognizedFace(
+                name=c.name,
+                confidence=c.confidence * 100.0,
+                raw_confidence=c.confidence,
+                box=c.face_rectangle.box() if c.face_rectangle else None,
+            )
+            for c in celebs
+        )
+    )
 
 
 def parse_recognition(operation: str, body: Any, size: tuple[int, int] | None = None) -> Recognition:

@@ -2,15 +2,15 @@
 
 | variable | vendor | meaning |
 |---|---|---|
-| ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE`` | aws | boto3's own credential chain |
+| ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE`` | aws | boto3's chain |
 | ``DFI_AWS_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``) | aws | region, required |
 | ``DFI_AWS_ENDPOINT_URL`` | aws | endpoint override (a mock server) |
 | ``DFI_AZURE_VISION_ENDPOINT``, ``DFI_AZURE_VISION_KEY`` | ms | Computer Vision resource (celebrities) |
-| ``DFI_AZURE_FACE_ENDPOINT``, ``DFI_AZURE_FACE_KEY`` | ms | Face resource (detect/verify/find-similar); default: the vision ones |
+| ``DFI_AZURE_FACE_ENDPOINT``, ``DFI_AZURE_FACE_KEY`` | ms | Face resource; default: the vision ones |
 | ``DFI_NAVER_CLIENT_ID``, ``DFI_NAVER_CLIENT_SECRET`` | nav | Naver Developers keys (``X-Naver-Client-Id/Secret``) |
 | ``DFI_NAVER_NCP_KEY_ID``, ``DFI_NAVER_NCP_KEY`` | nav | or NCP API-gateway keys (``X-NCP-APIGW-API-KEY-ID/KEY``) |
 | ``DFI_NAVER_ENDPOINT`` | nav | endpoint override (default: the public host of the chosen key kind) |
-| ``DFI_<V>_TPS``, ``DFI_<V>_BURST`` (V = AWS, AZURE, NAVER) | all | rate limit override |
+| ``DFI_<V>_TPS``, ``DFI_<V>_BURST`` (V: the registry's env prefix) | all | rate limit; ``--rate`` replaces it |
 | ``DFI_HTTP_TIMEOUT`` (s, default 30), ``DFI_MAX_ATTEMPTS`` (default 5) | all | timeout and retries |
 
 A missing credential raises :class:`MissingCredentialError` when the client is built, before
@@ -84,8 +84,9 @@ class ClientOptions:
     similarity_call: str = "findsimilar"  # Azure: find-similar (the study's call) or verify
 
 
-def common_settings(vendor: str, env: Mapping[str, str] | None = None,
-                    options: ClientOptions | None = None) -> CommonSettings:
+def common_settings(
+    vendor: str, env: Mapping[str, str] | None = None, options: ClientOptions | None = None
+) -> CommonSettings:
     """Timeout, attempts and rate of ``vendor``'s client: ``options`` first, then the environment
     (``DFI_<V>_TPS``/``_BURST``, ``DFI_HTTP_TIMEOUT``, ``DFI_MAX_ATTEMPTS``), then the registry's
     published default rate. Exactly one source sets the rate."""
@@ -178,7 +179,9 @@ def naver_settings(env: Mapping[str, str] | None = None, options: ClientOptions 
     common = common_settings("nav", env, options)
     if cid and secret:
         headers = {"X-Naver-Client-Id": cid, "X-Naver-Client-Secret": secret}
-        return NaverSettings((override or NAVER_DEVELOPERS_ENDPOINT).rstrip("/"), "/v1/vision/celebrity", headers, common)
+        return NaverSettings(
+            (override or NAVER_DEVELOPERS_ENDPOINT).rstrip("/"), "/v1/vision/celebrity", headers, common
+        )
     if kid and key:
         headers = {"X-NCP-APIGW-API-KEY-ID": kid, "X-NCP-APIGW-API-KEY": key}
         return NaverSettings((override or NAVER_NCP_ENDPOINT).rstrip("/"), "/vision/v1/celebrity", headers, common)

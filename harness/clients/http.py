@@ -40,7 +40,9 @@ def post(
     try:
         return session.post(url, timeout=timeout_s, **kwargs)
     except requests.Timeout as exc:
-        raise ServerError(vendor, "Timeout", f"no answer from {url} within {timeout_s:g} s ({exc.__class__.__name__})") from exc
+        raise ServerError(
+            vendor, "Timeout", f"no answer from {url} within {timeout_s:g} s ({exc.__class__.__name__})"
+        ) from exc
     except requests.ConnectionError as exc:
         raise ServerError(vendor, "ConnectionError", f"cannot reach {url}: {exc}") from exc
 
@@ -76,7 +78,9 @@ def json_body(vendor: str, response: requests.Response, check: Callable[[Any], b
     try:
         data = response.json()
     except ValueError:
-        raise VendorError(vendor, "MalformedResponse", f"{what}: the answer is not JSON: {response.text[:200]!r}") from None
+        raise VendorError(
+            vendor, "MalformedResponse", f"{what}: the answer is not JSON: {response.text[:200]!r}"
+        ) from None
     if not check(data):
         raise VendorError(vendor, "MalformedResponse", f"{what}: unexpected answer shape: {str(data)[:200]}")
     return data

@@ -19,9 +19,9 @@ from vcr.request import Request
 
 from harness.cassettes.backend import read_cassette_file
 from harness.cassettes.keys import call_key, sha256
+from harness.vendors import registry
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-RECOGNIZE_OPS = {"RecognizeCelebrities": "aws", "CelebritiesAnalyze": "ms", "Celebrity": "nav", "FaceDetect": "ms"}
 
 
 @dataclass(frozen=True)
@@ -73,22 +73,20 @@ def _rect(d: dict[str, Any]) -> tuple[float, float, float, float]:
     return (float(d["left"]), float(d["top"]), float(d["left"] + d["width"]), float(d["top"] + d["height"]))
 
 
-def recorded_faces(operation: str, body: Any, size: tuple[int, int] | None) -> list[RecordedFace]:
-    from harness.clients.adapters import _ratio_box
+def recorded_faces(vendor: str, operation: str, body: Any, size: tuple[int, int] | None) -> list[RecordedFace]:
+    """The faces of a recorded answer, parsed by the vendor's one response parser (the same the
+    clients use: ``VendorSpec.parse_ref``)."""
+    rec = registry.get(vendor).load("parse")(operation, body, size)
+    return [RecordedFace(f.name, f.confidence if f.name else None, f.box) for f in rec.faces]
 
-    if operation == "CelebritiesAnalyze":
-        return [RecordedFace(c["name"], float(c["confidence"]) * 100, _rect(c["faceRectangle"]) if c.get("faceRectangle") else None)
-                for c in body["result"]["celebrities"]]
-    if operation == "FaceDetect":
-        return [RecordedFace(None, None, _rect(f["faceRectangle"])) for f in body]
-    if operation == "RecognizeCelebrities":
-        faces = [RecordedFace(c["Name"], float(c["MatchConfidence"]), _ratio_box(c.get("Face", {}).get("BoundingBox", {}), size))
-                 for c in body.get("CelebrityFaces", [])]
-        return faces + [RecordedFace(None, None, _ratio_box(u.get("BoundingBox", {}), size))
-                        for u in body.get("UnrecognizedFaces", [])]
-    if operation == "Celebrity":
-        return [RecordedFace(f["celebrity"]["value"], float(f["celebrity"]["confidence"]) * 100, None) for f in body["faces"]]
-    raise ValueError(operation)
+
+def _box(b: tuple[float, ...] | list[float]) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in b)
+    return (x1, y1, x2, y2)
+
+
+def _recognize_operations() -> dict[str, str]:
+    return {op: s.name for s in registry.specs() for op in s.recognize_operations}
 
 
 def recorded_calls(cassettes: Sequence[Path], provenance_of: dict[Path, str] | None = None,
@@ -99,7 +97,7 @@ def recorded_calls(cassettes: Sequence[Path], provenance_of: dict[Path, str] | N
         provenance = (provenance_of or {}).get(path) or str((data.get("metadata") or {}).get("provenance", "unknown"))
         for inter in data["interactions"]:
             key = call_key(Request._from_dict(inter["request"]))
-            if key.operation not in RECOGNIZE_OPS or not key.digests:
+            if key.operation not in _recognize_operations() or not key.digests:
                 continue
             body = inter["response"]["body"].get("string", "")
             body = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -130,16 +128,16 @@ def compare_calls(cassettes: Sequence[Path], images: dict[str, Path], mock_for, 
                   provenance_of: dict[Path, str] | None = None) -> tuple[list[CallComparison], int]:
     """``mock_for(vendor)`` returns a mock behaviour (``mockvendors.behaviour.MockVendorBehaviour``).
     Returns the comparisons and the number of calls skipped because the image is not available."""
-    from harness.clients.adapters import image_size
+    from harness.clients.imagesize import image_size
 
     rows, skipped = [], 0
-    for path, provenance, vendor, operation, digest, status, body in recorded_calls(cassettes, provenance_of):
+    for path, provenance, vendor, operation, digest, _status, body in recorded_calls(cassettes, provenance_of):
         image_path = images.get(digest)
         if image_path is None or body is None:
             skipped += 1
             continue
         data = image_path.read_bytes()
-        rec = recorded_faces(operation, body, image_size(data))
+        rec = recorded_faces(vendor, operation, body, image_size(data))
         beh = mock_for(vendor)
         scale = 100.0 / beh.profile.scale
         try:
@@ -155,7 +153,7 @@ def compare_calls(cassettes: Sequence[Path], images: dict[str, Path], mock_for, 
         rec_face = rec_best or (rec[0] if rec else None)
         box_iou = None
         if rec_face is not None and rec_face.box is not None and result.faces:
-            box_iou = max(iou(rec_face.box, tuple(map(float, m.face.box))) for m in result.faces)
+            box_iou = max(iou(rec_face.box, _box(m.face.box)) for m in result.faces)
         rec_name = rec_best.name if rec_best else None
         mock_name = mock_best.best.name if mock_best else None
         rec_conf = rec_best.confidence if rec_best else None

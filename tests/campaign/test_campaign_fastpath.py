@@ -17,9 +17,9 @@ pytestmark = pytest.mark.models
 @pytest.fixture(scope="module")
 def setup():
     try:
+        from harness.backends.inprocess import mock_vendors
         from harness.cli.run_cmds import _demo_gallery
         from harness.datasets.demo import demo_dataset
-        from harness.backends.inprocess import mock_vendors
 
         demo = demo_dataset()
         gallery = _demo_gallery(demo)
@@ -79,8 +79,8 @@ def test_batches_equal_per_call_answers(setup, vendor):
 
 
 def test_campaign_rows_equal_with_and_without_batches(setup, tmp_path: Path):
-    from harness.campaign import CampaignOptions, CampaignRunner
     from harness.backends.fastpath import batched
+    from harness.campaign import CampaignOptions, CampaignRunner
     from harness.datasets.demo import demo_dataset
 
     per_call_vendors, batch_vendors, _ = setup

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from support.campaign_doubles import ScriptedVendor, sha, synthetic_probes
+
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign.journal import Journal
 from harness.datasets.probe import Probe

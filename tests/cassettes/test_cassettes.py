@@ -23,14 +23,14 @@ from harness.cassettes.errors import (
 from harness.cassettes.filters import redact_request
 from harness.cassettes.mock_recording import default_plan
 from harness.cassettes.scan import scan_cassette_data, scan_file
+from harness.clients.adapters import AzureVendor
 from harness.clients.azure import AzureClient
 from harness.clients.config import azure_settings
-from harness.ratelimit import TokenBucket
 from harness.clients.retry import RetryPolicy
 from harness.datasets.probe import Probe
 from harness.paths import PROJECT_ROOT
+from harness.ratelimit import TokenBucket
 from harness.vendors.base import ServerError, ThrottledError
-from harness.clients.adapters import AzureVendor
 
 CASSETTES = PROJECT_ROOT / "cassettes"
 SKIP_DIRS = {".git", "runs", "out", "build", "dist", ".venv", "node_modules", "output"}
@@ -113,10 +113,13 @@ def test_recording_through_the_real_client_writes_no_secret(tmp_path):
     script = [Scripted(200, CELEB_OK, {"apim-request-id": "3990dba7-09fa-48b4-8f3e-e85575f10a4c",
                                        "Set-Cookie": "session=" + AZURE_KEY})]
     with ScriptedServer(script) as server:
-        client = AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": AZURE_KEY}),
-                             TokenBucket.unlimited())
-        with CassetteVendor("ms", out, record=True, inner=AzureVendor(client),
-                            metadata={"provenance": "mock-recorded"}) as backend:
+        client = AzureClient(
+            azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": AZURE_KEY}),
+            TokenBucket.unlimited(),
+        )
+        with CassetteVendor(
+            "ms", out, record=True, inner=AzureVendor(client), metadata={"provenance": "mock-recorded"}
+        ) as backend:
             assert backend.recognize(b"\xff\xd8image-1").name == "Jane Doe"
             assert backend.recognize(b"\xff\xd8image-1").name == "Jane Doe"  # identical call: replayed
         assert len(server.received) == 1  # nothing recorded (or sent) twice
@@ -127,8 +130,10 @@ def test_recording_through_the_real_client_writes_no_secret(tmp_path):
     assert len(yaml.safe_load(text)["interactions"]) == 1
     # reopened for recording: known calls replay from the file instead of going out again
     with ScriptedServer([Scripted(500, {})]) as server:
-        client = AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k"}),
-                             TokenBucket.unlimited())
+        client = AzureClient(
+            azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k"}),
+            TokenBucket.unlimited(),
+        )
         with CassetteVendor("ms", out, record=True, inner=AzureVendor(client), metadata={}) as backend:
             assert backend.recognize(b"\xff\xd8image-1").name == "Jane Doe"
         assert server.received == []
@@ -139,10 +144,13 @@ def test_recording_through_the_real_client_writes_no_secret(tmp_path):
 def test_a_timeout_while_recording_records_nothing_and_is_typed(tmp_path):
     out = tmp_path / "ms.yaml"
     with ScriptedServer([Scripted(200, CELEB_OK, delay_s=0.5)]) as server:
-        settings = azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k",
-                                   "DFI_HTTP_TIMEOUT": "0.15"})
+        settings = azure_settings(
+            {"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k", "DFI_HTTP_TIMEOUT": "0.15"}
+        )
         client = AzureClient(settings, TokenBucket.unlimited(), RetryPolicy(max_attempts=2, sleep=lambda s: None))
-        with CassetteVendor("ms", out, record=True, inner=AzureVendor(client), metadata={"provenance": "mock-recorded"}) as b:
+        with CassetteVendor(
+            "ms", out, record=True, inner=AzureVendor(client), metadata={"provenance": "mock-recorded"}
+        ) as b:
             with pytest.raises(ServerError, match="Timeout"):
                 b.recognize(b"\xff\xd8slow")
     assert not out.exists() or yaml.safe_load(out.read_text()).get("interactions") == []
@@ -150,12 +158,18 @@ def test_a_timeout_while_recording_records_nothing_and_is_typed(tmp_path):
 
 # -- faults on replay --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [("interactions: [unclosed", "YAML does not parse"),
-     ("just: a mapping\n", "no 'interactions' list"),
-     ("interactions:\n- request: {method: POST}\n  response: {status: {code: 200}, body: {string: ''}}\n", "lacks uri"),
-     (b"\xff\xfe\x00binary", "not UTF-8")],
+    [
+        ("interactions: [unclosed", "YAML does not parse"),
+        ("just: a mapping\n", "no 'interactions' list"),
+        (
+            "interactions:\n- request: {method: POST}\n  response: {status: {code: 200}, body: {string: ''}}\n",
+            "lacks uri",
+        ),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+    ],
 )
 def test_corrupt_cassettes_are_clear_errors(tmp_path, content, reason):
     p = tmp_path / "ms.yaml"
@@ -190,9 +204,14 @@ def test_a_throttle_that_never_ended_is_a_throttled_error_not_no_celebrity(tmp_p
     always = [Scripted(429, {"error": {"code": "429", "message": "Rate limit is exceeded."}}, {"Retry-After": "0"})]
     out = tmp_path / "ms.yaml"
     with ScriptedServer(always) as server:
-        client = AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k"}),
-                             TokenBucket.unlimited(), RetryPolicy(max_attempts=3, sleep=lambda s: None))
-        with CassetteVendor("ms", out, record=True, inner=AzureVendor(client), metadata={"provenance": "mock-recorded"}) as b:
+        client = AzureClient(
+            azure_settings({"DFI_AZURE_VISION_ENDPOINT": server.url, "DFI_AZURE_VISION_KEY": "k"}),
+            TokenBucket.unlimited(),
+            RetryPolicy(max_attempts=3, sleep=lambda s: None),
+        )
+        with CassetteVendor(
+            "ms", out, record=True, inner=AzureVendor(client), metadata={"provenance": "mock-recorded"}
+        ) as b:
             with pytest.raises(ThrottledError):
                 b.recognize(b"\xff\xd8busy")
     assert len(server.received) == 3 and len(yaml.safe_load(out.read_text())["interactions"]) == 3
@@ -206,6 +225,7 @@ def test_a_throttle_that_never_ended_is_a_throttled_error_not_no_celebrity(tmp_p
 
 # -- doc-example cassettes ---------------------------------------------------------------------
 
+
 def test_doc_example_cassettes_parse_through_the_real_clients():
     aws = CassetteVendor("aws", CASSETTES / "doc-example" / "aws.yaml")
     assert aws.provenance == "doc-example"
@@ -214,8 +234,13 @@ def test_doc_example_cassettes_parse_through_the_real_clients():
     assert [f.name for f in bezos.faces] == ["Jeff Bezos", None]  # the unrecognized face is kept, unnamed
     cli = aws.recognize(stand_in_image("aws/aws-cli/recognize-celebrities.rst.output.json"))
     assert sorted(f.name for f in cli.faces if f.name) == ["Celeb A", "Celeb B", "Celeb C", "Celeb D"]
-    assert aws.similarity(stand_in_image("aws/faces-comparefaces.md.response-example.json"),
-                          stand_in_image("aws/faces-comparefaces.md.response-example.json")) == 100.0
+    assert (
+        aws.similarity(
+            stand_in_image("aws/faces-comparefaces.md.response-example.json"),
+            stand_in_image("aws/faces-comparefaces.md.response-example.json"),
+        )
+        == 100.0
+    )
     ms = CassetteVendor("ms", CASSETTES / "doc-example" / "ms.yaml")
     satya = ms.recognize(stand_in_image(AZURE_EXAMPLES[0][0]))
     assert satya.name == "Satya Nadella" and satya.best().raw_confidence == 0.999028444
@@ -223,6 +248,7 @@ def test_doc_example_cassettes_parse_through_the_real_clients():
 
 
 # -- mock-recorded cassettes: a small campaign ---------------------------------------------------
+
 
 def campaign_probes(shared_data: Path) -> list[Probe]:
     plan = default_plan(shared_data)
@@ -256,25 +282,54 @@ def test_mock_recorded_cassettes_replay_a_small_campaign(shared_data, tmp_path):
 @pytest.mark.slow
 def test_replayed_campaign_equals_the_live_mock_servers(shared_data, models, tmp_path):
     """The same campaign against live mock servers (same gallery) gives the rows the cassettes replay."""
-    from harness.cassettes.mock_recording import mock_servers
-    from harness.clients.config import aws_settings, naver_settings
-    from harness.clients.aws import AwsClient
-    from harness.clients.naver import NaverClient
-    from harness.clients.adapters import AwsVendor, NaverVendor
     import boto3
 
+    from harness.cassettes.mock_recording import mock_servers
+    from harness.clients.adapters import AwsVendor, NaverVendor
+    from harness.clients.aws import AwsClient
+    from harness.clients.config import aws_settings, naver_settings
+    from harness.clients.naver import NaverClient
+
     probes = campaign_probes(shared_data)
-    replayed = run_campaign(probes, {v: CassetteVendor(v, CASSETTES / "mock-recorded" / f"{v}.yaml")
-                                     for v in ("aws", "ms", "nav")}, tmp_path / "replay")
+    replayed = run_campaign(
+        probes,
+        {v: CassetteVendor(v, CASSETTES / "mock-recorded" / f"{v}.yaml") for v in ("aws", "ms", "nav")},
+        tmp_path / "replay",
+    )
     with mock_servers(default_plan(shared_data).gallery, ("aws", "ms", "nav")) as urls:
         session = boto3.session.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")
         live_vendors = {
-            "aws": AwsVendor(AwsClient(aws_settings({"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"],
-                                                     "DFI_AWS_TPS": "1000"}), session=session)),
-            "ms": AzureVendor(AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"],
-                                                          "DFI_AZURE_VISION_KEY": "mock", "DFI_AZURE_TPS": "1000"}))),
-            "nav": NaverVendor(NaverClient(naver_settings({"DFI_NAVER_CLIENT_ID": "m", "DFI_NAVER_CLIENT_SECRET": "m",
-                                                           "DFI_NAVER_ENDPOINT": urls["nav"], "DFI_NAVER_TPS": "1000"}))),
+            "aws": AwsVendor(
+                AwsClient(
+                    aws_settings(
+                        {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"], "DFI_AWS_TPS": "1000"}
+                    ),
+                    session=session,
+                )
+            ),
+            "ms": AzureVendor(
+                AzureClient(
+                    azure_settings(
+                        {
+                            "DFI_AZURE_VISION_ENDPOINT": urls["ms"],
+                            "DFI_AZURE_VISION_KEY": "mock",
+                            "DFI_AZURE_TPS": "1000",
+                        }
+                    )
+                )
+            ),
+            "nav": NaverVendor(
+                NaverClient(
+                    naver_settings(
+                        {
+                            "DFI_NAVER_CLIENT_ID": "m",
+                            "DFI_NAVER_CLIENT_SECRET": "m",
+                            "DFI_NAVER_ENDPOINT": urls["nav"],
+                            "DFI_NAVER_TPS": "1000",
+                        }
+                    )
+                )
+            ),
         }
         live = run_campaign(probes, live_vendors, tmp_path / "live")
     assert len(live) == len(replayed)

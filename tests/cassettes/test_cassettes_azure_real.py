@@ -123,7 +123,9 @@ def test_excerpt_verify_call_replays_by_face_ids(shared_data, tmp_path, no_netwo
     assert v.is_identical is True and v.confidence == 0.92199
 
 
-@pytest.mark.parametrize("content", ["{not json", json.dumps({"Names": {}}), json.dumps({"Entries": [{"RequestUri": "/x"}]})])
+@pytest.mark.parametrize(
+    "content", ["{not json", json.dumps({"Names": {}}), json.dumps({"Entries": [{"RequestUri": "/x"}]})]
+)
 def test_import_rejects_bad_session_records(tmp_path, content):
     src = tmp_path / "bad.json"
     src.write_text(content)
@@ -135,10 +137,22 @@ def test_import_rejects_bad_session_records(tmp_path, content):
 def test_matcher_ignores_signed_headers_and_hosts():
     from vcr.request import Request
 
-    a = Request("POST", "https://a.example/vision/v3.2/models/celebrities/analyze", b"IMG",
-                {"Ocp-Apim-Subscription-Key": "1", "Content-Type": "application/octet-stream"})
-    b = Request("POST", "http://127.0.0.1:1/vision/v3.2/models/celebrities/analyze?model-version=latest", b"IMG",
-                {"Ocp-Apim-Subscription-Key": "2", "Content-Type": "application/octet-stream"})
-    c = Request("POST", "https://a.example/vision/v3.2/models/celebrities/analyze", b"IMG2",
-                {"Content-Type": "application/octet-stream"})
+    a = Request(
+        "POST",
+        "https://a.example/vision/v3.2/models/celebrities/analyze",
+        b"IMG",
+        {"Ocp-Apim-Subscription-Key": "1", "Content-Type": "application/octet-stream"},
+    )
+    b = Request(
+        "POST",
+        "http://127.0.0.1:1/vision/v3.2/models/celebrities/analyze?model-version=latest",
+        b"IMG",
+        {"Ocp-Apim-Subscription-Key": "2", "Content-Type": "application/octet-stream"},
+    )
+    c = Request(
+        "POST",
+        "https://a.example/vision/v3.2/models/celebrities/analyze",
+        b"IMG2",
+        {"Content-Type": "application/octet-stream"},
+    )
     assert call_key(a) == call_key(b) != call_key(c)

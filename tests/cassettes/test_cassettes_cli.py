@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import yaml
-from support.vendor_http import Scripted, ScriptedServer
 from click.testing import CliRunner
+from support.vendor_http import Scripted, ScriptedServer
 
 from harness.cli.cassettes import cassettes_group
 
@@ -14,7 +14,10 @@ CELEB_OK = {"result": {"celebrities": [{"name": "Jane Doe", "confidence": 0.91,
 
 
 def test_import_azure_list_and_scan(shared_data, tmp_path):
-    src = shared_data / "vendor-recordings/azure/azure-sdk-for-net/VisionDomainModelTests/AnalyzeImageByDomainModelVersionTest.json"
+    src = (
+        shared_data
+        / "vendor-recordings/azure/azure-sdk-for-net/VisionDomainModelTests/AnalyzeImageByDomainModelVersionTest.json"
+    )
     out = tmp_path / "satya.yaml"
     res = CliRunner().invoke(cassettes_group, ["import-azure", str(src), "-o", str(out)])
     assert res.exit_code == 0, res.output
@@ -58,8 +61,9 @@ def test_record_command_through_the_environment(tmp_path, monkeypatch):
 def test_record_without_credentials_fails_before_any_call(tmp_path, monkeypatch):
     for v in ("DFI_AZURE_VISION_ENDPOINT", "DFI_AZURE_VISION_KEY"):
         monkeypatch.delenv(v, raising=False)
-    res = CliRunner().invoke(cassettes_group, ["record", "--vendor", "ms", "--provenance", "real",
-                                               "-o", str(tmp_path / "ms.yaml")])
+    res = CliRunner().invoke(
+        cassettes_group, ["record", "--vendor", "ms", "--provenance", "real", "-o", str(tmp_path / "ms.yaml")]
+    )
     assert res.exit_code != 0 and "DFI_AZURE_VISION_ENDPOINT" in str(res.exception)
     assert not (tmp_path / "ms.yaml").exists()
 
@@ -70,8 +74,10 @@ def test_record_refuses_to_call_a_local_server_real(tmp_path, monkeypatch):
     with ScriptedServer([Scripted(200, CELEB_OK)]) as server:
         monkeypatch.setenv("DFI_AZURE_VISION_ENDPOINT", server.url)
         monkeypatch.setenv("DFI_AZURE_VISION_KEY", "0123456789abcdef0123456789abcdef")
-        res = CliRunner().invoke(cassettes_group, ["record", "--vendor", "ms", "--provenance", "real",
-                                                   "-o", str(tmp_path / "ms.yaml"), str(img)])
+        res = CliRunner().invoke(
+            cassettes_group,
+            ["record", "--vendor", "ms", "--provenance", "real", "-o", str(tmp_path / "ms.yaml"), str(img)],
+        )
         assert res.exit_code == 2 and "mock-recorded" in res.output
         assert server.received == []
     assert not (tmp_path / "ms.yaml").exists()

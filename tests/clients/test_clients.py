@@ -8,6 +8,7 @@ import random
 import pytest
 from support.vendor_http import Scripted, ScriptedServer
 
+from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 from harness.clients.aws import AwsClient
 from harness.clients.azure import AzureClient
 from harness.clients.config import (
@@ -18,10 +19,9 @@ from harness.clients.config import (
     naver_settings,
 )
 from harness.clients.naver import NaverClient
-from harness.ratelimit import PUBLISHED_RATES, TokenBucket
 from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
+from harness.ratelimit import PUBLISHED_RATES, TokenBucket
 from harness.vendors.base import AuthError, BadImageError, ServerError, ThrottledError, VendorError
-from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 
 CELEB_OK = {"result": {"celebrities": [{"name": "Satya Nadella", "confidence": 0.9644,
                                         "faceRectangle": {"left": 211, "top": 50, "width": 55, "height": 55}}]},
@@ -183,9 +183,18 @@ def test_azure_persistent_throttling_is_an_error_not_no_celebrity():
 @pytest.mark.parametrize(
     ("status", "body", "error", "code"),
     [
-        (400, {"error": {"code": "InvalidRequest", "innererror": {"code": "InvalidImageFormat", "message": "bad"}}},
-         BadImageError, "InvalidImageFormat"),
-        (401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}, AuthError, "401"),
+        (
+            400,
+            {"error": {"code": "InvalidRequest", "innererror": {"code": "InvalidImageFormat", "message": "bad"}}},
+            BadImageError,
+            "InvalidImageFormat",
+        ),
+        (
+            401,
+            {"error": {"code": "401", "message": "Access denied due to invalid subscription key."}},
+            AuthError,
+            "401",
+        ),
         (404, "<html>not here</html>", VendorError, "HTTP404"),
     ],
 )
@@ -219,8 +228,10 @@ def test_connection_refused_is_a_server_error():
 
 
 def test_azure_similarity_uses_detect_then_find_similar():
-    detect_a = [{"faceId": "a-small", "faceRectangle": {"left": 0, "top": 0, "width": 10, "height": 10}},
-                {"faceId": "a-big", "faceRectangle": {"left": 0, "top": 0, "width": 90, "height": 90}}]
+    detect_a = [
+        {"faceId": "a-small", "faceRectangle": {"left": 0, "top": 0, "width": 10, "height": 10}},
+        {"faceId": "a-big", "faceRectangle": {"left": 0, "top": 0, "width": 90, "height": 90}},
+    ]
     detect_b = [{"faceId": "b1", "faceRectangle": {"left": 5, "top": 5, "width": 50, "height": 50}}]
     script = [Scripted(200, detect_a), Scripted(200, detect_b), Scripted(200, [{"faceId": "b1", "confidence": 0.81}])]
     with ScriptedServer(script) as server:
@@ -245,14 +256,17 @@ def test_azure_rate_limit_paces_requests():
 
 # -- Naver over HTTP -----------------------------------------------------------------------
 
+
 def naver(url: str) -> NaverClient:
     s = naver_settings({"DFI_NAVER_CLIENT_ID": "id", "DFI_NAVER_CLIENT_SECRET": "sec", "DFI_NAVER_ENDPOINT": url})
     return NaverClient(s, TokenBucket.unlimited(), no_sleep_policy())
 
 
 def test_naver_multipart_request_and_scaled_answer():
-    body = {"info": {"size": {"width": 10, "height": 10}, "faceCount": 1},
-            "faces": [{"celebrity": {"value": "IU", "confidence": 0.0001}}]}
+    body = {
+        "info": {"size": {"width": 10, "height": 10}, "faceCount": 1},
+        "faces": [{"celebrity": {"value": "IU", "confidence": 0.0001}}],
+    }
     with ScriptedServer([Scripted(200, body)]) as server:
         got = NaverVendor(naver(server.url)).recognize(JPEG)
     req = server.received[0]
@@ -270,14 +284,16 @@ def test_naver_ncp_gateway_keys_and_errors():
     with ScriptedServer([Scripted(400, {"errorCode": "ER03", "errorMessage": "unsupported format"})]) as server:
         with pytest.raises(BadImageError, match="ER03"):
             naver(server.url).celebrity(JPEG)
-    with ScriptedServer([Scripted(429, {"errorCode": "010", "errorMessage": "quota"}),
-                         Scripted(200, {"faces": []})]) as server:
+    with ScriptedServer(
+        [Scripted(429, {"errorCode": "010", "errorMessage": "quota"}), Scripted(200, {"faces": []})]
+    ) as server:
         assert naver(server.url).celebrity(JPEG) == []  # a real empty answer, after a retried throttle
     with pytest.raises(BadImageError, match="ER02"):
         naver("http://127.0.0.1:9").celebrity(b"\xff" * (2 * 1024 * 1024 + 1))
 
 
 # -- AWS through boto3 ---------------------------------------------------------------------
+
 
 def aws(url: str, monkeypatch) -> AwsClient:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -286,16 +302,26 @@ def aws(url: str, monkeypatch) -> AwsClient:
     return AwsClient(settings, TokenBucket.unlimited(), no_sleep_policy())
 
 
-AWS_OK = {"CelebrityFaces": [{"Name": "Jeff Bezos", "Id": "3Ir0du6", "MatchConfidence": 98.0, "Urls": [],
-                              "Face": {"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.25, "Top": 0.1},
-                                       "Confidence": 99.9}}],
-          "UnrecognizedFaces": [{"BoundingBox": {"Width": 0.1, "Height": 0.1, "Left": 0.0, "Top": 0.0},
-                                 "Confidence": 99.0}]}
+AWS_OK = {
+    "CelebrityFaces": [
+        {
+            "Name": "Jeff Bezos",
+            "Id": "3Ir0du6",
+            "MatchConfidence": 98.0,
+            "Urls": [],
+            "Face": {"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.25, "Top": 0.1}, "Confidence": 99.9},
+        }
+    ],
+    "UnrecognizedFaces": [{"BoundingBox": {"Width": 0.1, "Height": 0.1, "Left": 0.0, "Top": 0.0}, "Confidence": 99.0}],
+}
 
 
 def test_aws_boto3_throttle_retry_and_answer(monkeypatch):
-    throttle = Scripted(400, {"__type": "ThrottlingException", "message": "Rate exceeded"},
-                        {"Content-Type": "application/x-amz-json-1.1"})
+    throttle = Scripted(
+        400,
+        {"__type": "ThrottlingException", "message": "Rate exceeded"},
+        {"Content-Type": "application/x-amz-json-1.1"},
+    )
     ok = Scripted(200, AWS_OK, {"Content-Type": "application/x-amz-json-1.1"})
     with ScriptedServer([throttle, ok]) as server:
         client = aws(server.url, monkeypatch)
@@ -309,12 +335,17 @@ def test_aws_boto3_throttle_retry_and_answer(monkeypatch):
 
 @pytest.mark.parametrize(
     ("type_", "error"),
-    [("InvalidImageFormatException", BadImageError), ("InvalidParameterException", BadImageError),
-     ("AccessDeniedException", AuthError), ("ProvisionedThroughputExceededException", ThrottledError)],
+    [
+        ("InvalidImageFormatException", BadImageError),
+        ("InvalidParameterException", BadImageError),
+        ("AccessDeniedException", AuthError),
+        ("ProvisionedThroughputExceededException", ThrottledError),
+    ],
 )
 def test_aws_errors_are_typed(monkeypatch, type_, error):
-    with ScriptedServer([Scripted(400, {"__type": type_, "message": "m"},
-                                  {"Content-Type": "application/x-amz-json-1.1"})]) as server:
+    with ScriptedServer(
+        [Scripted(400, {"__type": type_, "message": "m"}, {"Content-Type": "application/x-amz-json-1.1"})]
+    ) as server:
         with pytest.raises(error) as info:
             aws(server.url, monkeypatch).compare_faces(JPEG, JPEG)
     assert info.value.code == type_
@@ -322,9 +353,11 @@ def test_aws_errors_are_typed(monkeypatch, type_, error):
 
 
 def test_aws_compare_faces_similarity(monkeypatch):
-    out = {"SourceImageFace": {"Confidence": 99.0}, "FaceMatches": [{"Similarity": 12.5, "Face": {}},
-                                                                     {"Similarity": 91.0, "Face": {}}],
-           "UnmatchedFaces": []}
+    out = {
+        "SourceImageFace": {"Confidence": 99.0},
+        "FaceMatches": [{"Similarity": 12.5, "Face": {}}, {"Similarity": 91.0, "Face": {}}],
+        "UnmatchedFaces": [],
+    }
     with ScriptedServer([Scripted(200, out, {"Content-Type": "application/x-amz-json-1.1"})]) as server:
         score = AwsVendor(aws(server.url, monkeypatch)).similarity(JPEG, JPEG)
     assert score == 91.0

@@ -5,25 +5,46 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 from harness.clients.aws import AwsClient
 from harness.clients.azure import AzureClient
 from harness.clients.config import aws_settings, azure_settings, naver_settings
 from harness.clients.naver import NaverClient
-from harness.ratelimit import TokenBucket
 from harness.clients.retry import RetryPolicy
+from harness.ratelimit import TokenBucket
 from harness.vendors.base import BadImageError, ThrottledError
-from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 
 
 def vendors(urls: dict[str, str]):
     session = boto3.session.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")
     return {
-        "aws": AwsVendor(AwsClient(aws_settings({"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"],
-                                                 "DFI_AWS_TPS": "1000"}), session=session)),
-        "ms": AzureVendor(AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m",
-                                                      "DFI_AZURE_TPS": "1000"}))),
-        "nav": NaverVendor(NaverClient(naver_settings({"DFI_NAVER_CLIENT_ID": "m", "DFI_NAVER_CLIENT_SECRET": "m",
-                                                       "DFI_NAVER_ENDPOINT": urls["nav"], "DFI_NAVER_TPS": "1000"}))),
+        "aws": AwsVendor(
+            AwsClient(
+                aws_settings(
+                    {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"], "DFI_AWS_TPS": "1000"}
+                ),
+                session=session,
+            )
+        ),
+        "ms": AzureVendor(
+            AzureClient(
+                azure_settings(
+                    {"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m", "DFI_AZURE_TPS": "1000"}
+                )
+            )
+        ),
+        "nav": NaverVendor(
+            NaverClient(
+                naver_settings(
+                    {
+                        "DFI_NAVER_CLIENT_ID": "m",
+                        "DFI_NAVER_CLIENT_SECRET": "m",
+                        "DFI_NAVER_ENDPOINT": urls["nav"],
+                        "DFI_NAVER_TPS": "1000",
+                    }
+                )
+            )
+        ),
     }
 
 
@@ -38,7 +59,11 @@ def enrolled_servers(shared_data, models):
 def test_clients_get_named_answers_from_the_mock_servers(shared_data, enrolled_servers):
     image = (shared_data / "faces" / "obama2.jpg").read_bytes()
     answers = {v: backend.recognize(image) for v, backend in vendors(enrolled_servers).items()}
-    assert {v: a.name for v, a in answers.items()} == {"aws": "Barack Obama", "ms": "Barack Obama", "nav": "Barack Obama"}
+    assert {v: a.name for v, a in answers.items()} == {
+        "aws": "Barack Obama",
+        "ms": "Barack Obama",
+        "nav": "Barack Obama",
+    }
     assert answers["aws"].confidence >= 55 and answers["ms"].best().raw_confidence >= 0.70
     assert all(a.best().box is not None for v, a in answers.items() if v != "nav")
     v = vendors(enrolled_servers)
@@ -60,13 +85,19 @@ def test_injected_throttling_is_retried_by_the_client(shared_data, models):
 
     image = (shared_data / "faces" / "obama2.jpg").read_bytes()
     with mock_servers(default_plan(shared_data).gallery, ("ms",), faults={"ms": Faults(tps=1.0)}) as urls:
-        client = AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m"}),
-                             TokenBucket.unlimited(), RetryPolicy(max_attempts=6, base_s=0.2, cap_s=1.0))
+        client = AzureClient(
+            azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m"}),
+            TokenBucket.unlimited(),
+            RetryPolicy(max_attempts=6, base_s=0.2, cap_s=1.0),
+        )
         names = [AzureVendor(client).recognize(image).name for _ in range(3)]
         assert names == ["Barack Obama"] * 3
         assert client.stats.throttled >= 1 and client.stats.failures == 0
-        impatient = AzureClient(azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m"}),
-                                TokenBucket.unlimited(), RetryPolicy(max_attempts=1))
+        impatient = AzureClient(
+            azure_settings({"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m"}),
+            TokenBucket.unlimited(),
+            RetryPolicy(max_attempts=1),
+        )
         with pytest.raises(ThrottledError):
             for _ in range(3):
                 AzureVendor(impatient).recognize(image)

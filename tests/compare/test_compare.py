@@ -116,7 +116,9 @@ def test_calibrate_improves_held_out_deepfake_distance(paper, tmp_path, monkeypa
     fitted, report = calibrate(paper, "aws", params=params)
     before, after = report.before[1], report.after[1]  # held-out deepfake probes
     assert after.wasserstein < 0.5 * before.wasserstein
-    assert abs(after.answer_rate_mock - after.answer_rate_recorded) < abs(before.answer_rate_mock - before.answer_rate_recorded)
+    assert abs(after.answer_rate_mock - after.answer_rate_recorded) < abs(
+        before.answer_rate_mock - before.answer_rate_recorded
+    )
     grid = np.linspace(-1, 1, 201)
     assert np.all(np.diff(fitted.calibration(grid)) >= 0)  # monotone
     _, iso = calibrate(paper, "ms", method="isotonic", params=params)
@@ -131,14 +133,24 @@ def test_calibrate_cli_writes_a_loadable_profile(shared_data, tmp_path, monkeypa
     small = sim_params.SimulationParams.load().scaled(0.1)
     monkeypatch.setattr(sim_params.SimulationParams, "load", classmethod(lambda cls, path=None: small))
     out = tmp_path / "aws.yaml"
-    res = CliRunner().invoke(calibrate_cmd, [str(shared_data / "paper-results" / "AWS_Results_CelebDPR.csv"),
-                                             "--vendor", "aws", "-o", str(out)])
+    res = CliRunner().invoke(
+        calibrate_cmd,
+        [str(shared_data / "paper-results" / "AWS_Results_CelebDPR.csv"), "--vendor", "aws", "-o", str(out)],
+    )
     assert res.exit_code == 0, res.output
     assert "held-out" in res.output.lower()
     prof = load_profile("aws", out)
     assert prof.calibration.to_dict()["kind"] == "logistic" and prof.report_threshold == 55.0
     report = json.loads(out.with_suffix(".report.json").read_text())
     assert report["recorded_rows"]["held_out"] > 0 and len(report["after"]) == 2
-    res = CliRunner().invoke(calibrate_cmd, [str(shared_data / "paper-results" / "AWS_Results_CelebDPR.csv"),
-                                             "--vendor", "nav", "-o", str(tmp_path / "nav.yaml")])
+    res = CliRunner().invoke(
+        calibrate_cmd,
+        [
+            str(shared_data / "paper-results" / "AWS_Results_CelebDPR.csv"),
+            "--vendor",
+            "nav",
+            "-o",
+            str(tmp_path / "nav.yaml"),
+        ],
+    )
     assert res.exit_code != 0 and "no rows for vendor 'nav'" in str(res.exception)
