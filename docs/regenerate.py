@@ -22,6 +22,7 @@ apply to that step. Attributes of a step:
     lines=N        keep the first N lines of output, then a "... (k more lines)" line
     tail=N         keep the last N lines
     grep="REGEX"   keep only the output lines matching REGEX (an excerpt; says so)
+    drop="REGEX"   leave out the output lines matching REGEX (an excerpt; says so)
     columns=N      terminal width for this step (default 100)
     until="TEXT"   a server: read its output until a line contains TEXT, then stop it
     bg="..."       start this server in the background first (shown as ``$ bg &``), wait for
@@ -315,6 +316,12 @@ def render(results: list[Result], wd: Workdir) -> str:
             kept = [ln for ln in lines if rx.search(ln)]
             if len(kept) < len(lines):
                 kept.append(f"... (excerpt: {len(kept)} of {len(lines)} lines)")
+            lines = kept
+        if "drop" in a:
+            rx = re.compile(a["drop"])
+            kept = [ln for ln in lines if not rx.search(ln)]
+            if len(kept) < len(lines):
+                kept.append(f"... (excerpt: {len(lines) - len(kept)} of {len(lines)} lines left out)")
             lines = kept
         if "lines" in a and len(lines) > int(a["lines"]):
             n = int(a["lines"])
