@@ -81,9 +81,9 @@ def run_bench(*, models: Sequence[str] = (), spec_files: Sequence[str | Path] = 
     combos = bench_combos(backends, dtypes)
     on_gpu = any(c.backend in GPU_BACKENDS and backend_status(c.backend) is None for c in combos)
     config = QUICK if quick else (GPU_FULL if on_gpu else CPU_FULL)
-    overrides = {k: v for k, v in dict(batches=tuple(batches) or None, warmup=warmup, min_iters=min_iters,
-                                          min_seconds=min_time, max_seconds=max_time,
-                                          budget_seconds=budget).items() if v is not None}
+    wanted: dict[str, Any] = dict(batches=tuple(batches) or None, warmup=warmup, min_iters=min_iters,
+                                  min_seconds=min_time, max_seconds=max_time, budget_seconds=budget)
+    overrides = {k: v for k, v in wanted.items() if v is not None}
     config = dataclasses.replace(config, **overrides)
     if pipeline is None:
         pipeline = not quick and not models

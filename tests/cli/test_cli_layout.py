@@ -1,0 +1,137 @@
+"""The CLI's layout: one module per top-level command, thin over harness.jobs, and the layering
+cli -> jobs -> the rest (nothing but the CLI imports the jobs; the jobs never import the CLI)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+import harness
+
+HARNESS = Path(harness.__file__).parent
+CLI = HARNESS / "cli"
+JOBS = HARNESS / "jobs"
+COMMANDS = ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
+            "calibrate", "defend", "simulate", "bench")
+JOB_MODULES = ("run", "simulate", "defend", "compare", "calibrate", "sweep", "bench")
+ALIASES = ("run_cmds.py", "defend_cmds.py", "cassette_cmds.py")  # old names kept for callers not yet updated
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+    return out
+
+
+def _names(path: Path) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
+
+
+def test_one_module_per_command_named_after_it():
+    from harness.cli import COMMAND_MODULES
+
+    for name in COMMANDS:
+        module = f"harness.cli.{name.replace('-', '_')}"
+        assert COMMAND_MODULES.get(module) == (name,), module
+        mod = importlib.import_module(module)
+        assert [c.name for c in mod.COMMANDS] == [name]
+    assert set(COMMAND_MODULES) == {f"harness.cli.{n.replace('-', '_')}" for n in COMMANDS}
+
+
+def test_one_job_module_per_job():
+    for name in JOB_MODULES:
+        assert (JOBS / f"{name}.py").is_file(), name
+        importlib.import_module(f"harness.jobs.{name}")
+
+
+def test_cli_modules_hold_no_campaign_wiring():
+    for path in CLI.glob("*.py"):
+        imported = _imports(path)
+        wiring = {m for m in imported if m.startswith(("harness.campaign", "harness.backends.factory.make_backend",
+                                                       "harness.backends.make_backend", "harness.report.build_report",
+                                                       "harness.defense.campaign", "harness.simulate.run"))}
+        assert not wiring, f"{path.name} wires jobs itself: {sorted(wiring)}"
+        names = _names(path)
+        assert not names & {"CampaignRunner", "CampaignOptions", "make_backend", "build_report", "run_defense"}, path
+    run_imports = _imports(CLI / "run.py")
+    assert "harness.campaign.runner" not in run_imports and "harness.jobs.run" in run_imports
+
+
+def test_jobs_never_import_the_cli_click_or_print():
+    for path in JOBS.glob("*.py"):
+        imported = _imports(path)
+        assert not {m for m in imported if m.split(".")[0] in ("click", "rich")
+                    or m == "harness.cli" or m.startswith("harness.cli.")}, path.name
+        tree = ast.parse(path.read_text())
+        prints = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                  and n.func.id == "print"]
+        assert not prints, f"{path.name} prints"
+
+
+def test_only_the_cli_imports_the_jobs():
+    for path in HARNESS.rglob("*.py"):
+        if CLI in path.parents or JOBS in path.parents:
+            continue
+        assert not {m for m in _imports(path) if m == "harness.jobs" or m.startswith("harness.jobs.")}, path
+
+
+def test_rate_and_retry_settings_are_in_one_function():
+    """--rate / --max-retries reach the backend in harness.jobs.run.build_backend only."""
+    tokens = ("rate_limits", "backoff_s", "ClientOptions", "max_attempts", "client_options")
+    for path in [*CLI.glob("*.py"), *JOBS.glob("*.py")]:
+        tree = ast.parse(path.read_text())
+        outside = tree
+        if path == JOBS / "run.py":
+            fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "build_backend")
+            outside = ast.Module(body=[n for n in tree.body if n is not fn], type_ignores=[])
+        found = {t for n in ast.walk(outside) for t in tokens
+                 if (isinstance(n, ast.Name) and n.id == t) or (isinstance(n, ast.Attribute) and n.attr == t)
+                 or (isinstance(n, ast.keyword) and n.arg == t)
+                 or (isinstance(n, ast.alias) and n.name == t)}
+        assert not found, f"{path.name}: {found}"
+
+
+def test_cli_modules_print_through_the_console_factory():
+    for path in CLI.glob("*.py"):
+        if path.name == "console.py":
+            continue
+        calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Name) and n.func.id == "Console"]
+        assert not calls, f"{path.name} builds its own rich Console"
+
+
+def test_old_module_names_are_only_aliases():
+    for name in ALIASES:
+        tree = ast.parse((CLI / name).read_text())
+        assert not [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], name
+    from harness.cli.cassette_cmds import calibrate_cmd, cassettes_group, compare_group
+    from harness.cli.defend_cmds import defend_cmd, simulate_cmd
+    from harness.cli.run_cmds import _demo_gallery
+    from harness.jobs.run import demo_gallery
+
+    assert _demo_gallery is demo_gallery
+    assert {c.name for c in (calibrate_cmd, cassettes_group, compare_group, defend_cmd, simulate_cmd)} == {
+        "calibrate", "cassettes", "compare", "defend", "simulate"}
+
+
+def test_a_broken_command_module_says_so_and_help_still_works(monkeypatch):
+    from harness import cli as cli_pkg
+
+    monkeypatch.setitem(cli_pkg.COMMAND_MODULES, "harness.cli._no_such_module_", ("broken",))
+    r = CliRunner().invoke(cli_pkg.cli, ["--help"])
+    assert r.exit_code == 0 and "broken" in r.output and "unavailable" in r.output
+    r = CliRunner().invoke(cli_pkg.cli, ["broken"])
+    assert r.exit_code != 0 and "'dfi broken' is unavailable" in r.output
+    for name in COMMANDS:
+        assert isinstance(cli_pkg.cli.get_command(click.Context(cli_pkg.cli), name), click.Command)
