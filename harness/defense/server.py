@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.defense.policy import Policy
-from harness.defense.rule import Decision, Screen, unscorable_message
+from harness.defense.rule import UNSCORABLE_CODE, Decision, Screen, unscorable_message
 from harness.detectors import UnscorableImageError, image_key
 from mockvendors.analysis import Analyzer, ImageAnalysis
 from mockvendors.behaviour import MockVendorBehaviour, RecognitionResult
@@ -33,7 +33,9 @@ from mockvendors.wire import WireProtocol
 
 
 def vendor_error(vendor: str, message: str) -> Exception:
-    """The vendor's own "bad image" error for ``message``, as its mock protocol answers it."""
+    """The vendor's own "bad image" error for ``message``, as its mock protocol answers it; for any
+    other registered vendor the mocks' shared refusal :class:`mockvendors.errors.ImageRejected`
+    (code ``DetectorFailed``), which a wire protocol answers as its own bad-image error."""
     if vendor == "aws":
         from mockvendors.aws.protocol import AwsError
 
@@ -46,7 +48,9 @@ def vendor_error(vendor: str, message: str) -> Exception:
         from mockvendors.naver.protocol import NaverError
 
         return NaverError(400, "ER01", message)
-    raise ValueError(f"no defended protocol for vendor {vendor!r}")
+    from mockvendors.errors import ImageRejected
+
+    return ImageRejected(vendor, UNSCORABLE_CODE, message)
 
 
 class DefendedBehaviour:
