@@ -19,13 +19,18 @@ import importlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+LayoutName = Literal["constrained", "compressed", "tight"]
 
 # Save resolutions: figures embedded in the HTML report are small; standalone figures finer.
 REPORT_DPI = 80
@@ -38,7 +43,7 @@ FIGSIZE_SINGLE = (6.0, 3.5)      # one metric
 GRID_ALPHA = 0.3
 BAND_ALPHA = 0.18
 
-RC: dict[str, Any] = {
+RC: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "font.size": 10.0,
@@ -105,7 +110,7 @@ def plot_style() -> Iterator[None]:
         yield
 
 
-def new_figure(figsize: tuple[float, float], *, dpi: float = DPI, layout: str | None = None) -> Figure:
+def new_figure(figsize: tuple[float, float], *, dpi: float = DPI, layout: LayoutName | None = None) -> Figure:
     """A figure on the Agg canvas; call inside :func:`plot_style`."""
     fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
@@ -125,7 +130,7 @@ def save_figure(fig: Figure, path: Path, *, dpi: float = DPI) -> Path:
 
 @contextmanager
 def figure(path: Path, figsize: tuple[float, float], *, nrows: int = 1, ncols: int = 1, dpi: float = DPI,
-           layout: str | None = None, **subplots: Any) -> Iterator[tuple[Figure, np.ndarray]]:
+           layout: LayoutName | None = None, **subplots: Any) -> Iterator[tuple[Figure, np.ndarray]]:
     """Styled figure with an (nrows x ncols) array of axes, saved to ``path`` when the block ends
     without an exception::
 

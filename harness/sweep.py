@@ -33,6 +33,7 @@ SWEEP_CURVES: tuple[tuple[str, str], ...] = (
 )
 STUDY_VALUES = {"beta": 90.0, "gamma": 80.0}
 SWEEP_COLUMNS = ("parameter", "threshold", "metric", "basis", "value", "numerator", "denominator", "ci_low", "ci_high")
+STEEPEST_COLUMNS = ("from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at")
 
 
 def parse_grid(text: str) -> np.ndarray:
@@ -151,7 +152,7 @@ def steepest_changes(table: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis:
     curves = table[table["basis"] == basis].sort_values([*by, "parameter", "metric", "threshold"], kind="stable")
     keys = [*by, "parameter", "metric"]
     if curves.empty:
-        return pd.DataFrame(columns=[*keys, "from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at"])
+        return pd.DataFrame(columns=[*keys, *STEEPEST_COLUMNS])
     same_curve = (curves[keys].shift() == curves[keys]).all(axis=1).to_numpy()
     change = curves["value"].diff().to_numpy().copy()
     change[~same_curve] = np.nan
@@ -166,4 +167,4 @@ def steepest_changes(table: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis:
     order = {curve: i for i, curve in enumerate(SWEEP_CURVES)}
     rank = [order.get(curve, len(order)) for curve in zip(best["parameter"], best["metric"])]
     best = best.assign(_p=rank).sort_values([*by, "_p", "parameter", "metric"], kind="stable")
-    return best[[*keys, "from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at"]].reset_index(drop=True)
+    return best[[*keys, *STEEPEST_COLUMNS]].reset_index(drop=True)

@@ -43,7 +43,7 @@ def torch_ready_model(model_path: Path, batch: int | None = None) -> onnx.ModelP
     if missing:
         elem: dict[str, int] = {}
         for name, shape in run_shapes(model, missing, elem).items():
-            dims = ["batch", *shape[1:]] if shape and batch is None else shape
+            dims: list[str | int | None] = ["batch", *shape[1:]] if shape and batch is None else list(shape)
             model.graph.value_info.append(helper.make_tensor_value_info(name, elem.get(name, 1), dims))
     return model
 

@@ -62,7 +62,7 @@ class TimedRuns:
         return self.process_cpu_seconds / (self.wall_seconds * cores) if self.wall_seconds > 0 else float("nan")
 
 
-def time_step(step: Callable[[], None], config: BenchConfig) -> TimedRuns:
+def time_step(step: Callable[[], object], config: BenchConfig) -> TimedRuns:
     """Warm-up runs of ``step`` (untimed), then timed runs until the config's stopping rule holds."""
     for _ in range(config.warmup):
         step()

@@ -71,8 +71,9 @@ def _shape(vi: onnx.ValueInfoProto) -> list[int] | None:
     t = vi.type.tensor_type
     if not t.HasField("shape"):
         return None
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-    return None if any(d is None for d in dims) else dims
+    if not all(d.HasField("dim_value") for d in t.shape.dim):
+        return None
+    return [int(d.dim_value) for d in t.shape.dim]
 
 
 def _dtype_bytes(elem_type: int) -> int:
@@ -183,7 +184,7 @@ def run_shapes(model: onnx.ModelProto, names: list[str], elem: dict[str, int]) -
         sess = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception:  # noqa: BLE001 - an unloadable probe only means fewer shapes are known
         return {}
-    feeds = {}
+    feeds: dict[str, np.ndarray] = {}
     for inp in sess.get_inputs():
         shape = [d if isinstance(d, int) else 1 for d in inp.shape]
         feeds[inp.name] = np.zeros(shape, dtype=_ORT_TYPES.get(inp.type, np.float32))

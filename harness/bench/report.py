@@ -87,7 +87,7 @@ def render_model_table(docs: list[tuple[Path, dict]]) -> str:
              "Activations MB / image |",
              "|---|---|---|---|---:|---:|---:|---:|"]
     for name, m in models.items():
-        shape = next(iter(m.get("input_shapes", {}).values()), [])
+        shape: list[int] = next(iter(m.get("input_shapes", {}).values()), [])
         lines.append(f"| {name} | {m['role']} | {_weights(m)} | {'x'.join(map(str, shape[1:]))} | {m['params']:,} | "
                      f"{m['flops_per_image'] / 1e9:.3f} | {m['weight_bytes'] / 1e6:.1f} | "
                      f"{m['activation_bytes_per_image'] / 1e6:.1f} |")
@@ -129,7 +129,8 @@ def render_run(path: Path, doc: dict) -> str:
            f"before {doc.get('host', {}).get('load_average_before')}, after "
            f"{doc.get('host', {}).get('load_average_after')} (other processes shared the machine when above 0).",
            f"- Method: {cfg.get('warmup')} warm-up run(s) excluded, then timed runs until "
-           f">= {cfg.get('min_iters')} runs and >= {cfg.get('min_seconds')} s, stopping after {cfg.get('max_seconds')} s once >= "
+           f">= {cfg.get('min_iters')} runs and >= {cfg.get('min_seconds')} s, "
+           f"stopping after {cfg.get('max_seconds')} s once >= "
            f"{cfg.get('floor_iters')} runs are in (the 'runs' column). Latency is per batch call. "
            f"Command: `{doc.get('command', '')}`; whole run {doc.get('wall_seconds', '?')} s."]
     if doc.get("complete") is False:

@@ -87,7 +87,7 @@ def graph_inputs(model_path: Path) -> list[GraphInput]:
 def synthetic_inputs(inputs: list, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Random host arrays for the model's inputs (uniform -1..1 for floats)."""
     rng = np.random.default_rng(seed)
-    feeds = {}
+    feeds: dict[str, np.ndarray] = {}
     for name, shape, dtype in input_specs(inputs, batch):
         if np.issubdtype(dtype, np.floating):
             feeds[name] = (rng.random(shape, dtype=np.float32) * 2 - 1).astype(dtype, copy=False)
@@ -369,7 +369,8 @@ class TorchCudaRunner:
             torch.cuda.synchronize()
 
         replay.mode = "cuda-graph"  # type: ignore[attr-defined]
-        replay.graph = graph  # type: ignore[attr-defined]  (keeps the graph and its memory pool alive)
+        # keeps the graph and its memory pool alive as long as the step
+        replay.graph = graph  # type: ignore[attr-defined]
         return replay
 
     def close(self) -> None:

@@ -76,8 +76,9 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                  "path": model.path.name if model.path else None, "unavailable": model.unavailable}
         if model.path is not None:
             try:
-                costs[model.name] = count_cost(model.path)
-                entry.update(cost_summary(costs[model.name]))
+                cost = count_cost(model.path)
+                costs[model.name] = cost
+                entry.update(cost_summary(cost))
             except Exception as exc:  # noqa: BLE001 - a model we cannot count is still timed
                 costs[model.name] = None
                 entry["cost_error"] = f"{type(exc).__name__}: {exc}"

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,13 @@ def _nonempty(df: pd.DataFrame, column: str) -> np.ndarray:
         return (col.notna() & (col != "")).to_numpy(dtype=bool)
     parts = []
     for chunk in chunks:
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        buffer = chunk.buffers()[1]
+        offsets: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
+        if pa.types.is_large_string(chunk.type):
+            offsets = np.frombuffer(buffer, dtype=np.int64)
+        else:
+            offsets = np.frombuffer(buffer, dtype=np.int32)
+        offsets = offsets[chunk.offset: chunk.offset + len(chunk) + 1]
         part = offsets[1:] > offsets[:-1]
         if chunk.null_count:
             part &= ~chunk.is_null().to_numpy(zero_copy_only=False)

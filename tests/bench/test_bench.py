@@ -230,7 +230,6 @@ def test_torch_backend_code_path_matches_onnxruntime_on_cpu():
     import onnxruntime as ort
 
     from harness.bench.runners import TorchCudaRunner, graph_inputs
-
     from harness.detectors.reference import reference_model_path
 
     path = reference_model_path("meso4")

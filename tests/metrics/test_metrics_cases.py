@@ -35,7 +35,8 @@ def test_worked_example():
         probe(fake_name="X", fake_conf=60.0, similarity=90.0),      # NA only
         probe(fake_name="", similarity=81.0),                        # NA failure, DHS (81 > 80)
         probe(fake_name="", similarity=80.0),                        # NA failure, 80 is not > 80
-        probe(fake_name="", similarity_error="InvalidParameterException", similarity=None),  # leaves DHS denominators only
+        # leaves DHS denominators only
+        probe(fake_name="", similarity_error="InvalidParameterException", similarity=None),
         probe(fake_name="", fake_error="ThrottlingException"),       # errored: out of everything
         probe(target="U", target_name="", fake_name="U", fake_conf=91.0),  # P_T names no one: not TA, DHF vs 0
     ]
@@ -70,9 +71,11 @@ def test_dhs_undefined_when_every_probe_is_named():
 
 def test_synthesis_ta_matches_either_reference():
     rows = [
-        probe(method="synthesis", target="A", target_name="A", target2_name="B", target2_conf=99.0, fake_name="B", fake_conf=98.0),
+        probe(method="synthesis", target="A", target_name="A", target2_name="B", target2_conf=99.0,
+              fake_name="B", fake_conf=98.0),
         probe(method="synthesis", target="A", target_name="A", target2_name="", fake_name="C", fake_conf=98.0),
-        probe(method="synthesis", target="C", target_name="C", target2_name="B", target2_error="Timeout", fake_name="B", fake_conf=99.0),
+        probe(method="synthesis", target="C", target_name="C", target2_name="B", target2_error="Timeout",
+              fake_name="B", fake_conf=99.0),
     ]
     r = compute_metrics(table(rows))
     assert (get(r, "TA")["numerator"], get(r, "TA")["denominator"]) == (1, 2)

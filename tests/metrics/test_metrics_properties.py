@@ -23,7 +23,8 @@ NAMES = ["", "", *PEOPLE, "Someone Else"]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Scores include the thresholds themselves, so ">" versus ">=" is exercised.
-scores = st.one_of(st.sampled_from([0.0, 55.0, 70.0, 80.0, 90.0, 100.0]), st.floats(0, 100, allow_nan=False, allow_subnormal=False))
+scores = st.one_of(st.sampled_from([0.0, 55.0, 70.0, 80.0, 90.0, 100.0]),
+                   st.floats(0, 100, allow_nan=False, allow_subnormal=False))
 maybe_score = st.one_of(st.none(), scores)
 errors = st.sampled_from(["", "", "", "", "ThrottlingException", "InvalidImageFormat"])
 
@@ -82,7 +83,8 @@ def reference_metrics(rows, beta, gamma):
             ta = na and any(fake == n for n, _ in named_refs)
             p_t_conf = max([c for _, c in named_refs], default=0.0)
             sim = r.get("similarity")
-            has_sim = sim is not None and not (isinstance(sim, float) and math.isnan(sim)) and not r.get("similarity_error")
+            has_sim = (sim is not None and not (isinstance(sim, float) and math.isnan(sim))
+                       and not r.get("similarity_error"))
             if na:
                 counts["NA"] += 1
                 if fake_conf > p_t_conf:
@@ -127,7 +129,8 @@ def test_equals_per_row_reference(rows, beta, gamma):
     records = compute_metrics(results_from_rows(rows), beta=beta, gamma=gamma)
     assert _as_dict(records) == reference_metrics(rows, beta, gamma)
     if len(records):
-        expected = np.where(records["denominator"] > 0, 100 * records["numerator"] / records["denominator"].clip(lower=1), np.nan)
+        expected = np.where(records["denominator"] > 0,
+                            100 * records["numerator"] / records["denominator"].clip(lower=1), np.nan)
         np.testing.assert_allclose(records["value"], expected, equal_nan=True)
 
 

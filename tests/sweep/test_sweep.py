@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_metrics_properties import probe_rows, scores  # same generated tables as the metric properties
 
 from harness.metrics import compute_metrics
 from harness.report.plots_sweep import plot_sweep
 from harness.results import results_from_rows
 from harness.sweep import parse_grid, steepest_changes, sweep
-
-from test_metrics_properties import probe_rows, scores  # same generated tables as the metric properties
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 grids = st.lists(scores, min_size=1, max_size=6).map(lambda xs: np.unique(np.array(xs + [0.0, 90.0, 100.0])))
@@ -23,7 +22,8 @@ def _with_reporting_threshold(rows, tau):
     out = []
     for r in rows:
         r = dict(r)
-        for name, conf in (("fake_name", "fake_conf"), ("target_name", "target_conf"), ("target2_name", "target2_conf")):
+        answers = (("fake_name", "fake_conf"), ("target_name", "target_conf"), ("target2_name", "target2_conf"))
+        for name, conf in answers:
             c = r.get(conf)
             if r.get(name) and (0.0 if c is None else c) < tau:
                 r[name], r[conf] = "", None
@@ -57,7 +57,8 @@ def test_beta_and_gamma_curves_equal_metrics_recomputed_at_each_point(rows, grid
 def test_tau_curves_equal_metrics_of_the_thresholded_table(rows, grid):
     curves = sweep(results_from_rows(rows), grid)
     for t in grid:
-        m = compute_metrics(results_from_rows(_with_reporting_threshold(rows, t))).set_index(["dataset", "vendor", "metric", "basis"])
+        m = compute_metrics(results_from_rows(_with_reporting_threshold(rows, t)))
+        m = m.set_index(["dataset", "vendor", "metric", "basis"])
         for metric in ("NA", "TA", "DHF", "SIC"):
             c = _curve(curves, "tau", metric).xs(t, level="threshold")
             expected = m.xs((metric, "study"), level=("metric", "basis"))
@@ -108,7 +109,8 @@ def test_plots_are_written_and_readable(tmp_path, output_dir):
         named = rng.random() < 0.6
         rows.append(dict(dataset=["CelebDF", "CelebFOM"][i % 2], vendor=vendor, probe_id=str(i), target=f"P{i % 7}",
                          target_name=f"P{i % 7}", target_conf=float(rng.uniform(80, 100)),
-                         fake_name=f"P{i % 7}" if named else "", fake_conf=float(rng.uniform(55, 100)) if named else None,
+                         fake_name=f"P{i % 7}" if named else "",
+                         fake_conf=float(rng.uniform(55, 100)) if named else None,
                          similarity=None if vendor == "nav" else float(rng.uniform(0, 100))))
     table = sweep(results_from_rows(rows))
     paths = plot_sweep(table, output_dir / "sweep-test")
