@@ -8,32 +8,43 @@ on the length of a path in the message.
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 
-PIPE_WIDTH = 160  # table width when the stream is not a terminal
+PIPE_WIDTH = 160  # table width when the stream is not a terminal (and COLUMNS does not say otherwise)
 
 
-def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: int = PIPE_WIDTH,
+def _columns() -> int | None:
+    try:
+        value = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: int | None = None,
                  soft_wrap: bool = False) -> Console:
     """A console on stdout (or stderr).
 
     ``width``: always lay out at this width (terminal or not). ``pipe_width``: the width used when the
-    stream is not a terminal. ``soft_wrap``: also no wrapping on a terminal. Built per command, so it
-    sees the stream in use when the command runs (click's test runner swaps sys.stdout).
+    stream is not a terminal (default: ``$COLUMNS`` when set, else :data:`PIPE_WIDTH`).
+    ``soft_wrap``: no wrapping on a terminal either. Built per command, so it sees the stream in use
+    when the command runs (click's test runner swaps sys.stdout).
     """
     probe = Console(stderr=stderr)
     if probe.is_terminal:
         if width is None and not soft_wrap:
             return probe
         return Console(stderr=stderr, width=width, soft_wrap=soft_wrap)
-    return Console(stderr=stderr, width=width or pipe_width, soft_wrap=True)
+    return Console(stderr=stderr, width=width or pipe_width or _columns() or PIPE_WIDTH, soft_wrap=True)
 
 
-def stdout_console(*, width: int | None = None, pipe_width: int = PIPE_WIDTH, soft_wrap: bool = False) -> Console:
+def stdout_console(*, width: int | None = None, pipe_width: int | None = None, soft_wrap: bool = False) -> Console:
     return make_console(width=width, pipe_width=pipe_width, soft_wrap=soft_wrap)
 
 
-def stderr_console(*, width: int | None = None, pipe_width: int = PIPE_WIDTH, soft_wrap: bool = False) -> Console:
+def stderr_console(*, width: int | None = None, pipe_width: int | None = None, soft_wrap: bool = False) -> Console:
     return make_console(stderr=True, width=width, pipe_width=pipe_width, soft_wrap=soft_wrap)
 
 

@@ -9,7 +9,8 @@ from rich.table import Table
 from harness.cli.console import PIPE_WIDTH, make_console, stderr_console, stdout_console
 
 
-def test_piped_console_never_wraps_and_lays_tables_out_wide(capsys):
+def test_piped_console_never_wraps_and_lays_tables_out_wide(capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
     long = "x" * 50 + " " + "/very/long/" * 30 + "path.yaml"
     c = stdout_console()
     assert not c.is_terminal and c.width == PIPE_WIDTH and c.soft_wrap
@@ -22,7 +23,9 @@ def test_piped_console_never_wraps_and_lays_tables_out_wide(capsys):
     assert "1" * 70 in capsys.readouterr().out  # one cell, one line: not wrapped at 80 columns
 
 
-def test_fixed_widths_are_kept():
+def test_fixed_widths_are_kept(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")  # e.g. docs/regenerate.py
+    assert stdout_console().width == 100 and stdout_console().soft_wrap
     assert stdout_console(width=150).width == 150
     assert stderr_console(pipe_width=200).width == 200
     assert make_console(stderr=True).stderr
