@@ -1,21 +1,20 @@
 """The one plotting style of every figure the harness writes (reports, sweeps, compare, defense).
 
 A foundation module: it imports matplotlib and nothing else from the harness (the vendor
-registry, once it exists, only lazily), so the analyses (compare, defense, simulate, calibrate,
+registry only, and lazily), so the analyses (compare, defense, simulate, calibrate,
 sweep) and the reports above them can all use it without breaking the layering.
 
 * :data:`RC` -- fonts, sizes and save settings, applied by :func:`plot_style`;
 * :func:`figure` -- a context manager that applies the style, makes a figure and its axes with
   matplotlib's object API (no pyplot, no global figure state, no display) and saves it on exit;
 * :func:`save_figure` -- the one savefig (atomic: a reader never sees a half-written PNG);
-* vendor order, display names and colours (:func:`vendor_order`, :func:`vendor_display`,
+* vendor order and display names (from the vendor registry) and colours (:func:`vendor_order`, :func:`vendor_display`,
   :func:`vendor_colour`);
 * :func:`wilson_yerr` / :func:`wilson_band` -- 95% Wilson intervals as error bars or bands.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,38 +56,24 @@ RC: dict[RcKeyType, Any] = {
     "savefig.format": "png",
 }
 
-# TODO(vendor registry): display names come from harness.vendors.registry (names(), get(name).display_name)
-# once the lead adds it; vendor_order / vendor_display already ask it first. Until then this dict is
-# the one copy the figures and reports use.
-VENDOR_DISPLAY: dict[str, str] = {"aws": "AWS", "ms": "MS", "nav": "NAV"}
+# Vendor names, order and display names come from the vendor registry (harness.vendors.registry,
+# imported on first use so this module stays importable from any layer); only the colours are kept
+# here. A vendor without a colour of its own gets matplotlib's colour cycle.
 VENDOR_COLOURS: dict[str, str] = {"aws": "#ff9900", "ms": "#0078d4", "nav": "#03c75a"}
-
-_REGISTRY = "harness.vendors.registry"
-
-
-def _registry() -> Any | None:
-    try:
-        return importlib.import_module(_REGISTRY)
-    except ModuleNotFoundError as exc:
-        if exc.name == _REGISTRY:
-            return None
-        raise
 
 
 def known_vendors() -> tuple[str, ...]:
-    """The vendors in their display order (aws, ms, nav)."""
-    registry = _registry()
-    if registry is not None:
-        return tuple(registry.names())
-    return tuple(VENDOR_DISPLAY)
+    """The registered vendors in their display order (aws, ms, nav, then any registered later)."""
+    from harness.vendors import registry
+
+    return registry.names()
 
 
 def vendor_display(vendor: str) -> str:
-    """``"aws"`` -> ``"AWS"``; an unknown vendor is shown by its own name."""
-    registry = _registry()
-    if registry is not None and vendor in registry.names():
-        return str(registry.get(vendor).display_name)
-    return VENDOR_DISPLAY.get(vendor, vendor)
+    """``"aws"`` -> ``"AWS"`` (the registry's display name); an unknown vendor is shown by its own name."""
+    from harness.vendors import registry
+
+    return registry.get(vendor).display_name if vendor in registry.names() else vendor
 
 
 def vendor_colour(vendor: str) -> str | None:
@@ -162,6 +147,6 @@ def wilson_band(ax: Axes, x: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray
 
 __all__ = [
     "BAND_ALPHA", "DPI", "FIGSIZE_PANELS", "FIGSIZE_SINGLE", "GRID_ALPHA", "RC", "REPORT_DPI", "VENDOR_COLOURS",
-    "VENDOR_DISPLAY", "figure", "known_vendors", "new_figure", "plot_style", "save_figure", "vendor_colour",
+    "figure", "known_vendors", "new_figure", "plot_style", "save_figure", "vendor_colour",
     "vendor_display", "vendor_order", "wilson_band", "wilson_yerr",
 ]

@@ -128,6 +128,16 @@ def test_every_figure_is_saved_inside_the_style(tmp_path, results, monkeypatch):
 
 
 def test_vendor_names_and_colours_come_from_the_style():
+    from harness.vendors import registry
+
+    assert plotstyle.known_vendors() == registry.names()
+    assert all(plotstyle.vendor_display(v) == registry.get(v).display_name for v in registry.names())
+    for path in [*sorted((HARNESS / "report").rglob("*.py")), HARNESS / "compare" / "plots.py",
+                 HARNESS / "defense" / "plots.py", HARNESS / "plotstyle.py"]:
+        text = path.read_text()
+        assert '"aws": "AWS"' not in text and "VENDOR_TITLES" not in text, path  # names: from the registry
+        if path.name != "plotstyle.py":
+            assert '"aws": "#' not in text, path  # colours: from harness.plotstyle
     assert plotstyle.vendor_order(["nav", "other", "aws", "ms"]) == ["aws", "ms", "nav", "other"]
     assert [plotstyle.vendor_display(v) for v in ("aws", "ms", "nav", "x")] == ["AWS", "MS", "NAV", "x"]
     assert plotstyle.vendor_colour("x") is None and plotstyle.vendor_colour("aws")
