@@ -62,15 +62,20 @@ def default_ports() -> dict[str, int]:
 
 def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                  ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
-                 analyzer: Any = None, client_options: ClientOptions | None = None,
+                 analyzer: Any = None, client_options: ClientOptions | Mapping[str, ClientOptions] | None = None,
                  env: Mapping[str, str] | None = None) -> Backend:
-    """The backend ``name`` for ``vendors`` (registered names). ``client_options`` configure the
-    clients' one rate limit and retry policy (mock-http, real); ``env``: the environment the real
+    """The backend ``name`` for ``vendors`` (registered names). ``client_options`` (one for all, or
+    one per vendor) configure the clients' one rate limit and retry policy (mock-http, real,
+    cassette replay keeps its own: no limit, no sleeping); ``env``: the environment the real
     clients read (default: the process's)."""
     for v in vendors:
         if registry.canonical(v) != v:
             raise BackendError(f"unknown vendor {v!r}; choose from {','.join(registry.names())}")
-    options = client_options or ClientOptions()
+    def options_for(vendor: str) -> ClientOptions:
+        if isinstance(client_options, ClientOptions):
+            return client_options
+        return (client_options or {}).get(vendor) or ClientOptions()
+
     if name == "mock":
         from harness.backends.fastpath import batched
         from harness.backends.inprocess import mock_vendors
@@ -78,16 +83,18 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host
         return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
     if name == "mock-http":
         all_ports = {**default_ports(), **(ports or {})}
-        # a local server: no published quota to respect unless the caller sets one
-        http_options = options if options.rate is not None else replace(options, rate=math.inf)
         out: dict[str, Vendor] = {}
         for v in vendors:
             spec = registry.get(v)
+            options = options_for(v)
+            # a local server: no published quota to respect unless the caller sets one
+            http_options = options if options.rate is not None else replace(options, rate=math.inf)
             env_v = spec.load("placeholder_env")(f"http://{host}:{all_ports[v]}")
             out[v] = spec.load("connect")(env_v, http_options)
         return Backend(name, out)
     if name == "real":
-        return Backend(name, {v: registry.get(v).load("connect")(env, options) for v in vendors}, costs_money=True)
+        return Backend(name, {v: registry.get(v).load("connect")(env, options_for(v)) for v in vendors},
+                       costs_money=True)
     if name == "cassette":
         if cassettes is None:
             raise BackendError("--backend cassette needs --cassettes DIR (with <vendor>.yaml files)")

@@ -44,7 +44,9 @@ class DefenseResult:
 def default_ensemble(specs: Sequence[str]) -> list[str]:
     """DD2/DD3's detectors: the non-simulated ones when there are two or more, else all of them."""
     real = [s for s in specs if not s.startswith("sim:")]
-    return real if len(real) >= 2 else [s.split(":")[1] if s.startswith("sim:") else s for s in specs]
+    from harness.detectors import spec_detector_name
+
+    return real if len(real) >= 2 else [spec_detector_name(s) for s in specs]
 
 
 def after_file_name(policy_name: str) -> str:

@@ -44,23 +44,12 @@ def build_backend(name: str, vendors: Sequence[str], *, gallery: str | Path | No
     rates = dict(rate or {})
     attempts = None if max_retries is None else max_retries + 1
 
-    def options(vendor: str | None) -> ClientOptions:
-        return ClientOptions(rate=rates.get(vendor) if vendor else None, max_attempts=attempts)
+    def options(vendor: str) -> ClientOptions:
+        return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
 
-    port_map = dict(ports or {})
-
-    def make(names: Sequence[str], vendor: str | None) -> Any:
-        return make_backend(name, names, gallery=gallery, host=host, ports=port_map, cassettes=cassettes,
-                            client_options=options(vendor))
-
-    if not rates or name not in ("mock-http", "real"):  # the in-process mocks and cassettes have no client
-        return make(vendors, None)
-    # one ClientOptions per factory call: each vendor gets its own, with its own --rate
-    parts = [make([v], v) for v in vendors]
-    first = parts[0]
-    merged = {v: part.vendors[v] for v, part in zip(vendors, parts)}
-    return Backend(first.name, merged, fatal_errors=first.fatal_errors, costs_money=first.costs_money,
-                   notes=[n for part in parts for n in part.notes])
+    backend: Backend = make_backend(name, vendors, gallery=gallery, host=host, ports=dict(ports or {}),
+                                    cassettes=cassettes, client_options={v: options(v) for v in vendors})
+    return backend
 
 
 # ------------------------------------------------------------------ dataset
