@@ -129,8 +129,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the numbers here")
     args = ap.parse_args()
     from harness.backends.fastpath import batched
-    from harness.jobs.run import demo_gallery
     from harness.backends.inprocess import mock_vendors
+    from harness.jobs.run import demo_gallery
 
     work = Path(tempfile.mkdtemp(prefix="dfi-bench-campaign-"))
     try:

@@ -85,16 +85,33 @@ def pandas_group_metrics(g: pd.DataFrame, beta: float = 90.0, gamma: float = 80.
     n, n_na = len(valid), int(na.sum())
     targets, hit = valid["target"].nunique(), valid.loc[ta, "target"].nunique()
     counts = [
-        ("TA", "study", ta.sum(), n), ("TA", "all", ta.sum(), n), ("NA", "study", n_na, n), ("NA", "all", n_na, n),
-        ("DHF", "study", dhf.sum(), n), ("DHF", "all", dhf.sum(), n), ("DHC", "study", dhc.sum(), n_na),
-        ("DHC", "all", dhc.sum(), n), ("DHS", "study", dhs.sum(), missed.sum()), ("DHS", "all", dhs.sum(), has_sim.sum()),
-        ("SIC", "study", hit, targets), ("SIC", "all", hit, targets),
+        ("TA", "study", ta.sum(), n),
+        ("TA", "all", ta.sum(), n),
+        ("NA", "study", n_na, n),
+        ("NA", "all", n_na, n),
+        ("DHF", "study", dhf.sum(), n),
+        ("DHF", "all", dhf.sum(), n),
+        ("DHC", "study", dhc.sum(), n_na),
+        ("DHC", "all", dhc.sum(), n),
+        ("DHS", "study", dhs.sum(), missed.sum()),
+        ("DHS", "all", dhs.sum(), has_sim.sum()),
+        ("SIC", "study", hit, targets),
+        ("SIC", "all", hit, targets),
     ]
     rows = []
     for metric, basis, num, den in counts:
         low, high = _wilson(num, den)
-        rows.append(dict(metric=metric, basis=basis, value=100 * num / den if den else float("nan"),
-                         numerator=int(num), denominator=int(den), ci_low=low, ci_high=high))
+        rows.append(
+            dict(
+                metric=metric,
+                basis=basis,
+                value=100 * num / den if den else float("nan"),
+                numerator=int(num),
+                denominator=int(den),
+                ci_low=low,
+                ci_high=high,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -112,13 +129,17 @@ def probe_outcomes(r: pd.Series, beta: float = 90.0, gamma: float = 80.0) -> pd.
     named_refs = [(n, 0.0 if pd.isna(c) else c) for n, c in refs if n]
     ta = na and any(r["fake_name"] == n for n, _ in named_refs)
     has_sim = valid and not pd.isna(r["similarity"]) and not r["similarity_error"]
-    return pd.Series({
-        "valid": valid, "NA": na, "TA": ta,
-        "DHF": na and fc > max([c for _, c in named_refs], default=0.0),
-        "DHC": na and fc > beta,
-        "missed_with_sim": has_sim and not na,
-        "DHS": has_sim and not na and r["similarity"] > gamma,
-    })
+    return pd.Series(
+        {
+            "valid": valid,
+            "NA": na,
+            "TA": ta,
+            "DHF": na and fc > max([c for _, c in named_refs], default=0.0),
+            "DHC": na and fc > beta,
+            "missed_with_sim": has_sim and not na,
+            "DHS": has_sim and not na and r["similarity"] > gamma,
+        }
+    )
 
 
 def pandas_row_apply_counts(df: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +151,11 @@ def recompute_sweep(df: pd.DataFrame, grid: np.ndarray) -> dict[float, tuple[pd.
     for t in grid:
         at_threshold = compute_metrics(df, beta=t, gamma=t)
         blanked = df.copy()
-        for name, conf in (("fake_name", "fake_conf"), ("target_name", "target_conf"), ("target2_name", "target2_conf")):
+        for name, conf in (
+            ("fake_name", "fake_conf"),
+            ("target_name", "target_conf"),
+            ("target2_name", "target2_conf"),
+        ):
             below = (blanked[name] != "") & ~(blanked[conf].fillna(0.0) >= t)
             blanked[name] = blanked[name].where(~below, "")
             blanked[conf] = blanked[conf].where(~below, np.nan)
@@ -151,17 +176,32 @@ def check_sweep(curves: pd.DataFrame, recomputed: dict, points: list[float]) -> 
         for (d, v, metric, basis), row in at_t.iterrows():
             if metric in ("DHC", "DHS"):
                 got = c.loc[(d, v, "beta" if metric == "DHC" else "gamma", metric, basis, t)]
-                assert (got["numerator"], got["denominator"]) == (row["numerator"], row["denominator"]), (t, d, v, metric)
+                assert (got["numerator"], got["denominator"]) == (row["numerator"], row["denominator"]), (
+                    t,
+                    d,
+                    v,
+                    metric,
+                )
         for (d, v, metric, basis), row in blanked.iterrows():
             if metric in ("NA", "TA", "DHF", "SIC"):
                 got = c.loc[(d, v, "tau", metric, basis, t)]
-                assert (got["numerator"], got["denominator"]) == (row["numerator"], row["denominator"]), (t, d, v, metric)
+                assert (got["numerator"], got["denominator"]) == (row["numerator"], row["denominator"]), (
+                    t,
+                    d,
+                    v,
+                    metric,
+                )
 
 
 # ------------------------------------------------------------------ main
 def machine() -> dict:
-    info = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
-            "cpus": os.cpu_count(), "platform": platform.platform()}
+    info = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -187,11 +227,11 @@ def main() -> None:
     console.print(f"building {args.rows:,} synthetic rows ...")
     df = synthetic_results(args.rows, seed=1)
     compute_metrics(df.head(1000))  # warm imports
-    t_vec, ours = timed(lambda: compute_metrics(df), args.repeats)
+    t_vec, ours = timed(lambda df=df: compute_metrics(df), args.repeats)
     result["runs"]["metrics"] = {"rows": args.rows, "seconds": t_vec}
     console.print(f"metrics, vectorised: best {min(t_vec):.3f} s")
 
-    t_pd, theirs = timed(lambda: pandas_groupby_metrics(df), args.baseline_repeats)
+    t_pd, theirs = timed(lambda df=df: pandas_groupby_metrics(df), args.baseline_repeats)
     pd.testing.assert_frame_equal(_counts(theirs), _counts(ours), check_dtype=False)
     result["runs"]["metrics_pandas_groupby"] = {"rows": args.rows, "seconds": t_pd}
     console.print(f"metrics, pandas groupby/apply: best {min(t_pd):.3f} s (same counts)")
@@ -200,12 +240,20 @@ def main() -> None:
     t_row, row_counts = timed(lambda: pandas_row_apply_counts(sample), args.baseline_repeats)
     check = _counts(compute_metrics(sample)).xs("study", level="basis")
     for metric in ("TA", "NA", "DHF", "DHC", "DHS"):
-        assert (row_counts[metric].astype(int).to_numpy() == check.xs(metric, level="metric")["numerator"].to_numpy()).all()
+        assert (
+            row_counts[metric].astype(int).to_numpy() == check.xs(metric, level="metric")["numerator"].to_numpy()
+        ).all()
     scaled = [t * args.rows / args.row_apply_rows for t in t_row]
-    result["runs"]["metrics_pandas_row_apply"] = {"rows": args.row_apply_rows, "seconds": t_row,
-                                                  "scaled_to_rows": args.rows, "scaled_seconds": scaled}
-    console.print(f"metrics, pandas row apply on {args.row_apply_rows:,} rows: {min(t_row):.2f} s "
-                  f"-> {min(scaled):.0f} s scaled to {args.rows:,} rows")
+    result["runs"]["metrics_pandas_row_apply"] = {
+        "rows": args.row_apply_rows,
+        "seconds": t_row,
+        "scaled_to_rows": args.rows,
+        "scaled_seconds": scaled,
+    }
+    console.print(
+        f"metrics, pandas row apply on {args.row_apply_rows:,} rows: {min(t_row):.2f} s "
+        f"-> {min(scaled):.0f} s scaled to {args.rows:,} rows"
+    )
     del df, ours, theirs
 
     console.print(f"building {args.sweep_rows:,} rows for the sweep ...")
@@ -234,8 +282,13 @@ def main() -> None:
     for name, run in runs.items():
         seconds = run.get("scaled_seconds", run["seconds"])
         rows = f"{run.get('scaled_to_rows', run['rows']):,}" + (" (scaled)" if "scaled_seconds" in run else "")
-        table.add_row(name, rows, f"{min(seconds):.3f}", f"{statistics.median(seconds):.3f}",
-                      f"{speedups[name]:.1f}x" if name in speedups else "")
+        table.add_row(
+            name,
+            rows,
+            f"{min(seconds):.3f}",
+            f"{statistics.median(seconds):.3f}",
+            f"{speedups[name]:.1f}x" if name in speedups else "",
+        )
     console.print(table)
     console.print(f"load average before/after: {result['load_average_before']} / {result['load_average_after']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

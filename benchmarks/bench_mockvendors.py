@@ -55,8 +55,9 @@ def _gallery_and_probe(analyzer):  # noqa: ANN001, ANN202
     from harness.models import demo_image_paths
 
     hanks = next(p for k, p in demo_image_paths().items() if "hanks" in k.lower())
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.open(hanks).convert("RGB").save(buf, "JPEG", quality=92)  # a re-encoding: not held out
@@ -87,8 +88,8 @@ def bench_in_process(seconds: float) -> dict:
         first = time.perf_counter()
         answer = vendor.recognize(probe)  # runs the face model once (cache miss) for the first vendor
         miss_ms = (time.perf_counter() - first) * 1000
-        n, dt = _timed(lambda: vendor.recognize(probe), seconds)
-        n2, dt2 = _timed(lambda: vendor.recognize(bytes(bytearray(probe))), seconds)
+        n, dt = _timed(lambda vendor=vendor: vendor.recognize(probe), seconds)
+        n2, dt2 = _timed(lambda vendor=vendor: vendor.recognize(bytes(bytearray(probe))), seconds)
         out["vendors"][v] = {"answer": answer.name, "first_call_ms": round(miss_ms, 2),
                              "calls_per_s_same_object": round(n / dt), "calls_per_s_fresh_copy": round(n2 / dt2),
                              "us_per_call_same_object": round(dt / n * 1e6, 1)}
@@ -107,8 +108,8 @@ def bench_in_process(seconds: float) -> dict:
 
 def _serve(conn) -> None:  # noqa: ANN001 - child process: AWS mock server on a free port
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
-    from mockvendors.server import make_app, protocol_for, start_sites
     from mockvendors.behaviour import behaviour_for
+    from mockvendors.server import make_app, protocol_for, start_sites
 
     an = CachingAnalyzer(PipelineAnalyzer())
     gallery, probe, _ = _gallery_and_probe(an)

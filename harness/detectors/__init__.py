@@ -33,6 +33,7 @@ from harness.detectors.registry import (
     UnknownDetectorError,
     detector_names,
     get_detector_spec,
+    load_detector,
     load_detector_specs,
     register_detector,
     register_detector_factory,
@@ -45,7 +46,6 @@ from harness.detectors.runtime import (
     OnnxDetector,
     crop_box,
     fake_probabilities,
-    load_detector,
     preprocess,
 )
 from harness.detectors.simulated import SIM_SYNTAX, ImageTruth, SimulatedDetector, SimulatedSpec

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,6 +28,7 @@ from harness.errors import InputFileError
 
 if TYPE_CHECKING:
     from harness.detectors.base import Detector
+    from harness.detectors.runtime import OnnxDetector
     from harness.detectors.simulated import ImageTruth
 
 
@@ -113,8 +114,6 @@ def resolve_detector(
     if factory is not None:
         return factory()
     if text in _REGISTRY:
-        from harness.detectors.runtime import load_detector
-
         return load_detector(text)
     known = sorted(set(_REGISTRY) | set(_FACTORIES) | set(factories or {}))
     raise UnknownDetectorError(f"unknown detector {spec!r}: give {SIM_SYNTAX} or one of {', '.join(known)}")
@@ -199,3 +198,12 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+
+
+def load_detector(detector: str | DetectorSpec, **kwargs: Any) -> OnnxDetector:
+    """A ready ONNX detector by registered name or from a spec; kwargs go to :class:`OnnxDetector`.
+    (Any detector spec string, ``sim:`` and the trained ones included: :func:`harness.detectors.resolve_detector`.)"""
+    from harness.detectors.runtime import OnnxDetector
+
+    spec = get_detector_spec(detector) if isinstance(detector, str) else detector
+    return OnnxDetector(spec, **kwargs)

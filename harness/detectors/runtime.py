@@ -161,12 +161,3 @@ class OnnxDetector:
     def score_faces(self, image_bgr: np.ndarray, boxes: Sequence[Any]) -> np.ndarray:
         """Fake-probability of each face (box or Face) in a whole image, cropped per the spec."""
         return self.score_crops(self.crop_faces(image_bgr, boxes))
-
-
-def load_detector(detector: str | DetectorSpec, **kwargs: Any) -> OnnxDetector:
-    """A ready ONNX detector by registered name or from a spec; kwargs go to :class:`OnnxDetector`.
-    (Any detector spec string, ``sim:`` and the trained ones included: :func:`harness.detectors.resolve_detector`.)"""
-    from harness.detectors.registry import get_detector_spec
-
-    spec = get_detector_spec(detector) if isinstance(detector, str) else detector
-    return OnnxDetector(spec, **kwargs)
