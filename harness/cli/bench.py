@@ -70,11 +70,11 @@ def bench(models: tuple[str, ...], spec_files: tuple[str, ...], backends: tuple[
 
     console = stderr_console(pipe_width=WIDE)
     if report:
-        n = regenerate_readme(results_dir, readme)
+        n = regenerate_readme(results_dir=results_dir, readme=readme)
         console.print(f"{readme}: tables regenerated from {n} results file(s) in {results_dir}")
         return
     if list_only:
-        _list(bench_models(models, spec_files), console)
+        _list(bench_models(models=models, spec_files=spec_files), console)
         return
     command = "dfi bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 1 else "dfi bench"
     result = run_bench(models=models, spec_files=spec_files, backends=backends, dtypes=dtypes, batches=batches,

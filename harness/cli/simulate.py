@@ -51,7 +51,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     out = console()
     if estimate_to is not None:
-        est = estimate_parameters(estimate_to, status=out.status)
+        est = estimate_parameters(to=estimate_to, status=out.status)
         out.print_json(json.dumps(est.params.to_dict()))
         out.print(f"wrote {est.path}")
         return

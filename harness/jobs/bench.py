@@ -41,7 +41,7 @@ def bench_combos(backends: Sequence[str], dtypes: Sequence[str]) -> list[Any]:
     return combos
 
 
-def bench_models(models: Sequence[str] = (), spec_files: Sequence[str | Path] = ()) -> list[Any]:
+def bench_models(*, models: Sequence[str] = (), spec_files: Sequence[str | Path] = ()) -> list[Any]:
     """The selected models (default: all), after registering the detector spec files."""
     from harness.bench.models import resolve_models
 
@@ -77,7 +77,7 @@ def run_bench(*, models: Sequence[str] = (), spec_files: Sequence[str | Path] = 
     from harness.bench.runners import GPU_BACKENDS, backend_status
     from harness.bench.suite import run_suite
 
-    selected = bench_models(models, spec_files)
+    selected = bench_models(models=models, spec_files=spec_files)
     combos = bench_combos(backends, dtypes)
     on_gpu = any(c.backend in GPU_BACKENDS and backend_status(c.backend) is None for c in combos)
     config = QUICK if quick else (GPU_FULL if on_gpu else CPU_FULL)
@@ -100,7 +100,7 @@ def run_bench(*, models: Sequence[str] = (), spec_files: Sequence[str | Path] = 
     return BenchResult(doc, out)
 
 
-def regenerate_readme(results_dir: Path, readme: Path) -> int:
+def regenerate_readme(*, results_dir: Path, readme: Path) -> int:
     """Regenerate the tables in ``readme`` from every results JSON in ``results_dir``; how many files."""
     from harness.bench.report import load_results, render_markdown, update_readme
 

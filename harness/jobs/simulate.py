@@ -26,7 +26,7 @@ class EstimateResult:
     path: Path
 
 
-def estimate_parameters(to: Path, *, status: StatusFn = no_status) -> EstimateResult:
+def estimate_parameters(*, to: Path, status: StatusFn = no_status) -> EstimateResult:
     """Measure the simulation parameters with the installed embedding model; write them to ``to``."""
     from harness.paths import shared_data_dir
     from harness.simulate.estimate import estimate_params
