@@ -18,8 +18,8 @@ pytestmark = pytest.mark.models
 def setup():
     try:
         from harness.backends.inprocess import mock_vendors
-        from harness.cli.run_cmds import _demo_gallery
         from harness.datasets.demo import demo_dataset
+        from harness.jobs.run import demo_gallery as _demo_gallery
 
         demo = demo_dataset()
         gallery = _demo_gallery(demo)

@@ -18,7 +18,6 @@ JOBS = HARNESS / "jobs"
 COMMANDS = ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
             "calibrate", "defend", "simulate", "bench")
 JOB_MODULES = ("run", "simulate", "defend", "compare", "calibrate", "sweep", "bench")
-ALIASES = ("run_cmds.py", "defend_cmds.py", "cassette_cmds.py")  # old names kept for callers not yet updated
 
 
 def _imports(path: Path) -> set[str]:
@@ -111,18 +110,9 @@ def test_cli_modules_print_through_the_console_factory():
         assert not calls, f"{path.name} builds its own rich Console"
 
 
-def test_old_module_names_are_only_aliases():
-    for name in ALIASES:
-        tree = ast.parse((CLI / name).read_text())
-        assert not [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], name
-    from harness.cli.cassette_cmds import calibrate_cmd, cassettes_group, compare_group
-    from harness.cli.defend_cmds import defend_cmd, simulate_cmd
-    from harness.cli.run_cmds import _demo_gallery
-    from harness.jobs.run import demo_gallery
-
-    assert _demo_gallery is demo_gallery
-    assert {c.name for c in (calibrate_cmd, cassettes_group, compare_group, defend_cmd, simulate_cmd)} == {
-        "calibrate", "cassettes", "compare", "defend", "simulate"}
+def test_old_module_names_are_gone():
+    for name in ("run_cmds.py", "defend_cmds.py", "cassette_cmds.py"):
+        assert not (CLI / name).exists(), name
 
 
 def test_a_broken_command_module_says_so_and_help_still_works(monkeypatch):

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from harness.cli.cassette_cmds import calibrate_cmd, compare_group
+from harness.cli.calibrate import calibrate_cmd
+from harness.cli.compare import compare_group
 from harness.compare.calls import iou
 from harness.compare.distributions import Sample, compare_tables, distance, metrics_side_by_side, population_sample
 from harness.metrics import compute_metrics

@@ -6,15 +6,16 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from harness.cli.defend_cmds import defend_cmd, simulate_cmd
+from harness.cli.defend import defend_cmd
+from harness.cli.simulate import simulate_cmd
 
 
 @pytest.fixture(scope="module")
 def demo_subset(models, tmp_path_factory):
     """A dozen probes of the embedded demo dataset (all three families) as a manifest, and its gallery."""
-    from harness.cli.run_cmds import _demo_gallery
     from harness.datasets.demo import demo_dataset
     from harness.datasets.manifest import write_manifest
+    from harness.jobs.run import demo_gallery as _demo_gallery
 
     demo = demo_dataset()
     probes = demo.probes()

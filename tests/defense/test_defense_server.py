@@ -14,8 +14,8 @@ from harness.detectors import ImageTruth, SimulatedDetector, image_key
 
 @pytest.fixture(scope="module")
 def demo(models):
-    from harness.cli.run_cmds import _demo_gallery
     from harness.datasets.demo import demo_dataset
+    from harness.jobs.run import demo_gallery as _demo_gallery
 
     d = demo_dataset()
     return d, _demo_gallery(d)

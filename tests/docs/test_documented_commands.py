@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ DOCS = REPO / "docs"
 _spec = importlib.util.spec_from_file_location("dfi_docs_regenerate", DOCS / "regenerate.py")
 assert _spec and _spec.loader
 regen = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = regen  # dataclasses look their module up
 _spec.loader.exec_module(regen)
 
 LINK_RE = re.compile(r"(?<!\!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
@@ -66,7 +68,11 @@ def test_readme_is_a_front_door():
         target = (README.parent / link.split("#")[0]).resolve()
         assert target.exists(), f"README.md links to {link}, which does not exist"
     text = README.read_text()
-    for cmd in ("python -m pip install -e '.[test]' && python -m harness models fetch", "python -m pytest -q", "dfi run"):
+    for cmd in (
+        "python -m pip install -e '.[test]' && python -m harness models fetch",
+        "python -m pytest -q",
+        "dfi run",
+    ):
         assert cmd in text, f"README.md lost the set-up command {cmd!r}"
 
 
@@ -142,8 +148,7 @@ def test_documented_commands_run(tmp_path):
         result = regen.run_step(step, wd, timeout=120)
         if not result.ok:
             tail = " | ".join(result.output.strip().split("\n")[-3:])
-            failures.append(f"{where}: `{step.shown()}` -> status {result.status} "
-                            f"(documented {step.status}): {tail}")
+            failures.append(f"{where}: `{step.shown()}` -> status {result.status} (documented {step.status}): {tail}")
     assert not failures, "documented commands that no longer run:\n" + "\n".join(failures)
     if skipped:
         pytest.skip(f"{len(skipped)} step(s) need ../shared/data (absent): {skipped[:3]}")
