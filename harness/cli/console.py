@@ -1,16 +1,18 @@
 """The rich consoles every ``dfi`` command prints through (stdout and stderr).
 
 On a terminal they behave as rich does by default. When the stream is not a terminal (a pipe, a
-file, a test's captured output) lines are never wrapped (``soft_wrap=True``) and tables are laid out
-at a fixed wide width, so what a script or a test reads does not depend on the terminal's width or
-on the length of a path in the message.
+file, a test's captured output) text lines are never wrapped (printed with ``soft_wrap=True``) and
+tables are laid out at a fixed wide width (``$COLUMNS`` when set), so what a script or a test
+reads does not depend on the terminal's width or on the length of a path in the message.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 PIPE_WIDTH = 160  # table width when the stream is not a terminal (and COLUMNS does not say otherwise)
 
@@ -21,6 +23,16 @@ def _columns() -> int | None:
     except ValueError:
         return None
     return value if value > 0 else None
+
+
+class PipeConsole(Console):
+    """A console on a stream that is not a terminal: text lines are never wrapped (soft wrap);
+    tables and other renderables are laid out at the console's fixed width, as on a terminal."""
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+        if soft_wrap is None:
+            soft_wrap = all(isinstance(o, (str, Text)) for o in objects)
+        super().print(*objects, soft_wrap=soft_wrap, **kwargs)
 
 
 def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: int | None = None,
@@ -37,7 +49,7 @@ def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: 
         if width is None and not soft_wrap:
             return probe
         return Console(stderr=stderr, width=width, soft_wrap=soft_wrap)
-    return Console(stderr=stderr, width=width or pipe_width or _columns() or PIPE_WIDTH, soft_wrap=True)
+    return PipeConsole(stderr=stderr, width=width or pipe_width or _columns() or PIPE_WIDTH)
 
 
 def stdout_console(*, width: int | None = None, pipe_width: int | None = None, soft_wrap: bool = False) -> Console:

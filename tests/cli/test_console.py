@@ -13,7 +13,7 @@ def test_piped_console_never_wraps_and_lays_tables_out_wide(capsys, monkeypatch)
     monkeypatch.delenv("COLUMNS", raising=False)
     long = "x" * 50 + " " + "/very/long/" * 30 + "path.yaml"
     c = stdout_console()
-    assert not c.is_terminal and c.width == PIPE_WIDTH and c.soft_wrap
+    assert not c.is_terminal and c.width == PIPE_WIDTH
     c.print(f"wrote {long}: 1 interaction(s)")
     out = capsys.readouterr().out
     assert out == f"wrote {long}: 1 interaction(s)\n"
@@ -25,7 +25,7 @@ def test_piped_console_never_wraps_and_lays_tables_out_wide(capsys, monkeypatch)
 
 def test_fixed_widths_are_kept(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")  # e.g. docs/regenerate.py
-    assert stdout_console().width == 100 and stdout_console().soft_wrap
+    assert stdout_console().width == 100
     assert stdout_console(width=150).width == 150
     assert stderr_console(pipe_width=200).width == 200
     assert make_console(stderr=True).stderr
