@@ -31,6 +31,7 @@ apply to that step. Attributes of a step:
     quiet=1        show the command, not its output
     raw=1          the output is Markdown: inserted as it is, no fence, no command line
     copy="SRC:DEST" after the step, copy SRC (work dir) to DEST (repository) -- generated images
+    needs=shared   the command reads ../shared/data without naming it (skipped when it is absent)
     check=run|help|skip   what tests/docs does with it: run it (default), run
                    ``dfi <sub> --help`` only (expensive commands), or nothing
 
@@ -113,6 +114,8 @@ class Step:
         return text
 
     def needs_shared(self) -> bool:
+        if self.attrs.get("needs") == "shared":
+            return True
         return any("{shared}" in self.attrs.get(k, self.cmd if k == "cmd" else "") for k in ("cmd", "run", "bg"))
 
     def subcommand(self) -> list[str]:
