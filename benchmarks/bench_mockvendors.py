@@ -77,13 +77,14 @@ def _timed(fn, seconds: float) -> tuple[int, float]:  # noqa: ANN001
 
 def bench_in_process(seconds: float) -> dict:
     from harness.backends.inprocess import MockVendor
+    from harness.vendors import registry
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
 
     an = CachingAnalyzer(PipelineAnalyzer())
     gallery, probe, probe_name = _gallery_and_probe(an)
     out: dict = {"probe": probe_name, "probe_bytes": len(probe), "gallery_identities": len(gallery), "vendors": {}}
-    for v in ("aws", "ms", "nav"):
+    for v in registry.names():
         vendor = MockVendor(behaviour_for(v, gallery, an))
         first = time.perf_counter()
         answer = vendor.recognize(probe)  # runs the face model once (cache miss) for the first vendor

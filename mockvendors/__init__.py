@@ -5,6 +5,6 @@ separate from the wire protocols in :mod:`mockvendors.aws`, :mod:`mockvendors.az
 :mod:`mockvendors.naver`, which :mod:`mockvendors.server` serves over HTTP.
 """
 
-from mockvendors.profile import VENDORS, VendorProfile, load_profile
+from mockvendors.profile import VendorProfile, load_profile
 
-__all__ = ["VENDORS", "VendorProfile", "load_profile"]
+__all__ = ["VendorProfile", "load_profile"]

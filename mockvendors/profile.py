@@ -25,8 +25,6 @@ import yaml
 from harness.errors import DfiError, InputFileError
 from harness.vendors import registry
 
-VENDORS = registry.names()  # the built-in vendors, as registered; validation reads the registry live
-
 
 class ProfileError(DfiError):
     """A vendor profile is malformed."""

@@ -5,8 +5,9 @@ from the code.
 """
 
 from harness.results import schema
+from harness.vendors import registry
 
-print(f"Schema version {schema.SCHEMA_VERSION}. Vendors: {', '.join(schema.VENDORS)}. "
+print(f"Schema version {schema.SCHEMA_VERSION}. Vendors: {', '.join(registry.names())}. "
       f"Generation methods: {', '.join(schema.METHODS)}. "
       f"Required columns: {', '.join('`' + c + '`' for c in schema.REQUIRED_COLUMNS)}.")
 print()

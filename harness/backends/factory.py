@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness.clients.adapters import connect_to
 from harness.clients.config import ClientOptions
 from harness.errors import DfiError
 from harness.vendors import registry
@@ -85,12 +86,10 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host
         all_ports = {**default_ports(), **(ports or {})}
         out: dict[str, Vendor] = {}
         for v in vendors:
-            spec = registry.get(v)
             options = options_for(v)
             # a local server: no published quota to respect unless the caller sets one
             http_options = options if options.rate is not None else replace(options, rate=math.inf)
-            env_v = spec.load("placeholder_env")(f"http://{host}:{all_ports[v]}")
-            out[v] = spec.load("connect")(env_v, http_options)
+            out[v] = connect_to(v, f"http://{host}:{all_ports[v]}", http_options)
         return Backend(name, out)
     if name == "real":
         return Backend(name, {v: registry.get(v).load("connect")(env, options_for(v)) for v in vendors},

@@ -9,13 +9,14 @@ from rich.table import Table
 
 from harness.cli.console import stdout_console
 from harness.cli.options import fmt_number as _fmt
+from harness.vendors import registry
 
 WIDTH = 150
 
 
 @click.command("calibrate")
 @click.argument("recorded", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--vendor", required=True, type=click.Choice(["aws", "ms", "nav"]))
+@click.option("--vendor", required=True, type=click.Choice(registry.names()))
 @click.option("--method", default="logistic", show_default=True, type=click.Choice(["logistic", "isotonic"]))
 @click.option("--seed", default=0, show_default=True, help="split and simulation seed")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harness.cli.console import stdout_console
 from harness.errors import InputFileError
+from harness.vendors import registry
 
 DEFAULT_CASSETTE_DIR = Path("cassettes")
 PROVENANCES = ("real", "mock-recorded", "doc-example")
@@ -79,7 +80,7 @@ def _loopback_endpoints(vendor: str) -> list[str]:
 
 
 @cassettes_group.command("record")
-@click.option("--vendor", required=True, type=click.Choice(["aws", "ms", "nav"]))
+@click.option("--vendor", required=True, type=click.Choice(registry.names()))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--provenance", required=True, type=click.Choice(PROVENANCES),
               help="what answers: the real service, or the project's mock server (never call a mock 'real')")

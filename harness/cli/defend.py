@@ -14,7 +14,7 @@ from rich.table import Table
 from harness.cli.console import stdout_console
 from harness.cli.options import key_values
 from harness.jobs.defend import DEFAULT_DETECTORS, LIVENESS_NOTE
-from harness.results.schema import VENDOR_TITLES
+from harness.vendors.registry import display_name
 
 WIDE = 180  # wide tables stay readable in logs and the README
 
@@ -37,7 +37,7 @@ def defense_rich_table(table: pd.DataFrame, title: str) -> Table:
               "TA before->after", "est", "genuine cost"):
         t.add_column(c, justify="left" if c in ("policy", "dataset", "vendor") else "right")
     for r in table.to_dict("records"):
-        t.add_row(escape(str(r["policy"])), str(r["dataset"]), VENDOR_TITLES.get(r["vendor"], r["vendor"]),
+        t.add_row(escape(str(r["policy"])), str(r["dataset"]), display_name(r["vendor"]),
                   str(r["probes"]),
                   _f(r["tpr"]), _f(r["fpr"]), f"{_f(r['NA_before'])} -> {_f(r['NA_after'])}", _f(r["NA_study_est"]),
                   _f(r["NA_indep_est"]), f"{r['NA_gap']:+.1f}" if r["NA_gap"] == r["NA_gap"] else "-",

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.console import stdout_console
-from harness.results.schema import VENDOR_TITLES
+from harness.vendors.registry import display_name
 
 
 @click.command("import-paper")
@@ -33,7 +33,7 @@ def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str
     for name in ("file", "dataset", "vendor", "rows", "empty fake", "empty real", "sim. 0", "derived real"):
         t.add_column(name, justify="left" if name in ("file", "dataset", "vendor") else "right")
     for f in summary.files:
-        t.add_row(f.source, f.dataset, VENDOR_TITLES.get(f.vendor, f.vendor), str(f.rows), str(f.empty_fake_answers),
+        t.add_row(f.source, f.dataset, display_name(f.vendor), str(f.rows), str(f.empty_fake_answers),
                   str(f.empty_real_answers), str(f.zero_similarity) if f.vendor == "ms" else "-",
                   str(f.derived_real_answers) if f.derived_real_answers else "-")
     console.print(t)

@@ -12,8 +12,9 @@ from rich.table import Table
 
 from harness.cli.console import stderr_console, stdout_console
 from harness.errors import DfiError
+from harness.vendors import registry
 
-VENDOR_CHOICES = ("aws", "ms", "nav", "all")
+VENDOR_CHOICES = (*registry.names(), "all")
 PORT = click.IntRange(0, 65535)  # checked here: socket.bind raises OverflowError outside it
 
 
@@ -30,7 +31,7 @@ def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dic
             value = cast(raw)
         except ValueError:
             raise click.BadParameter(f"{v!r}: {raw!r} is not a {cast.__name__}", param_hint=option) from None
-        for t in (("aws", "ms", "nav") if vendor == "all" else (vendor,)):
+        for t in (registry.names() if vendor == "all" else (vendor,)):
             out[t] = value
     return out
 
@@ -71,12 +72,13 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     from mockvendors.server import make_app, protocol_for, start_sites
 
     console = stderr_console()
-    chosen = ("aws", "ms", "nav") if "all" in vendors else tuple(dict.fromkeys(vendors))
+    chosen = registry.names() if "all" in vendors else tuple(dict.fromkeys(vendors))
     profile_files: dict[str, str] = {}
     for p in profiles:
         v, sep, file = p.partition("=")
-        if not sep or v not in ("aws", "ms", "nav"):
-            raise click.BadParameter(f"{p!r}: use VENDOR=FILE with VENDOR aws, ms or nav", param_hint="--profile")
+        if not sep or v not in registry.names():
+            raise click.BadParameter(f"{p!r}: use VENDOR=FILE with VENDOR one of {', '.join(registry.names())}",
+                                     param_hint="--profile")
         profile_files[v] = file
     lat = _per_vendor(latency_ms, "--latency-ms")
     err = _per_vendor(error_rate, "--error-rate")

@@ -14,7 +14,8 @@ from rich.table import Table
 from harness.cli.defend import _f, console, defense_rich_table
 from harness.cli.options import key_values
 from harness.jobs.simulate import DEFAULT_SIM_DETECTORS
-from harness.results.schema import VENDOR_TITLES
+from harness.vendors import registry
+from harness.vendors.registry import display_name
 
 
 @click.command("simulate")
@@ -141,7 +142,7 @@ def _study_comparison(records: pd.DataFrame, study: pd.DataFrame, beta: float, g
         t.add_column(m, justify="right")
     for (ds, v) in sorted({(d, v) for d, v, _ in rec.index}):
         cells = [f"{_f(sim.get((ds, v, m), float('nan')))} / {_f(rec.get((ds, v, m), float('nan')))}" for m in metrics]
-        t.add_row(ds, VENDOR_TITLES.get(v, v), *cells)
+        t.add_row(ds, display_name(v), *cells)
     return t
 
 
@@ -150,13 +151,13 @@ def _sensitivity_rich(bg: pd.DataFrame, th: pd.DataFrame) -> Table:
     t.add_column("parameter")
     t.add_column("metric")
     t.add_column("value")
-    for v in ("aws", "ms", "nav"):
-        t.add_column(VENDOR_TITLES[v], justify="right")
+    for v in registry.names():
+        t.add_column(display_name(v), justify="right")
     for (param, metric), grp in pd.concat([bg, th]).groupby(["parameter", "metric"], sort=False):
         label = "tau (vendor reporting threshold, 0-100)" if param == "tau" else param
         for thr, g in grp.groupby("threshold"):
             vals = {r["vendor"]: r["value"] for r in g.to_dict("records")}
-            t.add_row(label, metric, f"{thr:g}", *(_f(vals.get(v, float("nan"))) for v in ("aws", "ms", "nav")))
+            t.add_row(label, metric, f"{thr:g}", *(_f(vals.get(v, float("nan"))) for v in registry.names()))
     return t
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from harness.cli.console import stdout_console
 from harness.cli.options import GROUPINGS
-from harness.results.schema import VENDOR_TITLES
+from harness.vendors.registry import display_name
 
 
 def _fmt_threshold(x: float | None) -> str:
@@ -66,7 +66,7 @@ def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basi
         ref_val = at_study.loc[sel, "value"]
         ref_txt = f"{ref_val.iloc[0]:.1f}@{ref:g}" if len(ref_val) and not math.isnan(ref_val.iloc[0]) else "-"
         summary.add_row(
-            *(str(rec[k]) for k in row_keys), VENDOR_TITLES.get(rec["vendor"], rec["vendor"]),
+            *(str(rec[k]) for k in row_keys), display_name(rec["vendor"]),
             f"{metric}({parameter})", ref_txt,
             f"{_fmt_threshold(rec['from_threshold'])}->{_fmt_threshold(rec['to_threshold'])}",
             f"{rec['from_value']:.1f}->{rec['to_value']:.1f}", _fmt_threshold(rec["half_at"]),

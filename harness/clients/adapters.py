@@ -18,13 +18,19 @@ from harness.clients.naver import NaverVendor
 from harness.vendors import registry
 from harness.vendors.base import Vendor
 
-__all__ = ["AwsVendor", "AzureVendor", "NaverVendor", "connect", "image_size", "real_vendor"]
+__all__ = ["AwsVendor", "AzureVendor", "NaverVendor", "connect", "connect_to", "image_size", "real_vendor"]
 
 
 def connect(name: str, env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> Vendor:
     """The registered vendor ``name``'s client behind the vendor interface, configured from ``env``
     (default: the process environment) and ``options``."""
     return registry.get(name).load("connect")(env, options or ClientOptions())
+
+
+def connect_to(name: str, base_url: str, options: ClientOptions | None = None) -> Vendor:
+    """The registered vendor ``name``'s client pointed at ``base_url`` (a mock server, a loopback
+    test server) with the vendor's placeholder credentials."""
+    return connect(name, registry.get(name).load("placeholder_env")(base_url), options)
 
 
 def real_vendor(name: str, options: ClientOptions | None = None) -> Vendor:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness.errors import DfiError
 from harness.jobs._common import JobInputError, LogFn, StatusFn, no_log, no_status
+from harness.vendors import registry
 
 DEFAULT_DETECTORS = ("spectrum_lr", "fr_liveness", "sim:indep:0.9,0.1", "sim:corr:0.9,0.1,0.9")
 LIVENESS_NOTE = ("fr_liveness is an anti-spoofing (printed photo / screen replay) model, not a deepfake detector: "
@@ -53,7 +54,7 @@ def after_file_name(policy_name: str) -> str:
     return f"after-{policy_name.replace('[', '-').replace(']', '').replace('+', '-')}.csv"
 
 
-def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] = ("aws", "ms", "nav"),
+def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | None = None,
                     backend: str = "mock", gallery: Path | None = None, host: str = "127.0.0.1",
                     ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                     detectors: Sequence[str] = (), ensemble: Sequence[str] | None = None, beta: float = 90.0,
@@ -67,6 +68,7 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] = ("a
     ``dataset=None``: the embedded demo. A backend that costs money (``real``) runs only if
     ``allow_cost`` or ``confirm_cost()`` says yes (asked after the dataset is read).
     """
+    vendors = registry.names() if vendors is None else vendors
     from harness.backends import check_servers
     from harness.campaign import CampaignOptions
     from harness.defense.campaign import run_defense

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.errors import DfiError, InputFileError
 from harness.jobs._common import StatusFn, no_status
+from harness.vendors import registry
 
 BACKEND_NAMES = ("mock", "mock-http", "real", "cassette")
 RowCallback = Callable[[str, dict[str, Any]], None]
@@ -225,7 +226,7 @@ def default_out_dir(dataset_name: str, backend: str) -> Path:
     return Path("runs") / f"{dataset_name}-{backend}"
 
 
-def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] = ("aws", "ms", "nav"),
+def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None = None,
                      backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                      host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                      concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
@@ -234,6 +235,7 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] = ("
                      gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False,
                      fresh: bool = False, status: StatusFn = no_status) -> Campaign:
     """Load the dataset, build the backend and the runner, open the journal (resume)."""
+    vendors = registry.names() if vendors is None else vendors
     from harness.campaign import CampaignOptions, CampaignRunner
 
     vendor_list = list(vendors)
@@ -269,7 +271,7 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] = ("
     return campaign
 
 
-def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] = ("aws", "ms", "nav"),
+def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None = None,
                  backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                  host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                  concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
@@ -283,6 +285,7 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] = ("aws"
     ``dataset=None``: the embedded demo dataset. A backend that costs money (``real``) runs only
     with ``allow_cost=True``. ``on_row(vendor, row)`` is called for every finished row.
     """
+    vendors = registry.names() if vendors is None else vendors
     campaign = prepare_campaign(dataset=dataset, vendors=vendors, backend=backend, out_dir=out_dir, gallery=gallery,
                                 host=host, ports=ports, cassettes=cassettes, concurrency=concurrency,
                                 batch_size=batch_size, rate=rate, crop=crop, split=split, samples=samples,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness.errors import DfiError
 from harness.jobs._common import JobInputError, StatusFn, no_status
+from harness.vendors import registry
 
 DEFAULT_SIM_DETECTORS = ("indep:0.9,0.1", "corr:0.9,0.1,0.9")
 NOTICE = ("Simulated, not measured: synthetic identities and deepfakes in embedding space, answered by the "
@@ -57,7 +58,7 @@ class SimulationResult:
 
 
 def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed: int | None = None,
-                   vendors: Sequence[str] = ("aws", "ms", "nav"),
+                   vendors: Sequence[str] | None = None,
                    overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    detectors: Sequence[Any] | None = None, beta: float = 90.0, gamma: float = 80.0,
                    out_dir: Path = Path("runs/simulate"), sensitivity: bool = True, fit_study: bool = False,
@@ -69,6 +70,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     text (default :data:`DEFAULT_SIM_DETECTORS`). ``fit_study``: first fit each dataset's deepfake
     strength to the study's recorded MS NA (needs ../shared/data/paper-results).
     """
+    vendors = registry.names() if vendors is None else vendors
     import time
 
     from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot

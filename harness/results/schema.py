@@ -8,13 +8,8 @@ answer columns of that call carry no information (a failed call is never "no cel
 
 from __future__ import annotations
 
-from harness.vendors import registry
-
 SCHEMA_VERSION = 1
 
-# the built-in vendors as registered (harness.vendors.registry); validation reads the registry live
-VENDORS = registry.names()
-VENDOR_TITLES = {s.name: s.display_name for s in registry.specs()}
 METHODS = ("replacement", "reenactment", "synthesis", "unknown")
 
 # name -> (kind, description). kind is one of "str", "float", "int".

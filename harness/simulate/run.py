@@ -20,10 +20,11 @@ from harness.results.io import validate_results
 from harness.results.schema import SCHEMA_VERSION
 from harness.simulate.params import SimulationParams
 from harness.simulate.world import SimProbes, World
+from harness.vendors import registry
 from mockvendors.analysis import ImageAnalysis
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.gallery import Gallery, Identity, stable_id
-from mockvendors.profile import VENDORS, VendorProfile, load_profile
+from mockvendors.profile import VendorProfile, load_profile
 
 SOURCE = "simulation"
 
@@ -45,9 +46,10 @@ def world_gallery(world: World) -> Gallery:
 
 
 def vendor_behaviours(
-    world: World, vendors: Sequence[str] = VENDORS, overrides: Mapping[str, dict[str, Any]] | None = None
+    world: World, vendors: Sequence[str] | None = None, overrides: Mapping[str, dict[str, Any]] | None = None
 ) -> dict[str, MockVendorBehaviour]:
     """The mock vendors' behaviour (built-in profiles, ``overrides[vendor]`` merged over them)."""
+    vendors = registry.names() if vendors is None else vendors
     gallery = world_gallery(world)
     out = {}
     for v in vendors:
@@ -116,8 +118,9 @@ def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour]) -> Simul
     return Simulation(world, dict(vendors), table, ids)
 
 
-def simulate(params: SimulationParams, vendors: Sequence[str] = VENDORS,
+def simulate(params: SimulationParams, vendors: Sequence[str] | None = None,
              overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
     """Build the world from ``params`` and run every vendor on every probe."""
+    vendors = registry.names() if vendors is None else vendors
     world = World(params)
     return run_world(world, vendor_behaviours(world, vendors, overrides))

@@ -15,6 +15,7 @@ from harness.metrics import compute_metrics
 from harness.simulate.run import run_world, vendor_behaviours
 from harness.simulate.world import World
 from harness.sweep import sweep
+from harness.vendors import registry
 
 DEFAULT_BETAS = (50.0, 70.0, 80.0, 90.0, 95.0, 99.0)
 DEFAULT_GAMMAS = (50.0, 60.0, 70.0, 80.0, 90.0, 95.0)
@@ -40,7 +41,7 @@ def beta_gamma_table(results: pd.DataFrame, betas: Sequence[float] = DEFAULT_BET
 
 
 def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID,
-                    vendors: Sequence[str] = ("aws", "ms", "nav"), by: Sequence[str] = ("vendor",),
+                    vendors: Sequence[str] | None = None, by: Sequence[str] = ("vendor",),
                     overrides: Mapping[str, dict] | None = None) -> pd.DataFrame:
     """NA, TA and SIC (study basis) against each vendor's reporting threshold tau (0-100 scale).
 
@@ -50,6 +51,7 @@ def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID,
     celebrity", on the deepfake and on the real reference images). Thresholds *below* a vendor's
     own (AWS 55, MS 0.70) are therefore shown too, which re-reading recorded answers cannot do.
     """
+    vendors = registry.names() if vendors is None else vendors
     ov = {v: {**dict((overrides or {}).get(v, {})), "report_threshold": 0.0} for v in vendors}
     sim = run_world(world, vendor_behaviours(world, vendors, ov))
     curves = sweep(sim.results, np.asarray(grid, dtype=float), by)

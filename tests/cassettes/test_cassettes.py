@@ -282,13 +282,9 @@ def test_mock_recorded_cassettes_replay_a_small_campaign(shared_data, tmp_path):
 @pytest.mark.slow
 def test_replayed_campaign_equals_the_live_mock_servers(shared_data, models, tmp_path):
     """The same campaign against live mock servers (same gallery) gives the rows the cassettes replay."""
-    import boto3
-
     from harness.cassettes.mock_recording import mock_servers
-    from harness.clients.adapters import AwsVendor, NaverVendor
-    from harness.clients.aws import AwsClient
-    from harness.clients.config import aws_settings, naver_settings
-    from harness.clients.naver import NaverClient
+    from harness.clients.adapters import connect_to
+    from harness.clients.config import ClientOptions
 
     probes = campaign_probes(shared_data)
     replayed = run_campaign(
@@ -297,40 +293,7 @@ def test_replayed_campaign_equals_the_live_mock_servers(shared_data, models, tmp
         tmp_path / "replay",
     )
     with mock_servers(default_plan(shared_data).gallery, ("aws", "ms", "nav")) as urls:
-        session = boto3.session.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")
-        live_vendors = {
-            "aws": AwsVendor(
-                AwsClient(
-                    aws_settings(
-                        {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"], "DFI_AWS_TPS": "1000"}
-                    ),
-                    session=session,
-                )
-            ),
-            "ms": AzureVendor(
-                AzureClient(
-                    azure_settings(
-                        {
-                            "DFI_AZURE_VISION_ENDPOINT": urls["ms"],
-                            "DFI_AZURE_VISION_KEY": "mock",
-                            "DFI_AZURE_TPS": "1000",
-                        }
-                    )
-                )
-            ),
-            "nav": NaverVendor(
-                NaverClient(
-                    naver_settings(
-                        {
-                            "DFI_NAVER_CLIENT_ID": "m",
-                            "DFI_NAVER_CLIENT_SECRET": "m",
-                            "DFI_NAVER_ENDPOINT": urls["nav"],
-                            "DFI_NAVER_TPS": "1000",
-                        }
-                    )
-                )
-            ),
-        }
+        live_vendors = {v: connect_to(v, url, ClientOptions(rate=1000.0)) for v, url in urls.items()}
         live = run_campaign(probes, live_vendors, tmp_path / "live")
     assert len(live) == len(replayed)
     for a, b in zip(live, replayed):

@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
-from harness.clients.aws import AwsClient
+from harness.clients.adapters import AzureVendor, connect_to
 from harness.clients.azure import AzureClient
-from harness.clients.config import aws_settings, azure_settings, naver_settings
-from harness.clients.naver import NaverClient
+from harness.clients.config import ClientOptions, azure_settings
 from harness.clients.retry import RetryPolicy
 from harness.ratelimit import TokenBucket
 from harness.vendors.base import BadImageError, ThrottledError
 
 
 def vendors(urls: dict[str, str]):
-    session = boto3.session.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")
-    return {
-        "aws": AwsVendor(
-            AwsClient(
-                aws_settings(
-                    {"DFI_AWS_REGION": "us-east-1", "DFI_AWS_ENDPOINT_URL": urls["aws"], "DFI_AWS_TPS": "1000"}
-                ),
-                session=session,
-            )
-        ),
-        "ms": AzureVendor(
-            AzureClient(
-                azure_settings(
-                    {"DFI_AZURE_VISION_ENDPOINT": urls["ms"], "DFI_AZURE_VISION_KEY": "m", "DFI_AZURE_TPS": "1000"}
-                )
-            )
-        ),
-        "nav": NaverVendor(
-            NaverClient(
-                naver_settings(
-                    {
-                        "DFI_NAVER_CLIENT_ID": "m",
-                        "DFI_NAVER_CLIENT_SECRET": "m",
-                        "DFI_NAVER_ENDPOINT": urls["nav"],
-                        "DFI_NAVER_TPS": "1000",
-                    }
-                )
-            )
-        ),
-    }
+    """The real clients, pointed at the mock servers with placeholder credentials."""
+    return {v: connect_to(v, url, ClientOptions(rate=1000.0)) for v, url in urls.items()}
 
 
 @pytest.fixture(scope="module")

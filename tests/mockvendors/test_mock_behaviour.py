@@ -13,11 +13,11 @@ from PIL import Image, ImageEnhance
 from test_mock_data import SATYA_IMAGE, build_gallery, jpeg
 
 from harness.backends.inprocess import MockVendor
+from harness.vendors import registry
 from harness.vendors.base import BadImageError, Vendor
 from mockvendors.analysis import CachingAnalyzer
 from mockvendors.behaviour import MockVendorBehaviour, NoSimilarityCall, behaviour_for
 from mockvendors.gallery import Gallery
-from mockvendors.profile import VENDORS
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 
@@ -29,7 +29,7 @@ def gallery(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Gallery
 
 @pytest.fixture(scope="module")
 def vendors(gallery: Gallery, mockvendors_analyzer: CachingAnalyzer) -> dict[str, MockVendor]:
-    return {v: MockVendor(behaviour_for(v, gallery, mockvendors_analyzer)) for v in VENDORS}
+    return {v: MockVendor(behaviour_for(v, gallery, mockvendors_analyzer)) for v in registry.names()}
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +118,9 @@ def test_bad_images_raise_vendor_errors_not_empty_answers(vendors):
 
 
 def test_answers_are_deterministic_and_cached(vendors, photos, mockvendors_analyzer):
-    first = [vendors[v].recognize(photos["blend"]) for v in VENDORS]
+    first = [vendors[v].recognize(photos["blend"]) for v in registry.names()]
     hits = mockvendors_analyzer.hits
-    second = [vendors[v].recognize(photos["blend"]) for v in VENDORS]
+    second = [vendors[v].recognize(photos["blend"]) for v in registry.names()]
     assert first == second
     assert mockvendors_analyzer.hits >= hits + 3
 
@@ -146,7 +146,7 @@ def test_reporting_rules_hold_on_transformed_photos(vendors, shared_data, src, s
     im = ImageEnhance.Brightness(im).enhance(brightness)
     data = jpeg(im, quality=quality, mirror=mirror, max_side=side)
     detected = len(vendors["nav"].behaviour.analyze(data).faces)
-    aws, ms, nav = (vendors[v].recognize(data) for v in VENDORS)
+    aws, ms, nav = (vendors[v].recognize(data) for v in registry.names())
     assert all(f.raw_confidence >= 55 for f in aws.faces if f.name)
     assert all(f.name is None and f.confidence == 0 for f in aws.faces if not f.name)
     assert len(aws.faces) == detected  # named + UnrecognizedFaces
@@ -166,7 +166,7 @@ def test_recognize_embeddings_rules_and_agreement(gallery, mockvendors_analyzer,
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
     base = gallery.embeddings[rng.integers(0, len(gallery.embeddings), n)]
     probes = mix * base + (1 - mix) * noise
-    for v in VENDORS:
+    for v in registry.names():
         b: MockVendorBehaviour = behaviour_for(v, gallery, mockvendors_analyzer)
         ans = b.recognize_embeddings(probes)
         p = b.profile

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from harness.errors import InputFileError
+from harness.vendors import registry
 from mockvendors.analysis import Analyzer, CachingAnalyzer
 from mockvendors.gallery import Gallery, GalleryError, Identity, stable_id
 from mockvendors.profile import (
-    VENDORS,
     Coverage,
     CoverageRule,
     LogisticCalibration,
@@ -80,7 +80,7 @@ def gallery(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Gallery
 # --- profiles and calibrations (no model needed) ------------------------------------------------
 
 def test_default_profiles_load_and_round_trip():
-    for v in VENDORS:
+    for v in registry.names():
         p = load_profile(v)
         again = profile_from_dict(profile_to_dict(p), p.source)
         assert again == p
@@ -116,7 +116,7 @@ def test_profile_override_file_and_errors(tmp_path: Path):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=2, max_size=50), st.sampled_from(VENDORS))
+@given(st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=2, max_size=50), st.sampled_from(registry.names()))
 def test_calibrations_are_monotone_and_in_scale(cosines: list[float], vendor: str):
     p = load_profile(vendor)
     c = np.sort(np.asarray(cosines))
