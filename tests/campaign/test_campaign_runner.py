@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from support.campaign_doubles import ScriptedVendor, sha, synthetic_probes
 
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign.journal import Journal
 from harness.datasets.probe import Probe
 from harness.results.io import results_from_rows
+
+from support.campaign_doubles import ScriptedVendor, sha, synthetic_probes
 
 
 def run(probes, vendors, out, **opts):

@@ -10,13 +10,14 @@ import math
 from pathlib import Path
 
 import pytest
-from support.campaign_doubles import synthetic_probes
-from support.vendor_http import Scripted, ScriptedServer
 
 from harness.backends import make_backend
 from harness.campaign import CampaignOptions, CampaignRunner
 from harness.clients.config import ClientOptions, common_settings
 from harness.vendors import registry
+
+from support.campaign_doubles import synthetic_probes
+from support.vendor_http import Scripted, ScriptedServer
 
 THROTTLED = {
     "aws": Scripted(400, {"__type": "ThrottlingException", "message": "Rate exceeded"}),

@@ -117,9 +117,9 @@ def test_real_backend_without_credentials_fails_before_any_call(tmp_path: Path, 
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    from support.campaign_doubles import synthetic_probes
-
     from harness.datasets import write_manifest
+
+    from support.campaign_doubles import synthetic_probes
 
     manifest = write_manifest(synthetic_probes(tmp_path / "d", 3), tmp_path / "d" / "m.jsonl")
     r = dfi("--dataset", str(manifest), "--vendors", "ms", "--backend", "real", "--out", str(tmp_path / "o"))
@@ -128,9 +128,9 @@ def test_real_backend_without_credentials_fails_before_any_call(tmp_path: Path, 
 
 
 def test_cost_estimate_counts_calls_and_prices(tmp_path: Path):
-    from support.campaign_doubles import ScriptedVendor, synthetic_probes
-
     from harness.campaign import CampaignOptions, CampaignRunner, estimate_cost, total_dollars
+
+    from support.campaign_doubles import ScriptedVendor, synthetic_probes
 
     probes = synthetic_probes(tmp_path / "d", 1000, n_targets=10)
     runner = CampaignRunner(probes, {"aws": ScriptedVendor("aws"), "nav": ScriptedVendor("nav", similarity=False)},
@@ -145,12 +145,13 @@ def test_cost_estimate_counts_calls_and_prices(tmp_path: Path):
 
 def test_cost_estimate_is_shown_and_needs_a_yes(tmp_path: Path):
     import click
-    from support.campaign_doubles import ScriptedVendor, synthetic_probes
 
     from harness.backends.factory import Backend
     from harness.campaign import CampaignOptions, CampaignRunner
     from harness.cli.run import _cost_gate
     from harness.jobs.run import Campaign, LoadedDataset
+
+    from support.campaign_doubles import ScriptedVendor, synthetic_probes
 
     vendors = {"aws": ScriptedVendor("aws"), "nav": ScriptedVendor("nav", similarity=False)}
     probes = synthetic_probes(tmp_path / "d", 40, n_targets=4)

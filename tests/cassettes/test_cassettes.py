@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.vendor_http import Scripted, ScriptedServer
 from vcr.request import Request
 
 from harness.campaign.runner import CampaignOptions, CampaignRunner
@@ -31,6 +30,8 @@ from harness.datasets.probe import Probe
 from harness.paths import PROJECT_ROOT
 from harness.ratelimit import TokenBucket
 from harness.vendors.base import ServerError, ThrottledError
+
+from support.vendor_http import Scripted, ScriptedServer
 
 CASSETTES = PROJECT_ROOT / "cassettes"
 SKIP_DIRS = {".git", "runs", "out", "build", "dist", ".venv", "node_modules", "output"}

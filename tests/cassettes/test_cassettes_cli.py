@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import yaml
 from click.testing import CliRunner
-from support.vendor_http import Scripted, ScriptedServer
 
 from harness.cli.cassettes import cassettes_group
+
+from support.vendor_http import Scripted, ScriptedServer
 
 CELEB_OK = {"result": {"celebrities": [{"name": "Jane Doe", "confidence": 0.91,
                                         "faceRectangle": {"left": 1, "top": 2, "width": 3, "height": 4}}]},

@@ -6,7 +6,6 @@ import json
 import random
 
 import pytest
-from support.vendor_http import Scripted, ScriptedServer
 
 from harness.clients.adapters import AwsVendor, AzureVendor, NaverVendor
 from harness.clients.aws import AwsClient
@@ -22,6 +21,8 @@ from harness.clients.naver import NaverClient
 from harness.clients.retry import CallStats, RetryPolicy, call_with_retry
 from harness.ratelimit import PUBLISHED_RATES, TokenBucket
 from harness.vendors.base import AuthError, BadImageError, ServerError, ThrottledError, VendorError
+
+from support.vendor_http import Scripted, ScriptedServer
 
 CELEB_OK = {"result": {"celebrities": [{"name": "Satya Nadella", "confidence": 0.9644,
                                         "faceRectangle": {"left": 211, "top": 50, "width": 55, "height": 55}}]},

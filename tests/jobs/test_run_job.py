@@ -21,10 +21,10 @@ def _files(root: Path) -> set[str]:
 
 def _scripted(monkeypatch):
     """build_backend -> the scripted test vendors (no face model needed)."""
-    from support.campaign_doubles import ScriptedVendor
-
     from harness.backends import Backend
     from harness.jobs import run as run_job
+
+    from support.campaign_doubles import ScriptedVendor
 
     calls = []
 
@@ -37,10 +37,10 @@ def _scripted(monkeypatch):
 
 
 def test_run_campaign_writes_results_metrics_plots_and_report(tmp_path: Path, monkeypatch):
-    from support.campaign_doubles import synthetic_probes
-
     from harness.datasets import write_manifest
     from harness.jobs.run import RunResult, run_campaign
+
+    from support.campaign_doubles import synthetic_probes
 
     calls = _scripted(monkeypatch)
     manifest = write_manifest(synthetic_probes(tmp_path / "d", 12, n_targets=3), tmp_path / "d" / "m.jsonl")
@@ -71,11 +71,11 @@ def test_run_campaign_writes_results_metrics_plots_and_report(tmp_path: Path, mo
 
 
 def test_run_job_and_cli_write_the_same_files(tmp_path: Path, monkeypatch):
-    from support.campaign_doubles import synthetic_probes
-
     from harness.cli import cli
     from harness.datasets import write_manifest
     from harness.jobs.run import run_campaign
+
+    from support.campaign_doubles import synthetic_probes
 
     _scripted(monkeypatch)
     manifest = write_manifest(synthetic_probes(tmp_path / "d", 8, n_targets=2), tmp_path / "d" / "m.jsonl")
@@ -92,11 +92,11 @@ def test_run_job_and_cli_write_the_same_files(tmp_path: Path, monkeypatch):
 
 
 def test_run_job_refuses_paid_calls_unless_allowed(tmp_path: Path, monkeypatch):
-    from support.campaign_doubles import ScriptedVendor, synthetic_probes
-
     from harness.backends import Backend
     from harness.datasets import write_manifest
     from harness.jobs import run as run_job
+
+    from support.campaign_doubles import ScriptedVendor, synthetic_probes
 
     monkeypatch.setattr(run_job, "build_backend", lambda name, vendors, **kw: Backend(
         name, {v: ScriptedVendor(v) for v in vendors}, costs_money=True))

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageEnhance
-from test_mock_data import SATYA_IMAGE, build_gallery, jpeg
 
 from harness.backends.inprocess import MockVendor
 from harness.vendors import registry
@@ -18,6 +17,8 @@ from harness.vendors.base import BadImageError, Vendor
 from mockvendors.analysis import CachingAnalyzer
 from mockvendors.behaviour import MockVendorBehaviour, NoSimilarityCall, behaviour_for
 from mockvendors.gallery import Gallery
+
+from support.mock_data import SATYA_IMAGE, build_gallery, jpeg
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 

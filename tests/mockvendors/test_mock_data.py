@@ -1,11 +1,8 @@
-"""Mock vendors: the test gallery built from real photos, profiles, calibrations, gallery files.
-
-Helpers here (``build_gallery``, ``jpeg``, ...) are imported by the other test_mock*/test_server* modules.
-"""
+"""Mock vendors: the test gallery built from real photos (tests/support/mock_data.py), profiles,
+calibrations, gallery files."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -13,11 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageOps
 
 from harness.errors import InputFileError
 from harness.vendors import registry
-from mockvendors.analysis import Analyzer, CachingAnalyzer
+from mockvendors.analysis import CachingAnalyzer
 from mockvendors.gallery import Gallery, GalleryError, Identity, stable_id
 from mockvendors.profile import (
     Coverage,
@@ -31,45 +27,7 @@ from mockvendors.profile import (
     profile_to_dict,
 )
 
-SATYA_IMAGE = "vendor-recordings/azure/decoded-images/AnalyzeImageByDomainModelVersionTest.0.jpg"
-
-
-def jpeg(data: bytes | Image.Image, quality: int = 90, mirror: bool = False, max_side: int | None = None) -> bytes:
-    im = data if isinstance(data, Image.Image) else Image.open(io.BytesIO(data))
-    im = im.convert("RGB")
-    if mirror:
-        im = ImageOps.mirror(im)
-    if max_side and max(im.size) > max_side:
-        im.thumbnail((max_side, max_side))
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
-
-
-def gallery_photos(shared: Path) -> tuple[dict[str, list[bytes | Path]], dict[str, dict]]:
-    """Obama (2 of his 3 photos), the CelebFOM real frames, and Satya Nadella from a mirrored
-    re-encoding of the Azure recording's image (so the recorded bytes themselves stay a fair probe)."""
-    photos: dict[str, list[bytes | Path]] = {
-        "Barack Obama": [shared / "faces/obama.jpg", shared / "faces/obama2.jpg"],
-        "Satya Nadella": [jpeg((shared / SATYA_IMAGE).read_bytes(), mirror=True)],
-    }
-    for p in sorted((shared / "paper-samples/CelebFOM").glob("*_real.png")):
-        photos[p.name.removesuffix("_real.png")] = [p]
-    meta = {
-        "Barack Obama": {"tags": {"gender": "male", "region": "western"}, "urls": ["www.wikidata.org/wiki/Q76"]},
-        "Satya Nadella": {"tags": {"gender": "male", "region": "south-asia"}},
-        "Amir Khan": {"tags": {"gender": "male", "region": "south-asia"}},
-        "Emma Stone": {"tags": {"gender": "female", "region": "western"}},
-        "Kate Winslet": {"tags": {"gender": "female", "region": "western"}},
-        "Miley Cyrus": {"tags": {"gender": "female", "region": "western"}},
-        "Will Smith": {"tags": {"gender": "male", "region": "western"}},
-    }
-    return photos, meta
-
-
-def build_gallery(shared: Path, analyzer: Analyzer) -> Gallery:
-    photos, meta = gallery_photos(shared)
-    return Gallery.enrol(photos, analyzer, meta)
+from support.mock_data import build_gallery
 
 
 @pytest.fixture(scope="module")

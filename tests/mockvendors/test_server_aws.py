@@ -15,7 +15,6 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from PIL import Image
-from test_mock_data import build_gallery
 
 from harness.backends.inprocess import MockVendor
 from mockvendors.analysis import CachingAnalyzer
@@ -24,6 +23,8 @@ from mockvendors.aws.protocol import AwsProtocol
 from mockvendors.behaviour import MockVendorBehaviour, behaviour_for
 from mockvendors.profile import Faults
 from mockvendors.server import MockServers
+
+from support.mock_data import build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from test_mock_data import SATYA_IMAGE, build_gallery
 
 from harness.backends.inprocess import MockVendor
 from mockvendors.analysis import CachingAnalyzer
@@ -20,6 +19,8 @@ from mockvendors.behaviour import behaviour_for
 from mockvendors.naver.protocol import NaverProtocol
 from mockvendors.profile import Faults
 from mockvendors.server import MockServers
+
+from support.mock_data import SATYA_IMAGE, build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 KEY = {"Ocp-Apim-Subscription-Key": "any-key"}

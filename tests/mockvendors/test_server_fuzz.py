@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from test_mock_data import build_gallery
 
 from mockvendors.analysis import CachingAnalyzer
 from mockvendors.server import MockServers, build_protocols
+
+from support.mock_data import build_gallery
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_metrics_properties import probe_rows, scores  # same generated tables as the metric properties
 
 from harness.metrics import compute_metrics
 from harness.report.plots_sweep import plot_sweep
 from harness.results import results_from_rows
 from harness.sweep import parse_grid, steepest_changes, sweep
+
+from support.metric_tables import probe_rows, scores  # same generated tables as the metric properties
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 grids = st.lists(scores, min_size=1, max_size=6).map(lambda xs: np.unique(np.array(xs + [0.0, 90.0, 100.0])))

@@ -9,8 +9,6 @@ import math
 from pathlib import Path
 
 import pytest
-from support import toyvendor
-from support.vendor_http import Scripted, ScriptedServer
 
 from harness.backends import make_backend, parse_vendor_list
 from harness.campaign import CampaignOptions, CampaignRunner
@@ -19,6 +17,9 @@ from harness.datasets.probe import Probe
 from harness.results.io import results_from_rows
 from harness.vendors import registry
 from harness.vendors.base import BadImageError
+
+from support import toyvendor
+from support.vendor_http import Scripted, ScriptedServer
 
 pytestmark = [pytest.mark.models, pytest.mark.shared]
 
