@@ -264,6 +264,7 @@ class CampaignRunner:
     def _batch_task(self, vendor_name: str, chunk: list[tuple[Probe, dict[str, PreparedImage], list[int]]]) -> None:
         vendor = self.vendors[vendor_name]
         records: list[dict[str, Any]] = []
+        failed: dict[CacheKey, CallResult] = {}  # retryable failures of this batch: not cached, not called again
         rec_items: dict[str, bytes] = {}
         for _probe, images, _ in chunk:
             for img in images.values():
@@ -274,7 +275,7 @@ class CampaignRunner:
             for sha, ans in zip(rec_items, answers):
                 res = self._batch_result(ans, lambda r: (CallResult(r.best().name, float(r.best().confidence))
                                                          if r.best() else CallResult()))
-                self._store(records, (vendor_name, "recognize", sha), res)
+                self._store(records, failed, (vendor_name, "recognize", sha), res)
         if vendor.supports_similarity:
             pairs: dict[str, tuple[PreparedImage, PreparedImage]] = {}
             for probe, images, _ in chunk:
@@ -288,8 +289,8 @@ class CampaignRunner:
                     [((t.data, t.sha256), (f.data, f.sha256)) for t, f in pairs.values()])
                 for key, ans in zip(pairs, answers):
                     res = self._batch_result(ans, lambda x: CallResult(score=None if x is None else float(x)))
-                    self._store(records, (vendor_name, "similarity", key), res)
-        rows = [self._measure(probe, vendor_name, images) for probe, images, _ in chunk]
+                    self._store(records, failed, (vendor_name, "similarity", key), res)
+        rows = [self._measure(probe, vendor_name, images, failed) for probe, images, _ in chunk]
         records += [{"k": "r", "row": row} for row in rows]
         assert self.journal is not None
         self.journal.append_many(records)
@@ -306,9 +307,12 @@ class CampaignRunner:
             return CallResult(error=_error_text(answer), retryable=retryable)
         return convert(answer)
 
-    def _store(self, records: list[dict[str, Any]], key: CacheKey, res: CallResult) -> None:
+    def _store(self, records: list[dict[str, Any]], failed: dict[CacheKey, CallResult], key: CacheKey,
+               res: CallResult) -> None:
         self.cache.calls += 1
-        if not res.retryable:  # a retryable failure is left to the per-call path (with retries)
+        if res.retryable:  # as on the per-call path: this row gets the error; a later probe calls again
+            failed[key] = res
+        else:
             self.cache.put(key, res)
             records.append({"k": "c", "v": key[0], "o": key[1], "h": key[2], **res.to_record()})
 
@@ -365,7 +369,10 @@ class CampaignRunner:
             "similarity": None, "similarity_error": "",
         }
 
-    def _measure(self, probe: Probe, vendor_name: str, images: dict[str, PreparedImage]) -> dict[str, Any]:
+    def _measure(self, probe: Probe, vendor_name: str, images: dict[str, PreparedImage],
+                 answered: dict[CacheKey, CallResult] | None = None) -> dict[str, Any]:
+        """The row of one probe x vendor. ``answered``: results a batch call already got (its
+        retryable failures, which are not cached), so they are not asked for a second time."""
         row = self.base_row(probe, vendor_name)
         if probe.error:
             row["fake_error"] = probe.error
@@ -381,7 +388,7 @@ class CampaignRunner:
             if img.error:
                 row[f"{col}_error"] = img.error
                 return row
-            res = self._recognize(vendor, img)
+            res = self._recognize(vendor, img, answered)
             if res.error:
                 row[f"{col}_error"] = res.error
                 return row
@@ -393,14 +400,14 @@ class CampaignRunner:
         if fake.error:
             row["fake_error"] = fake.error
             return row
-        res = self._recognize(vendor, fake)
+        res = self._recognize(vendor, fake, answered)
         if res.error:
             row["fake_error"] = res.error
             return row
         row["fake_name"] = res.name or ""
         row["fake_conf"] = res.conf if res.name else None
         if vendor.supports_similarity:
-            sim = self._similarity(vendor, targets[0], fake)
+            sim = self._similarity(vendor, targets[0], fake, answered)
             if sim.error:
                 row["similarity_error"] = sim.error
             else:
@@ -423,7 +430,12 @@ class CampaignRunner:
         except Exception as exc:  # noqa: BLE001 - a failing backend must not stop the campaign
             return CallResult(error=_error_text(exc))
 
-    def _recognize(self, vendor: Vendor, img: PreparedImage) -> CallResult:
+    def _recognize(self, vendor: Vendor, img: PreparedImage,
+                   answered: dict[CacheKey, CallResult] | None = None) -> CallResult:
+        key: CacheKey = (vendor.name, "recognize", img.sha256)
+        if answered and key in answered:
+            return answered[key]
+
         def call() -> CallResult:
             def once() -> CallResult:
                 rec = vendor.recognize(img.data)  # type: ignore[arg-type]
@@ -431,17 +443,21 @@ class CampaignRunner:
                 return CallResult(best.name, float(best.confidence)) if best else CallResult()
             return self._call(once)
 
-        return self.cache.get_or_call((vendor.name, "recognize", img.sha256), call, self._journal_call)
+        return self.cache.get_or_call(key, call, self._journal_call)
 
-    def _similarity(self, vendor: Vendor, a: PreparedImage, b: PreparedImage) -> CallResult:
+    def _similarity(self, vendor: Vendor, a: PreparedImage, b: PreparedImage,
+                    answered: dict[CacheKey, CallResult] | None = None) -> CallResult:
+        key: CacheKey = (vendor.name, "similarity", f"{a.sha256}+{b.sha256}")
+        if answered and key in answered:
+            return answered[key]
+
         def call() -> CallResult:
             def once() -> CallResult:
                 score = vendor.similarity(a.data, b.data)  # type: ignore[arg-type]
                 return CallResult(score=None if score is None else float(score))
             return self._call(once)
 
-        return self.cache.get_or_call((vendor.name, "similarity", f"{a.sha256}+{b.sha256}"), call,
-                                      self._journal_call)
+        return self.cache.get_or_call(key, call, self._journal_call)
 
     # ----- output --------------------------------------------------------------------------------
     def ordered_rows(self) -> list[dict[str, Any]]:

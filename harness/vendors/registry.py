@@ -18,6 +18,7 @@ toy fourth vendor and runs it through every backend.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ class UnknownVendorError(DfiError):
     """A vendor name that is not registered."""
 
 
+@functools.cache
 def resolve(ref: str) -> Any:
-    """The object a ``"module:attribute"`` reference names (dots allowed after the colon)."""
+    """The object a ``"module:attribute"`` reference names (dots allowed after the colon).
+    Cached: the cassette matcher resolves a key rule for every request it compares."""
     module, sep, attr = ref.partition(":")
     if not sep or not module or not attr:
         raise ValueError(f"not a 'module:attribute' reference: {ref!r}")

@@ -84,3 +84,32 @@ def test_the_runner_paces_nothing_itself(tmp_path: Path):
         elapsed = time.perf_counter() - t
     assert len(server.received) == 7  # 1 target + 6 deepfakes
     assert elapsed >= 6 / 20 * 0.95  # evenly spaced at 20/s by the client's bucket
+
+
+def test_a_batch_failure_is_not_asked_again_per_call(tmp_path: Path):
+    """Batched (in-process) vendors: a throttled answer in a batch becomes the row's error; the
+    runner does not call the vendor a second time for it (that would be a retry layer of its own)."""
+    from support.campaign_doubles import ScriptedVendor, sha
+
+    class BatchVendor(ScriptedVendor):
+        def recognize_batch(self, items):
+            out = []
+            for data, _ in items:
+                try:
+                    out.append(self.recognize(data))
+                except Exception as exc:  # returned in place, as harness.backends.fastpath does
+                    out.append(exc)
+            return out
+
+        def similarity_batch(self, pairs):
+            return [self.similarity(a, b) for (a, _), (b, _) in pairs]
+
+    probes = synthetic_probes(tmp_path / "data", 3, n_targets=1)
+    flaky = sha(Path(probes[1].deepfake).read_bytes())
+    vendor = BatchVendor("aws", fail={flaky: "throttle-once"})
+    runner = CampaignRunner(probes, {"aws": vendor}, tmp_path / "out", CampaignOptions(crop=False))
+    runner.run()
+    assert [c for c in vendor.calls if c == ("recognize", flaky)] == [("recognize", flaky)]
+    rows = {r["probe_id"]: r for r in runner.ordered_rows()}
+    assert rows[probes[1].probe_id]["fake_error"].startswith("ThrottlingException")
+    assert all(not rows[p.probe_id]["fake_error"] for p in (probes[0], probes[2]))
