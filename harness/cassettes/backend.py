@@ -107,9 +107,9 @@ class CassetteVendor:
         if (found | declared) and (found | declared) != {vendor}:
             raise CassetteVendorMismatchError(str(self.path), vendor, found | declared)
         if record:
-            from harness.clients.adapters import real_vendor
+            from harness.clients.adapters import connect
 
-            self._inner = inner or real_vendor(vendor)
+            self._inner = inner or connect(vendor)  # the real service, from the environment
             self._cassette._metadata.setdefault("vendor", vendor)
             for k, v in (metadata or {}).items():
                 self._cassette._metadata[k] = v

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from harness.clients.aws import AwsVendor
 from harness.clients.azure import AzureVendor
 from harness.clients.config import ClientOptions
-from harness.clients.imagesize import image_size
 from harness.clients.naver import NaverVendor
 from harness.vendors import registry
 from harness.vendors.base import Vendor
 
-__all__ = ["AwsVendor", "AzureVendor", "NaverVendor", "connect", "connect_to", "image_size", "real_vendor"]
+__all__ = ["AwsVendor", "AzureVendor", "NaverVendor", "connect", "connect_to"]
 
 
 def connect(name: str, env: Mapping[str, str] | None = None, options: ClientOptions | None = None) -> Vendor:
@@ -31,8 +30,3 @@ def connect_to(name: str, base_url: str, options: ClientOptions | None = None) -
     """The registered vendor ``name``'s client pointed at ``base_url`` (a mock server, a loopback
     test server) with the vendor's placeholder credentials."""
     return connect(name, registry.get(name).load("placeholder_env")(base_url), options)
-
-
-def real_vendor(name: str, options: ClientOptions | None = None) -> Vendor:
-    """The real backend for ``name``, configured from the environment."""
-    return connect(name, None, options)
