@@ -16,8 +16,9 @@ from harness.vendors.registry import display_name
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="results table to write (.csv, .parquet or .jsonl)")
-@click.option("--zero-similarity", type=click.Choice(["score", "missing"]), default="score", show_default=True,
-              help="Azure find-similar wrote 0 also when no face was found: keep 0 as a score, or treat it as no score")
+@click.option("--zero-similarity", type=click.Choice(["missing", "score"]), default="missing", show_default=True,
+              help="Azure find-similar wrote 0 when the similarity call found no face: no score (the study's "
+                   "DHS denominator), or keep 0 as a score")
 @click.option("--keep-duplicates", is_flag=True,
               help="keep a probe that two files record (Results_CelebDPR.csv repeats part of ms_CelebDPR.csv) twice")
 def import_paper_cmd(paths: tuple[Path, ...], output: Path, zero_similarity: str, keep_duplicates: bool) -> None:

@@ -16,7 +16,7 @@ from harness.cli.options import GROUPINGS, Threshold
 from harness.metrics import DEFAULT_BETA, DEFAULT_GAMMA
 from harness.metrics.compute import counts_from_probes, metrics_from_probes
 from harness.metrics.probes import ProbeArrays
-from harness.results import read_results
+from harness.results.sources import read_tables
 
 
 def _json_value(value: Any) -> Any:
@@ -37,14 +37,19 @@ def _json_value(value: Any) -> Any:
               help="group rows by dataset x vendor, or also by source file / campaign")
 @click.option("--basis", type=click.Choice(["study", "all"]), default="study", show_default=True,
               help="terminal table: the study's denominators, or shares of all valid probes")
+@click.option("--zero-similarity", type=click.Choice(["missing", "score"]), default="missing", show_default=True,
+              help="the study's files: an Azure similarity of 0 (no face found) is no score, as the study's DHS "
+                   "denominator has it, or the score 0")
 @click.option("--json", "as_json", is_flag=True, help="print all records (both bases) as JSON")
 @click.option("--csv", "as_csv", is_flag=True, help="print all records (both bases) as CSV")
 def metrics_cmd(results: tuple[Path, ...], beta: float, gamma: float, by: str, basis: str,
-                as_json: bool, as_csv: bool) -> None:
-    """The study's six metrics per dataset x vendor, with 95% Wilson intervals and error counts."""
+                zero_similarity: str, as_json: bool, as_csv: bool) -> None:
+    """The study's six metrics per dataset x vendor, with 95% Wilson intervals and error counts.
+
+    RESULTS are results tables, or the study's recorded files (or their folder), imported on the fly."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    table = read_results(list(results))
+    table = read_tables(list(results), "results", zero_similarity=zero_similarity)
     keys = GROUPINGS[by]
     probes = ProbeArrays.from_frame(table, keys)
     records = metrics_from_probes(probes, beta, gamma)

@@ -25,7 +25,7 @@ def calibrate_profile(*, recorded: Sequence[Path], vendor: str, output: Path, me
     import yaml
 
     from harness.calibrate.fit import calibrate, fitted_profile_dict
-    from harness.jobs.compare import read_tables
+    from harness.results.sources import read_tables
 
     rec = read_tables(recorded, "recorded")
     fitted, report = calibrate(rec, vendor, method=method, seed=seed)

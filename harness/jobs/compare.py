@@ -13,23 +13,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import InputFileError
-
-
-def read_tables(paths: Sequence[Path], what: str) -> pd.DataFrame:
-    """Results tables, or the study's own result files / folder (imported on the fly)."""
-    from harness.results import read_results
-    from harness.results.paper import PAPER_FILES, import_paper
-
-    study = [p for p in paths if p.is_dir() or p.name in PAPER_FILES]
-    tables = [p for p in paths if p not in study]
-    frames = []
-    if study:
-        frames.append(import_paper(study)[0])
-    if tables:
-        frames.append(read_results(list(tables)))
-    if not frames:
-        raise InputFileError(what, "no table given")
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+from harness.results.sources import read_tables
 
 
 @dataclass

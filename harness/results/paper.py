@@ -25,10 +25,12 @@ as is. Azure confidences and find-similar scores are 0-1 and are multiplied by 1
 its file's scale is an error naming file, row and column.
 
 Azure similarity 0. Azure's find-similar wrote 0 both when no similar face came back and when no
-face was found. By default (``zero_similarity="score"``) a 0 is kept as the recorded score 0: it
-can never exceed any gamma >= 0, so DHS successes are unchanged, and DHS's study denominator (NA
-failures with a score) matches the study, which counted these rows. ``zero_similarity="missing"``
-treats Azure zeros as "no score" instead (the probe leaves the DHS denominators), for sensitivity.
+face was found (a 0 in the Azure files means the similarity call had no face to compare). By
+default (``zero_similarity="missing"``) a 0 in an Azure file is "no score", as the study counted it:
+the probe leaves the DHS denominators (NA failures with a similarity score). ``zero_similarity=
+"score"`` keeps 0 as the recorded score 0 instead; it can never exceed any gamma >= 0, so DHS
+successes are the same and only the denominators grow. AWS's CompareFaces gave every pair a score
+(one AWS pair scores 0, a real score), so AWS values are always kept.
 
 Real-image answers that are not in the row. In the CelebDF file ``Src Pred.`` is the vendor's
 answer on the *reference* person's real frame, not on the target's; in the CelebBlend file only
@@ -37,6 +39,13 @@ taken from the same file's rows whose ``Src`` is X: the name the vendor gave mos
 it never named X), with the median of that name's confidences. If X never appears as ``Src`` the
 probe gets ``target_error`` (or ``target2_error``) "no real-image answer recorded" and counts as
 errored rather than as a guess.
+
+Study columns. ``import_paper(..., study_columns=True)`` adds what the study's own tables need
+and the results table does not hold, per row: ``real_person`` (``Src``), ``real_name`` /
+``real_conf`` (the vendor's answer on that person's real image, 0-100), ``real_image`` (which real
+image that was: the real video's folder in CelebDF and CelebFOM, where each clip has its own real
+frame, else the person, who has one real image per file), ``video`` and ``frame`` (where the file
+names identify them, see :attr:`PaperFile.frames`; empty otherwise).
 
 Empty predictions. The study wrote "no celebrity" and "the call failed" the same way (an empty
 cell); they are imported as "no celebrity" because nothing else can be told from the files.
@@ -71,18 +80,40 @@ class PaperFile:
     conf_scale: float    # multiply recorded confidences by this to get 0-100
     similarity_scale: float
     reference_column: str | None = None  # column naming the other identity (driver / source video)
+    real_image: str = "person"  # "person": one real image per person; "folder": one per real-video folder
+    # regex over probe_id with groups "video" and "frame" where the file names identify them
+    frames: str | None = None
+    frames_note: str = "file names do not identify a video and a frame"
+
+
+# <dataset folder>/fake/<person>/<clip>_<frame>_<face>.jpg: one frame of each clip
+_FCELEBDF_FRAMES = r"^(?P<video>[^/]+/fake/[^/]+/[^_/]+)_(?P<frame>\d+)_[^/]*$"
+# <dataset folder>/fake/<person>/<youtube id>/<segment>/<frame>.jpg
+_VOX_FRAMES = r"^(?P<video>[^/]+/fake/[^/]+/[^/]+/[^/]+)/(?P<frame>\d+)\.jpg$"
+_FCELEBDF_NOTE = "clip and frame from <clip>_<frame>_<n>.jpg; one frame per clip"
+_VOX_NOTE = "video = <person>/<youtube id>/<segment> folder, frame = file number"
 
 
 PAPER_FILES: dict[str, PaperFile] = {
-    "AWS_Results_CelebDPR.csv": PaperFile("FCelebDF", "aws", "replacement", "target_src", 1.0, 1.0),
-    "Results_CelebDPR.csv": PaperFile("FCelebDF", "ms", "replacement", "target_src", 100.0, 100.0),
-    "ms_CelebDPR.csv": PaperFile("FCelebDF", "ms", "replacement", "target_src", 100.0, 100.0),
-    "Results_celebDF.csv": PaperFile("CelebDF", "ms", "replacement", "target_tar", 100.0, 100.0, "Src"),
-    "Results_FOM.csv": PaperFile("CelebFOM", "ms", "reenactment", "target_src", 100.0, 100.0, "Tar"),
-    "Results_vox1.csv": PaperFile("VoxCelebTH", "ms", "reenactment", "target_src", 100.0, 100.0),
-    "Results_vox2.csv": PaperFile("VoxCelebTH", "ms", "reenactment", "target_src", 100.0, 100.0),
-    "Results_FaceApp.csv": PaperFile("CelebBlend", "ms", "synthesis", "blend", 100.0, 100.0),
+    "AWS_Results_CelebDPR.csv": PaperFile("FCelebDF", "aws", "replacement", "target_src", 1.0, 1.0,
+                                          frames=_FCELEBDF_FRAMES, frames_note=_FCELEBDF_NOTE),
+    "Results_CelebDPR.csv": PaperFile("FCelebDF", "ms", "replacement", "target_src", 100.0, 100.0,
+                                      frames=_FCELEBDF_FRAMES, frames_note=_FCELEBDF_NOTE),
+    "ms_CelebDPR.csv": PaperFile("FCelebDF", "ms", "replacement", "target_src", 100.0, 100.0,
+                                 frames=_FCELEBDF_FRAMES, frames_note=_FCELEBDF_NOTE),
+    "Results_celebDF.csv": PaperFile("CelebDF", "ms", "replacement", "target_tar", 100.0, 100.0, "Src",
+                                     real_image="folder",
+                                     frames_note="one swapped image per (real clip, source video) pair"),
+    "Results_FOM.csv": PaperFile("CelebFOM", "ms", "reenactment", "target_src", 100.0, 100.0, "Tar",
+                                 real_image="folder", frames_note="one reenacted image per (real clip, driver) pair"),
+    "Results_vox1.csv": PaperFile("VoxCelebTH", "ms", "reenactment", "target_src", 100.0, 100.0,
+                                  frames=_VOX_FRAMES, frames_note=_VOX_NOTE),
+    "Results_vox2.csv": PaperFile("VoxCelebTH", "ms", "reenactment", "target_src", 100.0, 100.0,
+                                  frames=_VOX_FRAMES, frames_note=_VOX_NOTE),
+    "Results_FaceApp.csv": PaperFile("CelebBlend", "ms", "synthesis", "blend", 100.0, 100.0,
+                                     frames_note="still images (blends of two photos)"),
 }
+STUDY_COLUMNS: tuple[str, ...] = ("real_person", "real_name", "real_conf", "real_image", "video", "frame")
 
 
 @dataclass
@@ -135,7 +166,8 @@ def paper_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
 
 
 def import_paper(
-    paths: Sequence[str | Path], zero_similarity: str = "score", keep_duplicates: bool = False
+    paths: Sequence[str | Path], zero_similarity: str = "missing", keep_duplicates: bool = False,
+    study_columns: bool = False,
 ) -> tuple[pd.DataFrame, ImportSummary]:
     """Read the study's files (or folders holding them) into one validated results table.
 
@@ -143,6 +175,7 @@ def import_paper(
     same Azure answers on the deepfakes: pooled, they would count those probes twice. Unless
     ``keep_duplicates``, a probe (dataset, vendor, probe id) found in several files is kept once, from
     the file with the most rows; the summary says how many rows were dropped from which file.
+    ``study_columns`` adds :data:`STUDY_COLUMNS` (see the module notes).
     """
     if zero_similarity not in ZERO_SIMILARITY_MODES:
         raise DfiError(f"zero_similarity must be one of {ZERO_SIMILARITY_MODES}, not {zero_similarity!r}")
@@ -150,7 +183,7 @@ def import_paper(
     summary = ImportSummary(skipped=skipped)
     frames = []
     for path in files:
-        table, file_summary = import_paper_file(path, zero_similarity)
+        table, file_summary = import_paper_file(path, zero_similarity, study_columns)
         frames.append(table)
         summary.files.append(file_summary)
     table = pd.concat(frames, ignore_index=True)
@@ -229,7 +262,26 @@ def _real_answers(raw: pd.DataFrame, conf: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def import_paper_file(path: Path, zero_similarity: str = "score") -> tuple[pd.DataFrame, FileSummary]:
+def _study_columns(raw: pd.DataFrame, spec: PaperFile, probe_id: pd.Series, src_conf: np.ndarray) -> pd.DataFrame:
+    if spec.real_image == "folder":
+        real_image = probe_id.str.rsplit("/", n=1).str[0]
+    else:
+        real_image = raw["Src"]
+    if spec.frames:
+        parts = probe_id.str.extract(spec.frames)
+        video, frame = parts["video"].fillna(""), parts["frame"].fillna("")
+    else:
+        video = frame = pd.Series("", index=raw.index)
+    return pd.DataFrame({
+        "real_person": raw["Src"].to_numpy(), "real_name": raw["Src Pred."].to_numpy(),
+        "real_conf": np.where(raw["Src Pred."].to_numpy() != "", src_conf, np.nan),
+        "real_image": real_image.to_numpy(), "video": video.to_numpy(), "frame": frame.to_numpy(),
+    })
+
+
+def import_paper_file(
+    path: Path, zero_similarity: str = "missing", study_columns: bool = False,
+) -> tuple[pd.DataFrame, FileSummary]:
     spec = PAPER_FILES[path.name]
     raw = _read_raw(path)
     src_conf = _scaled(raw, "Src Conf.", spec.conf_scale, path)
@@ -278,6 +330,10 @@ def import_paper_file(path: Path, zero_similarity: str = "score") -> tuple[pd.Da
             table["target2_name"], table["target2_conf"], table["target2_error"] = other_name, other_conf, other_error
     frame = pd.DataFrame({k: (v if not np.isscalar(v) else np.full(n, v, dtype=object)) for k, v in table.items()})
     results = validate_results(frame, str(path))
+    if study_columns:
+        extra = _study_columns(raw, spec, probe_id, src_conf)
+        for column in STUDY_COLUMNS:
+            results[column] = extra[column].to_numpy()
     summary = FileSummary(
         source=path.name,
         dataset=spec.dataset,
