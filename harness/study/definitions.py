@@ -40,12 +40,15 @@ class StudyDefinitions:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("zero_similarity", self.zero_similarity, ZERO_SIMILARITY),
-                                     ("ta_against", self.ta_against, TA_AGAINST),
-                                     ("celebrity_key", self.celebrity_key, CELEBRITY_KEYS)):
-            if value not in allowed:
-                raise DfiError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-        for name, value in (("beta", self.beta), ("gamma", self.gamma)):
+        choices: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+            ("zero_similarity", self.zero_similarity, ZERO_SIMILARITY),
+            ("ta_against", self.ta_against, TA_AGAINST),
+            ("celebrity_key", self.celebrity_key, CELEBRITY_KEYS))
+        for name, choice, allowed in choices:
+            if choice not in allowed:
+                raise DfiError(f"{name} must be one of {', '.join(allowed)}, not {choice!r}")
+        thresholds: tuple[tuple[str, float], ...] = (("beta", self.beta), ("gamma", self.gamma))
+        for name, value in thresholds:
             if not 0 <= value <= 100:
                 raise DfiError(f"{name} must be within 0-100, not {value!r}")
         if not self.frames or any(int(k) != k or k < 1 for k in self.frames):
