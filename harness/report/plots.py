@@ -6,6 +6,7 @@ units come from the metric metadata (:mod:`harness.metrics.meta`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,14 +55,17 @@ def _bars(ax: Axes, recs: pd.DataFrame, metric: str, datasets: list[str], vendor
     ax.grid(True, axis="y")
 
 
-def metric_bars(records: pd.DataFrame, path: Path, basis: str = "study", title: str = "") -> Path:
-    """All six metrics in one figure (2 x 3 panels), 95% Wilson intervals as error bars."""
+def metric_bars(records: pd.DataFrame, path: Path, basis: str = "study", title: str = "",
+                datasets: Sequence[str] | None = None, dpi: float = REPORT_DPI) -> Path:
+    """All six metrics in one figure (2 x 3 panels), 95% Wilson intervals as error bars.
+
+    ``datasets``: the groups along each panel's axis, in order (default: every ``dataset``, sorted)."""
     recs = records[records["basis"] == basis]
-    datasets = sorted(set(recs["dataset"]))
+    groups = list(datasets) if datasets is not None else sorted(set(recs["dataset"]))
     vendors = _vendors(recs)
-    with figure(path, FIGSIZE_PANELS, nrows=2, ncols=3, dpi=REPORT_DPI, layout="constrained") as (fig, axes):
+    with figure(path, FIGSIZE_PANELS, nrows=2, ncols=3, dpi=dpi, layout="constrained") as (fig, axes):
         for ax, metric in zip(axes.flat, METRICS):
-            _bars(ax, recs, metric, datasets, vendors)
+            _bars(ax, recs, metric, groups, vendors)
         axes.flat[0].set_ylabel("%")
         axes.flat[3].set_ylabel("%")
         handles, labels = axes.flat[0].get_legend_handles_labels()
