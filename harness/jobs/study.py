@@ -114,9 +114,9 @@ def run_study(paths: Sequence[str | Path] = (), out_dir: Path = Path("study"),
         from harness.report.study_page import figure_groups
 
         order, records = figure_groups(grid)
-        files.append(metric_bars(records, out_dir / "grid.png", datasets=order, dpi=110, title=(
-            f"The study's six metrics from its recorded files ({definitions.short()}; bars: 95% Wilson CI; "
-            "n/a: undefined)")))
+        files.append(metric_bars(records, out_dir / "grid.png", datasets=order, dpi=110, figsize=(13.0, 8.0), title=(
+            "The study's six metrics from its recorded files, study denominators (error bars: 95% Wilson intervals; "
+            f"n/a: undefined)\n{definitions.short()}")))
 
     pages = study_page(data=data, grid=grid, outcomes=outcomes, per_celebrity=celebrities, identities=identities,
                        confidence=confidence, frames=frames, attributes=groups, command=command,

@@ -31,12 +31,14 @@ def _vendors(df: pd.DataFrame) -> list[str]:
 
 
 def _bars(ax: Axes, recs: pd.DataFrame, metric: str, datasets: list[str], vendors: list[str]) -> None:
+    """Grouped bars; "n/a" marks a value that is undefined, a vendor without records gets no bar."""
     width = 0.8 / max(len(vendors), 1)
     x = np.arange(len(datasets))
     for i, v in enumerate(vendors):
-        vals, lo, hi = [], [], []
+        vals, lo, hi, present = [], [], [], []
         for d in datasets:
             r = recs[(recs["metric"] == metric) & (recs["dataset"] == d) & (recs["vendor"] == v)]
+            present.append(len(r) > 0)
             vals.append(float(r["value"].iloc[0]) if len(r) else np.nan)
             lo.append(float(r["ci_low"].iloc[0]) if len(r) else np.nan)
             hi.append(float(r["ci_high"].iloc[0]) if len(r) else np.nan)
@@ -44,26 +46,33 @@ def _bars(ax: Axes, recs: pd.DataFrame, metric: str, datasets: list[str], vendor
         heights = np.nan_to_num(vals)
         ax.bar(pos, heights, width, yerr=wilson_yerr(vals, lo, hi), capsize=2, label=vendor_display(v),
                color=vendor_colour(v), error_kw={"elinewidth": 0.8, "alpha": 0.7})
-        for p, val in zip(pos, vals):
+        for p, val, has, top in zip(pos, vals, present, hi):
+            if not has:
+                continue
             if np.isnan(val):
                 ax.text(p, 2, "n/a", ha="center", va="bottom", fontsize=7, rotation=90, color="grey")
             else:
-                ax.text(p, val + 1, f"{val:.0f}", ha="center", va="bottom", fontsize=6)
-    ax.set_xticks(x, [d.replace("-", "-\n", 1) if len(d) > 12 else d for d in datasets], fontsize=8)
-    ax.set_ylim(0, 105)
+                ax.text(p, (top if not np.isnan(top) else val) + 1, f"{val:.0f}", ha="center", va="bottom",
+                        fontsize=6)
+    if len(datasets) > 6:
+        ax.set_xticks(x, datasets, fontsize=7, rotation=40, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(x, [d.replace("-", "-\n", 1) if len(d) > 12 else d for d in datasets], fontsize=8)
+    ax.set_ylim(0, 108)
     ax.set_title(metric)
     ax.grid(True, axis="y")
 
 
 def metric_bars(records: pd.DataFrame, path: Path, basis: str = "study", title: str = "",
-                datasets: Sequence[str] | None = None, dpi: float = REPORT_DPI) -> Path:
+                datasets: Sequence[str] | None = None, dpi: float = REPORT_DPI,
+                figsize: tuple[float, float] = FIGSIZE_PANELS) -> Path:
     """All six metrics in one figure (2 x 3 panels), 95% Wilson intervals as error bars.
 
     ``datasets``: the groups along each panel's axis, in order (default: every ``dataset``, sorted)."""
     recs = records[records["basis"] == basis]
     groups = list(datasets) if datasets is not None else sorted(set(recs["dataset"]))
     vendors = _vendors(recs)
-    with figure(path, FIGSIZE_PANELS, nrows=2, ncols=3, dpi=dpi, layout="constrained") as (fig, axes):
+    with figure(path, figsize, nrows=2, ncols=3, dpi=dpi, layout="constrained") as (fig, axes):
         for ax, metric in zip(axes.flat, METRICS):
             _bars(ax, recs, metric, groups, vendors)
         axes.flat[0].set_ylabel("%")

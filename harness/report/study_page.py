@@ -18,7 +18,6 @@ from harness.report.study import (
     definitions_md,
     frames_md,
     grid_md,
-    group_label,
     identities_md,
     metric_legend,
     outcomes_md,
@@ -31,8 +30,9 @@ from harness.study.data import StudyData, dataset_order
 def figure_groups(grid: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     """The figure's groups along the axis (datasets, the VoxCelebTH files, the pooled row) and the grid
     records with ``dataset`` set to those labels."""
-    records = grid.assign(dataset=[group_label(d, s).replace(" (", "\n(") for d, s in zip(grid["dataset"],
-                                                                                            grid["subset"])])
+    labels = [f"{d} {s.removeprefix('Results_').removesuffix('.csv')}" if s else d
+              for d, s in zip(grid["dataset"], grid["subset"])]
+    records = grid.assign(dataset=labels)
     return list(dict.fromkeys(records["dataset"])), records
 
 
