@@ -97,10 +97,12 @@ def test_metrics_match_counts_made_from_the_csv(shared_data, paper):
         ta = [r for r in named if r["Src Pred."] and r["Tar Pred."] == r["Src Pred."]]
         dhc = [r for r in named if float(r["Tar Conf."]) * scale > 90]
         dhs = [r for r in rows if not r["Tar Pred."] and float(r["Similarity"]) * scale > 80]
+        # the study's DHS denominator: NA failures with a score; an Azure 0 (no face found) is no score
+        scored_misses = [r for r in rows if not r["Tar Pred."] and (name.startswith("AWS") or float(r["Similarity"]))]
         assert _rec(records, "NA", source=name) == (len(named), len(rows))
         assert _rec(records, "TA", source=name) == (len(ta), len(rows))
         assert _rec(records, "DHC", source=name) == (len(dhc), len(named))
-        assert _rec(records, "DHS", source=name) == (len(dhs), len(rows) - len(named))
+        assert _rec(records, "DHS", source=name) == (len(dhs), len(scored_misses))
         assert _rec(records, "SIC", source=name) == (len({r["Src"] for r in ta}), len({r["Src"] for r in rows}))
     # hand-counted values, as a second check
     assert _rec(records, "TA", source="AWS_Results_CelebDPR.csv") == (521, 4902)
@@ -131,10 +133,10 @@ def test_celebblend_has_two_references(paper):
     assert row["target2_conf"] == pytest.approx(99.9859, abs=1e-3)
 
 
-def test_zero_similarity_missing_mode(shared_data):
+def test_zero_similarity_is_no_score_by_default(shared_data):
     path = shared_data / "paper-results" / "ms_CelebDPR.csv"
-    kept, summary = import_paper_file(path)
-    dropped, _ = import_paper_file(path, zero_similarity="missing")
+    dropped, summary = import_paper_file(path)  # the default: 0 is no score
+    kept, _ = import_paper_file(path, zero_similarity="score")
     assert summary.zero_similarity == 4785
     assert (kept["similarity"] == 0).sum() == 4785 and dropped["similarity"].isna().sum() == 4785
     with open(path, newline="") as fh:
