@@ -83,7 +83,8 @@ def prepare(table: pd.DataFrame, definitions: StudyDefinitions) -> pd.DataFrame:
     out = table.copy()
     refs = out["references"].astype(str)
     blend = (out["method"] == "synthesis").to_numpy()
-    out["ref_label"] = np.where(blend, "", refs.str.split("|").str[0].fillna("").to_numpy())
+    first, _, second = (refs.str.partition("|")[i].to_numpy(dtype=object) for i in range(3))
+    out["ref_label"] = np.where(blend, "", first)
     if definitions.celebrity_key == "study":
         driver_keyed = (out["dataset"] == "CelebFOM").to_numpy() & (out["ref_label"] != "").to_numpy()
         out["celebrity"] = np.where(driver_keyed, out["ref_label"], out["target"])
@@ -92,7 +93,6 @@ def prepare(table: pd.DataFrame, definitions: StudyDefinitions) -> pd.DataFrame:
     out["vendor_target_name"] = out["target_name"]
     if definitions.ta_against == "label":
         out["target_name"] = out["target"]
-        second = refs.str.split("|").str[1].fillna("").to_numpy()
         out["target2_name"] = np.where(blend, second, out["target2_name"])
     return out
 
