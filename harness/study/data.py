@@ -83,7 +83,9 @@ def prepare(table: pd.DataFrame, definitions: StudyDefinitions) -> pd.DataFrame:
     out = table.copy()
     refs = out["references"].astype(str)
     blend = (out["method"] == "synthesis").to_numpy()
-    first, _, second = (refs.str.partition("|")[i].to_numpy(dtype=object) for i in range(3))
+    parts = [r.partition("|") for r in refs]
+    first = np.array([p[0] for p in parts], dtype=object)
+    second = np.array([p[2] for p in parts], dtype=object)
     out["ref_label"] = np.where(blend, "", first)
     if definitions.celebrity_key == "study":
         driver_keyed = (out["dataset"] == "CelebFOM").to_numpy() & (out["ref_label"] != "").to_numpy()

@@ -112,7 +112,7 @@ def _tables():
     return st.lists(rows(), min_size=1, max_size=40)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tables())
 def test_pooled_counts_are_the_sums_of_the_datasets(rows):
     table = study_table(rows)
@@ -194,3 +194,9 @@ def test_celebdf_named_as_the_source_person_by_hand(shared_data, study):
     assert (row["na"], row["target"], row["reference"]) == (len(na), len(as_target), len(as_source))
     assert (row["na"], row["target"], row["reference"], row["other"]) == (1261, 1104, 60, 97)
     assert np.isclose(row["reference_share"], 100 * 60 / 1261)
+
+
+def test_an_empty_table_gives_empty_tables_with_their_columns():
+    empty = study_table([])
+    assert len(result_grid(empty, DEFS)) == 0 and tuple(result_grid(empty, DEFS).columns) == COLUMNS
+    assert len(outcome_split(empty, DEFS)) == 0
