@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.metrics.meta import BASIS_LABELS, METRICS, metric_meta
@@ -175,17 +176,38 @@ def attributes_md(records: pd.DataFrame, basis: str = "study") -> str:
     return "\n\n".join(parts)
 
 
-def frames_md(records: pd.DataFrame, metrics: Sequence[str] = ("TA", "NA", "DHC", "DHS"), basis: str = "study") -> str:
+def frames_md(records: pd.DataFrame, metrics: Sequence[str] = METRICS, basis: str = "study") -> str:
+    """Rows by dataset, vendor, file (pooled first) and k, so k can be read down a column. A file's own rows
+    are shown only where its dataset x vendor pools several files; a group without any window at some k is
+    listed under the table instead of as a row of dashes."""
     recs = records[records["basis"] == basis]
-    out = []
-    for (dataset, source, vendor, k), g in recs.groupby(["dataset", "source", "vendor", "k"], sort=False):
+    files = recs[recs["source"] != ""].groupby(["dataset", "vendor"])["source"].nunique()
+    several = np.array([files.get((d, v), 0) > 1 for d, v in zip(recs["dataset"], recs["vendor"])], dtype=bool)
+    keep = recs["source"].eq("").to_numpy() | several
+    recs = recs[keep]
+    datasets = {d: i for i, d in enumerate(dataset_order(recs["dataset"]))}
+    vendors = {v: i for i, v in enumerate(vendor_order(recs["vendor"]))}
+    keys = sorted({(str(d), str(v), str(s), int(k)) for d, v, s, k in
+                   zip(recs["dataset"], recs["vendor"], recs["source"], recs["k"])},
+                  key=lambda t: (datasets[t[0]], vendors[t[1]], t[2] != "", t[2], t[3]))
+    out, empty = [], []
+    for dataset, vendor, source, k in keys:
+        g = recs[(recs["dataset"] == dataset) & (recs["vendor"] == vendor) & (recs["source"] == source)
+                 & (recs["k"] == k)]
+        first = g.iloc[0]
+        label = group_label(dataset, source)
+        if int(first["windows"]) == 0:
+            empty.append(f"{label} {vendor_display(vendor)} k={k}")
+            continue
         cells = {r.metric: rate(r.value, r.ci_low, r.ci_high, r.numerator, r.denominator)
                  for r in g.itertuples(index=False)}
-        first = g.iloc[0]
-        out.append([group_label(str(dataset), str(source)), vendor_display(str(vendor)), int(k), int(first["windows"]),
+        out.append([label, vendor_display(vendor), k, int(first["windows"]), int(first["videos"]),
                     int(first["frames_dropped"]), *[cells.get(m, DASH) for m in metrics]])
-    return md_table(["dataset", "vendor", "k", "windows", "frames dropped", *metrics], out,
-                    right=[False, False, True, True, True, *[True] * len(metrics)])
+    table = md_table(["dataset", "vendor", "k", "windows", "videos", "frames left over", *metrics], out,
+                     right=[False, False, True, True, True, True, *[True] * len(metrics)])
+    if empty:
+        table += "\n\nNo window of k frames (no video has that many frames): " + "; ".join(empty) + "."
+    return table
 
 
 def coverage_md(coverage: pd.DataFrame) -> str:

@@ -133,3 +133,14 @@ def test_bad_input_is_one_clear_line(shared_data, tmp_path):
     assert result.returncode == 2 and "not one of the study's result files" in result.stderr
     result = CliRunner().invoke(cli, ["study", "--frames", "0,4", "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "window sizes must be >= 1" in result.output
+
+
+def test_frames_page_reads_down_k_and_names_what_has_no_window(written):
+    out, _ = written
+    page = (out / "frames.md").read_text()
+    assert "| VoxCelebTH (Results_vox1.csv) | MS | 8 | 200 | 50 | 0 |" in page
+    assert "No window of k frames (no video has that many frames): FCelebDF AWS k=4" in page
+    coverage = pd.read_csv(out / "frames_coverage.csv")
+    assert dict(zip(coverage["source"], coverage["identifies_frames"])) == {
+        "Results_celebDF.csv": False, "AWS_Results_CelebDPR.csv": True, "ms_CelebDPR.csv": True,
+        "Results_vox1.csv": True, "Results_vox2.csv": True, "Results_FOM.csv": False, "Results_FaceApp.csv": False}
