@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy.stats import binomtest
 
+from harness.bench.device import machine_facts
 from harness.metrics import compute_metrics
 from harness.results.synthetic import synthetic_results
 from harness.sweep import DEFAULT_GRID, sweep
@@ -194,24 +194,6 @@ def check_sweep(curves: pd.DataFrame, recomputed: dict, points: list[float]) -> 
 
 
 # ------------------------------------------------------------------ main
-def machine() -> dict:
-    info = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return info
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -222,7 +204,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "metrics.json")
     args = parser.parse_args()
     console = Console()
-    result: dict = {"machine": machine(), "load_average_before": os.getloadavg(), "runs": {}}
+    result: dict = {"machine": machine_facts(), "load_average_before": os.getloadavg(), "runs": {}}
 
     console.print(f"building {args.rows:,} synthetic rows ...")
     df = synthetic_results(args.rows, seed=1)

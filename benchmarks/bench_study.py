@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.bench.device import machine_facts
 from harness.jobs.study import run_study
 from harness.paths import shared_data_dir
 
@@ -35,25 +35,12 @@ RESULTS = Path(__file__).parent / "results"
 GOAL_S = 30.0
 
 
-def machine() -> dict[str, object]:
-    info: dict[str, object] = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                               "platform": platform.platform()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return info
-
-
 def measure(repeats: int) -> dict[str, object]:
     shared = shared_data_dir()
     if shared is None:
         raise SystemExit("../shared/data is absent: nothing to time")
     paper = shared / "paper-results"
-    result: dict[str, object] = {"machine": machine(), "load_average_before": os.getloadavg(),
+    result: dict[str, object] = {"machine": machine_facts(), "load_average_before": os.getloadavg(),
                                  "files": sorted(p.name for p in paper.glob("*.csv")), "goal_s": GOAL_S}
     command: list[float] = []
     library: list[float] = []

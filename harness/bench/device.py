@@ -143,3 +143,22 @@ def cpu_device(threads: int | None = None, measure_bandwidth: bool = True) -> De
                                              "avx_vnni", "amx_tile"}), "clock_hz": hz, **extra,
                "machine": platform.machine(), "logical_cpus": os.cpu_count()},
     )
+
+
+def machine_facts() -> dict[str, object]:
+    """What a benchmark result records about the machine it ran on: CPU model, cores, Python and the
+    numeric stack's versions, the platform string."""
+    import pandas as pd
+
+    info: dict[str, object] = {
+        "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+        "cpus": os.cpu_count(), "platform": platform.platform(),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return info

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 
 import pandas as pd
@@ -12,7 +11,7 @@ from harness.study.celebrities import AVERAGE, COLUMNS, per_celebrity
 from harness.study.data import load_study
 from harness.study.definitions import StudyDefinitions
 
-from support.study_tables import study_table
+from support.study_tables import paper_rows, study_table
 
 
 def _row(table: pd.DataFrame, celebrity: str, dataset: str = "D", vendor: str = "ms") -> dict:
@@ -94,18 +93,13 @@ def study(shared_data):
     return load_study([shared_data / "paper-results"])
 
 
-def _csv(shared_data, name):
-    with open(shared_data / "paper-results" / name, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _mean(values):
     values = list(values)
     return sum(values) / len(values) if values else float("nan")
 
 
 def test_aws_fcelebdf_bae_suzy_by_hand(shared_data, study):
-    rows = [r for r in _csv(shared_data, "AWS_Results_CelebDPR.csv") if r["Src"] == "Bae Suzy"]
+    rows = [r for r in paper_rows(shared_data, "AWS_Results_CelebDPR.csv") if r["Src"] == "Bae Suzy"]
     got = _row(per_celebrity(study.table), "Bae Suzy", dataset="FCelebDF", vendor="aws")
     assert got["n_probes"] == len(rows)
     assert {r["Src Conf."] for r in rows} == {"100.0"} and got["reference_conf"] == 100.0
@@ -114,7 +108,7 @@ def test_aws_fcelebdf_bae_suzy_by_hand(shared_data, study):
 
 
 def test_celebfom_gal_gadot_as_driver_by_hand(shared_data, study):
-    rows = _csv(shared_data, "Results_FOM.csv")
+    rows = paper_rows(shared_data, "Results_FOM.csv")
     driven = [r for r in rows if r["Tar"] == "Gal Gadot"]
     got = _row(per_celebrity(study.table), "Gal Gadot", dataset="CelebFOM")
     assert got["n_probes"] == len(driven)

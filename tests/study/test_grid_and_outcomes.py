@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -18,7 +17,7 @@ from harness.study.grid import COLUMNS, result_grid
 from harness.study.outcomes import outcome_split
 
 from support.metric_tables import probe_rows
-from support.study_tables import study_table
+from support.study_tables import paper_rows, study_table
 
 DEFS = StudyDefinitions()
 
@@ -149,15 +148,10 @@ def study(shared_data):
     return load_study([shared_data / "paper-results"])
 
 
-def _csv(shared_data, name):
-    with open(shared_data / "paper-results" / name, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def test_voxceleb_halves_by_hand(shared_data, study):
     grid = result_grid(study.table, study.definitions)
     for name in ("Results_vox1.csv", "Results_vox2.csv"):
-        rows = _csv(shared_data, name)
+        rows = paper_rows(shared_data, name)
         named = [r for r in rows if r["Tar Pred."]]
         ta = [r for r in named if r["Tar Pred."] == r["Src Pred."]]
         scored_misses = [r for r in rows if not r["Tar Pred."] and float(r["Similarity"]) != 0]
@@ -176,7 +170,7 @@ def test_voxceleb_halves_by_hand(shared_data, study):
 
 
 def test_celebdf_named_as_the_source_person_by_hand(shared_data, study):
-    rows = _csv(shared_data, "Results_celebDF.csv")
+    rows = paper_rows(shared_data, "Results_celebDF.csv")
     # the vendor's name for each person's real frames (one real frame per clip folder)
     frames: dict[str, dict[str, str]] = {}
     for r in rows:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,3 +41,9 @@ def study_table(rows: Iterable[Mapping[str, object]], definitions: StudyDefiniti
         table[k] = (np.array([np.nan if v is None else float(v) for v in values]) if k == "real_conf"
                     else np.array(["" if v is None else str(v) for v in values], dtype=object))
     return prepare(table, definitions or StudyDefinitions())
+
+
+def paper_rows(shared_data: Path, name: str) -> list[dict[str, str]]:
+    """The rows of one of the study's recorded files, read with the csv module (an independent reader)."""
+    with open(shared_data / "paper-results" / name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
