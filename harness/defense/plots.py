@@ -74,8 +74,8 @@ def _estimate_axes(ax: Axes, table: pd.DataFrame, metric: str) -> None:
     for pol, t in table.groupby("policy", sort=False):
         ax.scatter(t[f"{metric}_study_est"], t[f"{metric}_after"], label=pol, s=22, alpha=0.8)
     values = table[[f"{metric}_study_est", f"{metric}_after"]].to_numpy(dtype=float)
-    hi = float(np.nanmax(values)) if len(table) else 1.0
-    hi = max(hi * 1.05, 1.0)
+    finite = values[np.isfinite(values)]
+    hi = max(float(finite.max()) * 1.05, 1.0) if finite.size else 1.0  # every probe errored: no point to draw
     ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="estimate = measured")
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
