@@ -24,8 +24,29 @@ class FaceEmbedder(Protocol):
     dim: int
 
     def embed_aligned(self, crops: np.ndarray) -> np.ndarray:
-        """(N,112,112,3) uint8 BGR aligned crops -> (N,dim) float32, L2-normalised rows."""
+        """(N,112,112,3) uint8 BGR aligned crops -> (N,dim) float32, L2-normalised rows.
+
+        An embedder with an alignment of its own (see :class:`SelfAligningEmbedder`) takes the crops its
+        ``align`` makes instead."""
         ...
+
+
+class SelfAligningEmbedder(FaceEmbedder, Protocol):
+    """An embedder trained on its own crops (dlib's 150x150 chips), not on the ArcFace 112x112 template."""
+
+    def align(self, image: np.ndarray, face: Face) -> np.ndarray:
+        """BGR image and one detected face -> the crop :meth:`embed_aligned` expects."""
+        ...
+
+
+def crop_for(embedder: FaceEmbedder, image: np.ndarray, face: Face) -> np.ndarray:
+    """The crop ``embedder`` expects for ``face``: its own alignment if it has one, else ArcFace's."""
+    align = getattr(embedder, "align", None)
+    if align is not None:
+        return np.asarray(align(image, face))
+    from harness.faces.align import align_face
+
+    return align_face(image, face.landmarks5)
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.faces.align import align_face
-from harness.faces.base import FaceDetector, FaceEmbedder
+from harness.faces.base import FaceDetector, FaceEmbedder, crop_for
 from harness.faces.image import DEFAULT_MAX_PIXELS, ImageSource, load_image
 from harness.faces.types import Face, FaceError, FaceTooSmallError, NoFaceError
 
@@ -123,7 +122,7 @@ class FacePipeline:
             if isinstance(faces, FaceError) or isinstance(image, FaceError):  # a load error is in both
                 continue
             for j, face in enumerate(faces):
-                crops.append(align_face(image, face.landmarks5))
+                crops.append(crop_for(self.embedder, image, face))
                 where.append((faces, j))
         if crops:
             emb = self.embedder.embed_aligned(np.stack(crops))
