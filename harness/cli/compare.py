@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 from rich.table import Table
 
 from harness.cli.console import stdout_console
@@ -62,7 +63,50 @@ def compare_tables_cmd(recorded: tuple[Path, ...], mock_paths: tuple[Path, ...],
                    f"{_fmt(r.value_mock, '.1f')} [{_fmt(r.ci_low_mock, '.1f')}, {_fmt(r.ci_high_mock, '.1f')}]",
                    _fmt(r.difference, "+.1f"))
     console.print(mt)
-    console.print(f"written: {out_dir}/distances.csv, metrics_side_by_side.csv, compare.json, plots/ecdf_*.png")
+    console.print(agreement_table(c.agreement_recorded, c.agreement_mock))
+    console.print(f"written: {out_dir}/distances.csv, metrics_side_by_side.csv, agreement.csv, compare.json, "
+                  "plots/ecdf_*.png")
+
+
+def _share(row: pd.Series | None, name: str, count: str) -> str:
+    if row is None or pd.isna(row[count]):  # no such pair, or no target names in the table
+        return "-"
+    return (f"{_fmt(row[f'{name}_pct'], '.1f')} [{_fmt(row[f'{name}_low'], '.1f')}, "
+            f"{_fmt(row[f'{name}_high'], '.1f')}] ({_fmt(row[count], '')})")
+
+
+def agreement_table(recorded: pd.DataFrame, mock: pd.DataFrame) -> Table:
+    """Recorded and mock cross-vendor agreement (harness.compare.agreement, by dataset) side by side:
+    one line per (dataset, vendor pair, measure); "-" where a table has no such pair."""
+    t = Table(title="Cross-vendor agreement on the same deepfakes: % of joint probes [95% Wilson] (count)",
+              title_style="bold")
+    for col in ("dataset", "vendors", "measure", "recorded", "mock"):
+        t.add_column(col, justify="left" if col in ("dataset", "vendors", "measure") else "right")
+    sides = [{(str(r["dataset"]), str(r["vendor1"]), str(r["vendor2"])): r for _, r in f.iterrows()}
+             for f in (recorded, mock)]
+    keys = list(dict.fromkeys([*sides[0], *sides[1]]))
+    for dataset, v1, v2 in keys:
+        rec, mck = (side.get((dataset, v1, v2)) for side in sides)
+        a, b = v1.upper(), v2.upper()
+        lines = [
+            ("joint probes (errored)",
+             *(("-" if r is None else f"{r['joint']} ({r['errored']} errored)") for r in (rec, mck))),
+            ("both name someone", *(_share(r, "both", "both") for r in (rec, mck))),
+            (f"only {a} names", *(_share(r, "only1", "only1") for r in (rec, mck))),
+            (f"only {b} names", *(_share(r, "only2", "only2") for r in (rec, mck))),
+            ("neither names", *(_share(r, "neither", "neither") for r in (rec, mck))),
+            ("same name (of both-name)", *(_share(r, "same_name", "same_name") for r in (rec, mck))),
+            ("both name the target (TA)", *(_share(r, "both_target", "both_target") for r in (rec, mck))),
+            ("both-name if independent",
+             *(("-" if r is None else _fmt(r["both_expected_pct"], ".1f")) for r in (rec, mck))),
+            ("kappa (names someone)", *(("-" if r is None else _fmt(r["kappa"], ".2f")) for r in (rec, mck))),
+        ]
+        for i, (measure, r_text, m_text) in enumerate(lines):
+            t.add_row(dataset if i == 0 else "", f"{a} x {b}" if i == 0 else "", measure, r_text, m_text,
+                      end_section=i == len(lines) - 1)
+    if not keys:
+        t.add_row("-", "-", "no vendor pair shares a probe", "-", "-")
+    return t
 
 
 @compare_group.command("calls")

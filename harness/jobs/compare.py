@@ -26,16 +26,21 @@ class TablesComparison:
     side_by_side: pd.DataFrame
     distances: list[dict[str, Any]]
     files: list[Path] = field(default_factory=list)
+    # harness.compare.agreement frames (one row per dataset x vendor pair): recorded, mock
+    agreement_recorded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agreement_mock: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = (),
                           profiles: Sequence[tuple[str, str | Path]] = (), seed: int = 1, beta: float = 90.0,
                           gamma: float = 80.0, out_dir: Path = Path("runs/compare")) -> TablesComparison:
-    """Recorded vs mock confidence distributions and metrics; writes distances.csv,
-    metrics_side_by_side.csv, compare.json and plots/ecdf_*.png. Without ``mock`` tables the mock is
-    the study-scale simulation through the mock vendors (with ``profiles``: (vendor, YAML file))."""
+    """Recorded vs mock confidence distributions, metrics and cross-vendor agreement; writes
+    distances.csv, metrics_side_by_side.csv, agreement.csv, compare.json and plots/ecdf_*.png.
+    Without ``mock`` tables the mock is the study-scale simulation through the mock vendors (with
+    ``profiles``: (vendor, YAML file))."""
     import yaml
 
+    from harness.compare.agreement import agreement, stack_agreements
     from harness.compare.distributions import compare_tables, metrics_side_by_side
     from harness.compare.plots import ecdf_overlay
 
@@ -66,14 +71,20 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
         ecdf_overlay(g, png)
         files.append(png)
     side = metrics_side_by_side(rec, mock_table, beta, gamma)
+    agree_rec, agree_mock = agreement(rec), agreement(mock_table)
+    agree = stack_agreements({"recorded": agree_rec, "mock": agree_mock})
     pd.DataFrame(records).to_csv(out_dir / "distances.csv", index=False)
     side.to_csv(out_dir / "metrics_side_by_side.csv", index=False)
+    agree.to_csv(out_dir / "agreement.csv", index=False)
     (out_dir / "compare.json").write_text(json.dumps(
         {"recorded": [str(p) for p in recorded], "mock": mock_what, "beta": beta, "gamma": gamma,
-         "distances": records, "metrics": json.loads(side.to_json(orient="records"))}, indent=1))
-    files += [out_dir / "distances.csv", out_dir / "metrics_side_by_side.csv", out_dir / "compare.json"]
+         "distances": records, "metrics": json.loads(side.to_json(orient="records")),
+         "agreement": json.loads(agree.to_json(orient="records"))}, indent=1))
+    files += [out_dir / "distances.csv", out_dir / "metrics_side_by_side.csv", out_dir / "agreement.csv",
+              out_dir / "compare.json"]
     return TablesComparison(out_dir=out_dir, recorded=rec, mock=mock_table, mock_what=mock_what, groups=groups,
-                            side_by_side=side, distances=records, files=files)
+                            side_by_side=side, distances=records, files=files, agreement_recorded=agree_rec,
+                            agreement_mock=agree_mock)
 
 
 @dataclass
