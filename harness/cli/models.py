@@ -92,6 +92,14 @@ def _demo_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n < 1000:
+        return f"{n} B"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
 @models_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print every model and demo photo as JSON (full sha256).")
 def models_list(as_json: bool) -> None:
@@ -107,7 +115,7 @@ def models_list(as_json: bool) -> None:
         table.add_column(col, no_wrap=True)
     for m in models:
         status = m["status"] if m["status"] == "ok" else f"[red]{m['status']}[/red]"
-        size = f"{m['size'] / 1e6:.1f} MB" if m["size"] is not None else "-"
+        size = _size(m["size"])
         table.add_row(m["name"], m["pack"], m["source"], m["licence"], m["runtime"], status, size,
                       (m["sha256"] or "-")[:12])
     for d in demos:

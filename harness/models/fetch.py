@@ -282,6 +282,7 @@ def fetch_models(
     with _install_lock():
         manifest = read_manifest() or _upgrade({})
         todo = [p for p in PACKS.values() if force or _pack_problems(p, manifest)]
+        todo.sort(key=lambda p: p.name not in local)  # what the user brought first: a registry failure keeps it
         need_demo = force or bool(demo_problems())
         if not todo and not need_demo:
             froms = ", ".join(str(p.get("from", "?")) for p in manifest["packs"].values())

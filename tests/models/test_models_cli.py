@@ -17,11 +17,23 @@ pytestmark = pytest.mark.models
 
 
 def test_models_list_shows_every_model_intact(models):
-    result = CliRunner().invoke(cli, ["models", "list"], terminal_width=200)
+    from harness.models import MODEL_SPECS, PACKS, installed_problems
+
+    if installed_problems():
+        pytest.skip(f"not every pack is installed ({'; '.join(installed_problems())}); run `dfi models fetch`")
+    result = CliRunner().invoke(cli, ["models", "list", "--json"])
     assert result.exit_code == 0, result.output
-    for name in ("fr_detect", "fr_landmark", "fr_feature", "fr_liveness", "t1.jpg"):
-        line = next(ln for ln in result.output.splitlines() if name in ln)
-        assert " ok " in line
+    listed = json.loads(result.output)
+    rows = {m["name"]: m for m in listed["models"]}
+    assert list(rows) == list(MODEL_SPECS)
+    for name, m in rows.items():
+        pack = PACKS[MODEL_SPECS[name].pack]
+        assert m["status"] == "ok" and m["size"] > 0 and len(m["sha256"]) == 64
+        assert (m["pack"], m["source"], m["licence"]) == (pack.name, pack.source, pack.licence)
+    assert all(d["status"] == "ok" for d in listed["demo_images"])
+    table = CliRunner().invoke(cli, ["models", "list"])
+    for name in (*MODEL_SPECS, "t1.jpg"):
+        assert " ok " in next(ln for ln in table.output.splitlines() if f" {name} " in ln or f"/{name} " in ln)
 
 
 def test_models_fetch_when_installed_is_a_no_op(models):
