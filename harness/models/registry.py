@@ -121,7 +121,7 @@ PACKS: dict[str, ModelPack] = {
                     (112, 112, 3),
                     "192-d face embedding: MobileFaceNet, from a 112x112 RGB crop, (x-127.5)/128; "
                     "the graph takes exactly 2 faces (its Reshape is fixed to [2,192])",
-                    "tflite", EXPO, batch=2,
+                    runtime="tflite", pack=EXPO, batch=2,
                 ),
                 ModelSpec(
                     "mtcnn_pnet",
@@ -129,7 +129,7 @@ PACKS: dict[str, ModelPack] = {
                     "8272d20e7e0981b20028d3bc783fd6a5a9bc7d34da8f73b3def0ac62de082077",
                     (1280, 960, 3),
                     "MTCNN stage 1 (P-Net): fully convolutional proposals; resize the input per pyramid scale",
-                    "tflite", EXPO,
+                    runtime="tflite", pack=EXPO,
                 ),
                 ModelSpec(
                     "mtcnn_rnet",
@@ -137,7 +137,7 @@ PACKS: dict[str, ModelPack] = {
                     "169c451054b94f85b01924f4946d314389d3eb5cb6c70eb438df86c52fb54c55",
                     (24, 24, 3),
                     "MTCNN stage 2 (R-Net): face score [N,2] and box offsets [N,4] from 24x24 crops",
-                    "tflite", EXPO,
+                    runtime="tflite", pack=EXPO,
                 ),
                 ModelSpec(
                     "mtcnn_onet",
@@ -145,7 +145,7 @@ PACKS: dict[str, ModelPack] = {
                     "946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601",
                     (48, 48, 3),
                     "MTCNN stage 3 (O-Net): score [N,2], box offsets [N,4], 5 landmarks [N,10] from 48x48 crops",
-                    "tflite", EXPO,
+                    runtime="tflite", pack=EXPO,
                 ),
             ),
         ),
@@ -164,7 +164,7 @@ PACKS: dict[str, ModelPack] = {
                     "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
                     (150, 150, 3),
                     "128-d face embedding: dlib ResNet (dlib.face_recognition_model_v1), from a 150x150 face chip",
-                    "dlib", DLIB_MODELS,
+                    runtime="dlib", pack=DLIB_MODELS,
                 ),
                 ModelSpec(
                     "dlib_shape5",
@@ -173,7 +173,7 @@ PACKS: dict[str, ModelPack] = {
                     "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
                     (),
                     "5-point landmarks: dlib.shape_predictor, from an image and a face box (for face chips)",
-                    "dlib", DLIB_MODELS,
+                    runtime="dlib", pack=DLIB_MODELS,
                 ),
             ),
         ),

@@ -159,11 +159,10 @@ def read_members(pack: ModelPack, archive: Path, *, archive_checked: bool = Fals
             for info in tar:
                 spec = wanted.get(info.name)
                 member = tar.extractfile(info) if spec is not None and info.isfile() else None
-                if spec is None or member is None:
-                    continue
-                out[spec.name] = member.read()
-                if len(out) == len(wanted):
-                    break
+                if spec is not None and member is not None:
+                    out[spec.name] = member.read()
+                    if len(out) == len(wanted):
+                        break
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise FetchError(f"{archive.name} is not a readable {pack.kind} archive ({exc}); delete it and fetch "
                          f"again") from exc

@@ -25,6 +25,7 @@ def _installed(pack: str) -> None:
 def test_files_kept_as_published_with_their_hashes(pack):
     _installed(pack)
     manifest = read_manifest()
+    assert manifest is not None
     assert manifest["packs"][pack]["archive_sha256"] == PACKS[pack].archive_sha256
     for spec in PACKS[pack].models:
         path = model_path(spec.name)

@@ -82,6 +82,7 @@ def test_no_network_says_what_to_do(empty_cache, monkeypatch, tmp_path):
 @pytest.mark.models
 def test_installed_models_are_batch_dynamic_and_denormal_free(models):
     manifest = read_manifest()
+    assert manifest is not None
     for name, spec in MODEL_SPECS.items():
         if not spec.prepared:
             continue

