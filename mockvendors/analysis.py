@@ -122,10 +122,13 @@ def face_quality(image_bgr: np.ndarray, box: tuple[float, float, float, float]) 
 
 
 class PipelineAnalyzer:
-    """Analyses images with the project's face pipeline (``harness.faces.default_pipeline()`` by default)."""
+    """Analyses images with the project's face pipeline: by default the default pipeline, else the one of
+    ``recognizer`` and ``detector`` (names of :mod:`harness.faces.registry`)."""
 
-    def __init__(self, pipeline: FacePipeline | None = None):
+    def __init__(self, pipeline: FacePipeline | None = None, recognizer: str = "faceplugin",
+                 detector: str = "faceplugin"):
         self._pipeline = pipeline
+        self.recognizer, self.detector = recognizer, detector
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._model_id: str | None = None
@@ -135,23 +138,18 @@ class PipelineAnalyzer:
         if self._pipeline is None:
             with self._lock:
                 if self._pipeline is None:
-                    from harness.faces import default_pipeline
+                    from harness.faces.registry import pipeline_for
 
-                    self._pipeline = default_pipeline()
+                    self._pipeline = pipeline_for(self.recognizer, self.detector)
         return self._pipeline
 
     @property
     def model_id(self) -> str:
         """Names the embedding model, so a saved gallery is not mixed with another model's embeddings."""
         if self._model_id is None:
-            try:
-                from harness.models import model_path
+            from harness.faces.registry import model_id
 
-                p = model_path("fr_feature")
-                st = p.stat()
-                self._model_id = f"{p.name}:{st.st_size}"
-            except Exception:  # noqa: BLE001 - an unknown model id only disables the mismatch check
-                self._model_id = "unknown"
+            self._model_id = model_id(self.recognizer, self.detector)
         return self._model_id
 
     def analyze(self, image: bytes) -> ImageAnalysis:

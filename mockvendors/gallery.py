@@ -307,6 +307,15 @@ def resolve_gallery(gallery: Gallery | str | Path | None, analyzer: Analyzer) ->
     if gallery is None:
         return demo_gallery(analyzer)
     if isinstance(gallery, Gallery):
-        return gallery
+        return _same_model(gallery, analyzer, "the gallery given")
     p = Path(gallery)
-    return Gallery.from_folder(p, analyzer) if p.is_dir() else Gallery.load(p)
+    return Gallery.from_folder(p, analyzer) if p.is_dir() else _same_model(Gallery.load(p), analyzer, str(p))
+
+
+def _same_model(gallery: Gallery, analyzer: Analyzer, what: str) -> Gallery:
+    """A gallery's embeddings only mean something to the model that made them (each recognizer has its own space)."""
+    mine, theirs = gallery.model_id, getattr(analyzer, "model_id", "unknown")
+    if "unknown" not in (mine, theirs) and mine != theirs:
+        raise GalleryError(f"{what} was enrolled with {mine}, but this vendor's recognizer is {theirs}: enrol the "
+                           "photos again with it (give the folder of photos instead of the embeddings)")
+    return gallery

@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 
 from harness.errors import DfiError, InputFileError
+from harness.faces.registry import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, DETECTORS, RECOGNIZERS
 from harness.vendors import registry
 
 
@@ -193,6 +194,10 @@ class VendorProfile:
     decimals: int | None = None  # round reported confidences (the study's AWS files hold x.0 / x.5)
     faults: Faults = field(default_factory=Faults)
     source: str = "<built-in>"
+    # the face models this vendor answers from (harness.faces.registry); a profile without them uses the
+    # default pair, so older profiles keep working
+    recognizer: str = "faceplugin"
+    detector: str = "faceplugin"
 
     def confidence(self, cosine: np.ndarray) -> np.ndarray:
         """Vendor-scale confidence for cosines (vectorised)."""
@@ -272,13 +277,23 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfil
             decimals=None if d.get("decimals") is None else int(d["decimals"]),
             faults=faults,
             source=source,
+            recognizer=str(d.get("recognizer") or DEFAULT_RECOGNIZER),
+            detector=str(d.get("detector") or DEFAULT_DETECTOR),
         )
         _check_scales(profile)
+        _check_models(profile)
         return profile
     except ProfileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProfileError(f"{source}: malformed profile ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_models(p: VendorProfile) -> None:
+    if p.recognizer not in RECOGNIZERS:
+        raise ProfileError(f"{p.source}: recognizer must be one of {', '.join(RECOGNIZERS)}, got {p.recognizer!r}")
+    if p.detector not in DETECTORS:
+        raise ProfileError(f"{p.source}: detector must be one of {', '.join(DETECTORS)}, got {p.detector!r}")
 
 
 def _check_scales(p: VendorProfile) -> None:

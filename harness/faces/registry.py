@@ -23,9 +23,12 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness.faces.base import FaceDetector, FaceEmbedder
-from harness.faces.pipeline import FacePipeline
+
+if TYPE_CHECKING:  # the pipeline (OpenCV, onnxruntime) loads only when a pipeline is asked for
+    from harness.faces.pipeline import FacePipeline
 
 DEFAULT_RECOGNIZER = "faceplugin"
 DEFAULT_DETECTOR = "faceplugin"
@@ -114,6 +117,8 @@ _lock = threading.Lock()
 
 @functools.cache
 def _pipeline(recognizer_name: str, detector_name: str) -> FacePipeline:
+    from harness.faces.pipeline import FacePipeline
+
     return FacePipeline(detector=make_detector(detector_name), embedder=make_embedder(recognizer_name))
 
 
