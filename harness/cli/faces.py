@@ -14,15 +14,24 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli.console import stdout_console
+from harness.faces.registry import DETECTORS, RECOGNIZERS
 
 
 def _console() -> Console:
     return stdout_console(soft_wrap=True)
 
 
-def _pipeline(backend: str, providers: str | None, threads: int | None, model_dir: Path | None) -> Any:
+def _pipeline(backend: str, providers: str | None, threads: int | None, model_dir: Path | None,
+              recognizer: str = "faceplugin", detector: str = "faceplugin") -> Any:
     from harness.faces import FacePipeline, default_pipeline
+    from harness.faces.registry import make_detector, make_embedder, pipeline_for
 
+    if (recognizer, detector) != ("faceplugin", "faceplugin"):
+        if backend != "faceplugin":
+            raise click.UsageError("--recognizer / --detector choose the models themselves; leave out --backend")
+        if providers is None and threads is None:
+            return pipeline_for(recognizer, detector)
+        return FacePipeline(detector=make_detector(detector, threads), embedder=make_embedder(recognizer, threads))
     if backend == "faceplugin" and providers is None and threads is None:
         return default_pipeline()
     return FacePipeline(backend, providers=providers, threads=threads, model_dir=model_dir)
@@ -35,6 +44,10 @@ def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--threads", type=int, help="onnxruntime intra-op threads.")(f)
     f = click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="insightface model pack folder (e.g. ~/.insightface/models/buffalo_l).")(f)
+    f = click.option("--recognizer", type=click.Choice(list(RECOGNIZERS)), default="faceplugin", show_default=True,
+                     help="embedding model (each has its own cosine scale; see `dfi models list`)")(f)
+    f = click.option("--detector", type=click.Choice(list(DETECTORS)), default="faceplugin", show_default=True,
+                     help="face detector")(f)
     return f
 
 
@@ -54,11 +67,11 @@ def _fmt_box(box: Sequence[float]) -> str:
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_backend_options
 def faces_detect(images: tuple[Path, ...], backend: str, providers: str | None, threads: int | None,
-                 model_dir: Path | None) -> None:
+                 model_dir: Path | None, recognizer: str, detector: str) -> None:
     """Find faces: box (x1, y1, x2, y2), detector score, eye positions."""
     from harness.faces import FaceError
 
-    pipe = _pipeline(backend, providers, threads, model_dir)
+    pipe = _pipeline(backend, providers, threads, model_dir, recognizer, detector)
     table = Table()
     for col in ("image", "face", "box x1,y1,x2,y2", "side px", "score", "eyes (l, r)"):
         table.add_column(col)
@@ -79,11 +92,11 @@ def faces_detect(images: tuple[Path, ...], backend: str, providers: str | None, 
               help="Write every face's embedding to a .json (or .npy: N x 512) file.")
 @_backend_options
 def faces_embed(images: tuple[Path, ...], out: Path | None, backend: str, providers: str | None, threads: int | None,
-                model_dir: Path | None) -> None:
+                model_dir: Path | None, recognizer: str, detector: str) -> None:
     """Embed every face (L2-normalised 512-d); prints a summary per face."""
     from harness.faces import FaceError
 
-    pipe = _pipeline(backend, providers, threads, model_dir)
+    pipe = _pipeline(backend, providers, threads, model_dir, recognizer, detector)
     rows: list[dict[str, Any]] = []
     vectors: list[np.ndarray] = []
     table = Table()
@@ -118,9 +131,12 @@ def faces_embed(images: tuple[Path, ...], out: Path | None, backend: str, provid
 @click.argument("image_b", type=click.Path(dir_okay=False, path_type=Path))
 @_backend_options
 def faces_compare(image_a: Path, image_b: Path, backend: str, providers: str | None, threads: int | None,
-                  model_dir: Path | None) -> None:
-    """Cosine similarity between the largest face of each image (same person: about 0.7 and up)."""
-    pipe = _pipeline(backend, providers, threads, model_dir)
+                  model_dir: Path | None, recognizer: str, detector: str) -> None:
+    """Cosine similarity between the largest face of each image.
+
+    Each recognizer has its own scale: the same person scores about 0.7 and up with faceplugin and
+    mobilefacenet, about 0.95 with dlib_resnet (whose different people still score about 0.8)."""
+    pipe = _pipeline(backend, providers, threads, model_dir, recognizer, detector)
     fa = pipe.analyze(str(image_a))[0]
     fb = pipe.analyze(str(image_b))[0]
     cos = float(np.dot(fa.embedding, fb.embedding))
