@@ -1,9 +1,16 @@
 """From an image reference to the bytes a vendor receives, with the face crop the study made.
 
-The study cropped each face (MTCNN) before uploading it. With ``crop=True`` the largest detected
-face is cut out with a margin and sent as PNG; an image without a detectable face becomes a
-``no_face`` error for that probe instead of a vendor call. Crops are stored in ``cache_dir`` by the
-sha256 of the source bytes, so a resumed or repeated campaign does not detect faces again.
+The study cropped each face (MTCNN) before uploading it. With ``crop=True`` (or ``"faceplugin"``)
+the largest face the default detector finds is cut out with a margin of :data:`CROP_MARGIN` of its
+box on every side, squared, and sent as PNG. With ``crop="mtcnn"`` MTCNN finds it and it is cut as
+facenet-pytorch's ``MTCNN`` cuts faces (:func:`harness.faces.mtcnn.mtcnn_crop`): the box grown by
+:data:`MTCNN_MARGIN` output pixels, resized to :data:`MTCNN_SIZE` x :data:`MTCNN_SIZE`. The study's
+notebooks upload folders it had already cropped and do not say its margin or size, so these are
+facenet-pytorch's defaults (image_size=160, margin=0), the usual MTCNN crop of that time.
+
+An image without a detectable face becomes a ``no_face`` error for that probe instead of a vendor
+call. Crops are stored in ``cache_dir`` by the sha256 of the source bytes (and the cropper), so a
+resumed or repeated campaign does not detect faces again.
 """
 
 from __future__ import annotations
@@ -21,6 +28,20 @@ from harness.datasets.images import ImageRefError, encode_png, load_ref_bytes
 from harness.errors import DfiError
 
 CROP_MARGIN = 0.3
+MTCNN_MARGIN = 0
+MTCNN_SIZE = 160
+CROPPERS = ("faceplugin", "mtcnn")
+
+
+def cropper_name(crop: bool | str) -> str | None:
+    """``True`` -> the default cropper, ``False``/``"none"`` -> None, else the cropper named (checked)."""
+    if crop is True:
+        return "faceplugin"
+    if crop is False or crop in ("", "none"):
+        return None
+    if crop not in CROPPERS:
+        raise DfiError(f"unknown face cropper {crop!r}; choose one of {', '.join(CROPPERS)}")
+    return str(crop)
 
 
 @dataclass(frozen=True)
@@ -34,13 +55,16 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def crop_largest_face(data: bytes, margin: float = CROP_MARGIN) -> bytes | None:
-    """PNG of the largest face with ``margin`` (fraction of the box size) around it; None: no face."""
-    from harness.faces import default_pipeline
-
+def crop_largest_face(data: bytes, margin: float = CROP_MARGIN, cropper: str = "faceplugin") -> bytes | None:
+    """PNG of the largest face; None: no face. ``faceplugin``: with ``margin`` (fraction of the box size)
+    around it, squared; ``mtcnn``: MTCNN's box, facenet-pytorch's crop (see the module notes)."""
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ImageRefError("<bytes>", "undecodable_image", "not a decodable image")
+    if cropper == "mtcnn":
+        return _mtcnn_crop(img)
+    from harness.faces import default_pipeline
+
     try:
         faces = default_pipeline().detect(img)
     except DfiError:
@@ -57,10 +81,25 @@ def crop_largest_face(data: bytes, margin: float = CROP_MARGIN) -> bytes | None:
     return encode_png(img[b:d, a:c])
 
 
+def _mtcnn_crop(img: np.ndarray) -> bytes | None:
+    from harness.faces.mtcnn import mtcnn_crop
+    from harness.faces.registry import pipeline_for
+
+    try:
+        faces = pipeline_for(detector_name="mtcnn").detector.detect_batch([img])[0]
+    except DfiError:
+        return None
+    if not faces:
+        return None
+    f = max(faces, key=lambda f: f.width * f.height)
+    return encode_png(mtcnn_crop(img, f, margin=MTCNN_MARGIN, size=MTCNN_SIZE))
+
+
 class ImagePreparer:
-    def __init__(self, *, crop: bool = True, cache_dir: Path | None = None, margin: float = CROP_MARGIN,
+    def __init__(self, *, crop: bool | str = True, cache_dir: Path | None = None, margin: float = CROP_MARGIN,
                  memory_entries: int = 2048):
-        self.crop = crop
+        self.cropper = cropper_name(crop)
+        self.crop = self.cropper is not None
         self.margin = margin
         self.cache_dir = cache_dir
         if cache_dir is not None:
@@ -95,7 +134,7 @@ class ImagePreparer:
         cached = self._cached_crop(src_sha)
         if cached is None:
             try:
-                crop = crop_largest_face(data, self.margin)
+                crop = crop_largest_face(data, self.margin, self.cropper or "faceplugin")
             except ImageRefError as exc:
                 return PreparedImage(None, error=f"{exc.code}: {role}: {exc.detail}")
             self._store_crop(src_sha, crop)
@@ -108,6 +147,8 @@ class ImagePreparer:
     def _crop_path(self, sha: str) -> Path | None:
         if self.cache_dir is None:
             return None
+        if self.cropper == "mtcnn":
+            return self.cache_dir / f"{sha}-mtcnn-m{MTCNN_MARGIN}-s{MTCNN_SIZE}.png"
         return self.cache_dir / f"{sha}-m{int(self.margin * 100)}.png"
 
     def _cached_crop(self, sha: str) -> bytes | None:

@@ -39,7 +39,7 @@ JOURNAL_NAME = "journal.jsonl"
 @dataclass
 class CampaignOptions:
     concurrency: int | Mapping[str, int] = 4  # worker threads per vendor
-    crop: bool = True  # cut out the largest face before upload, as the study did
+    crop: bool | str = True  # cut out the largest face before upload, as the study did: True/"faceplugin", "mtcnn"
     retry_errors: bool = False  # redo rows that finished with an error in an earlier run
     source: str = "campaign"  # the results table's `source` column
     dataset_root: Path | None = None  # deepfake references are written relative to this

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.console import stdout_console
-from harness.cli.options import key_values
+from harness.cli.options import crop_choice, crop_options, key_values
 from harness.jobs.defend import DEFAULT_DETECTORS, LIVENESS_NOTE
 from harness.vendors.registry import display_name
 
@@ -90,13 +90,12 @@ def detector_report_table(report: dict) -> Table:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="output folder (default runs/defend-<dataset>)")
 @click.option("--retrain-detector", is_flag=True, help="retrain spectrum_lr instead of using the cached model")
 @click.option("--concurrency", default=4, show_default=True)
-@click.option("--crop/--no-crop", default=True, show_default=True,
-              help="cut out the largest face before upload and detection (as `dfi run`)")
+@crop_options("cut out the largest face before upload and detection (as `dfi run`): default detector or MTCNN")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
 def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: Path | None, host: str,
                ports: tuple[str, ...], cassettes: Path | None, detectors: tuple[str, ...], ensemble: str | None,
-               beta: float, gamma: float, out_dir: Path | None, retrain_detector: bool, concurrency: int, crop: bool,
-               yes: bool) -> None:
+               beta: float, gamma: float, out_dir: Path | None, retrain_detector: bool, concurrency: int, crop: str,
+               no_crop: bool, yes: bool) -> None:
     """Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each
     detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."""
     from harness.backends import parse_vendor_list
@@ -117,7 +116,8 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
     result = measure_defense(dataset=dataset_path, vendors=vendor_list, backend=backend, gallery=gallery, host=host,
                              ports=port_map, cassettes=cassettes, detectors=detectors, ensemble=ens, beta=beta,
                              gamma=gamma, out_dir=out_dir, retrain_detector=retrain_detector,
-                             concurrency=concurrency, crop=crop, allow_cost=yes, confirm_cost=confirm_cost,
+                             concurrency=concurrency, crop=crop_choice(crop, no_crop), allow_cost=yes,
+                             confirm_cost=confirm_cost,
                              status=out_console.status, log=lambda m: out_console.print(f"[dim]{escape(m)}[/dim]"))
     if result.detector_report is not None:
         out_console.print(detector_report_table(result.detector_report))

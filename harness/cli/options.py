@@ -10,7 +10,23 @@ import click
 
 from harness.jobs.sweep import GROUPINGS
 
-__all__ = ["GROUPINGS", "Threshold", "fmt_number", "key_values"]
+__all__ = ["GROUPINGS", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values"]
+
+
+def crop_options(help_crop: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--crop [faceplugin|mtcnn]`` (a bare ``--crop``: faceplugin) and ``--no-crop``; see :func:`crop_choice`."""
+    from harness.campaign.prepare import CROPPERS
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--no-crop", is_flag=True, help="send the whole image, uncropped")(f)
+        return click.option("--crop", "crop", type=click.Choice(list(CROPPERS)), default="faceplugin",
+                            show_default=True, is_flag=False, flag_value="faceplugin", help=help_crop)(f)
+    return wrap
+
+
+def crop_choice(crop: str, no_crop: bool) -> bool | str:
+    """What the jobs take: False for --no-crop, else the cropper's name."""
+    return False if no_crop else crop
 
 
 def key_values(items: tuple[str, ...], what: str, cast: Callable[[str], Any] = float) -> dict[str, Any]:

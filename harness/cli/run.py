@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.console import stdout_console
-from harness.cli.options import key_values
+from harness.cli.options import crop_choice, crop_options, key_values
 
 
 def _rate(task: Task) -> float | None:
@@ -96,8 +96,8 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--concurrency", default=4, show_default=True, help="worker threads per vendor")
 @click.option("--batch-size", default=256, show_default=True, help="probes per batch for the in-process mocks")
 @click.option("--rate", "rates", multiple=True, help="VENDOR=CALLS_PER_SECOND rate limit (repeatable)")
-@click.option("--crop/--no-crop", default=True, show_default=True,
-              help="cut out the largest face before upload (as the study)")
+@crop_options("cut out the largest face before upload, as the study did: with the default detector (margin 0.3 "
+              "of the box) or with MTCNN (facenet-pytorch's 160x160 crop)")
 @click.option("--split", type=click.Choice(["test", "all"]), default="test", show_default=True,
               help="Celeb-DF: which videos")
 @click.option("--samples", default=16, show_default=True, help="Celeb-DF: runs of frames per video")
@@ -115,7 +115,8 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path | None, gallery: Path | None,
             host: str, ports: tuple[str, ...], cassettes: Path | None, concurrency: int, batch_size: int,
-            rates: tuple[str, ...], crop: bool, split: str, samples: int, run_length: int, pairs: str | None,
+            rates: tuple[str, ...], crop: str, no_crop: bool, split: str, samples: int, run_length: int,
+            pairs: str | None,
             labels: str | None, beta: float, gamma: float, max_retries: int, retry_errors: bool, fresh: bool,
             yes: bool, no_progress: bool) -> None:
     """Run a dataset against vendors, resumably, and write results, metrics, plots and a report.
@@ -133,7 +134,8 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
     campaign = prepare_campaign(
         dataset=dataset_path, vendors=vendor_list, backend=backend, out_dir=out_dir, gallery=gallery, host=host,
         ports=key_values(ports, "--port", int), cassettes=cassettes, concurrency=concurrency, batch_size=batch_size,
-        rate=key_values(rates, "--rate", float), crop=crop, split=split, samples=samples, run_length=run_length,
+        rate=key_values(rates, "--rate", float), crop=crop_choice(crop, no_crop), split=split, samples=samples,
+        run_length=run_length,
         pairs=pairs, labels=labels, beta=beta, gamma=gamma, max_retries=max_retries, retry_errors=retry_errors,
         fresh=fresh, status=console.status)
 

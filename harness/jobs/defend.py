@@ -59,7 +59,7 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
                     ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                     detectors: Sequence[str] = (), ensemble: Sequence[str] | None = None, beta: float = 90.0,
                     gamma: float = 80.0, out_dir: Path | None = None, retrain_detector: bool = False,
-                    concurrency: int = 4, crop: bool = True, allow_cost: bool = False,
+                    concurrency: int = 4, crop: bool | str = True, allow_cost: bool = False,
                     confirm_cost: Callable[[], bool] | None = None, status: StatusFn = no_status,
                     log: LogFn = no_log) -> DefenseResult:
     """Run the dataset through the vendors without and with each detector policy; write defense.csv,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.campaign.prepare import cropper_name
 from harness.errors import DfiError, InputFileError
 from harness.jobs._common import StatusFn, no_status
 from harness.vendors import registry
@@ -157,7 +158,7 @@ class Campaign:
     backend: Any  # harness.backends.Backend
     runner: Any  # harness.campaign.CampaignRunner
     out_dir: Path
-    crop: bool
+    crop: bool | str
     beta: float
     gamma: float
     _on_row: list[RowCallback] = field(default_factory=list)
@@ -207,7 +208,7 @@ class Campaign:
         write_results(results, out_dir / "results.csv")
         facts = [("dataset", self.dataset.description), ("probes", str(len(self.probes))),
                  ("vendors", ", ".join(self.vendors)), ("backend", self.backend_name),
-                 ("face crop before upload", "yes" if self.crop else "no"),
+                 ("face crop before upload", "no" if self.crop is False else f"yes ({cropper_name(self.crop)})"),
                  ("rows", f"{len(results)} ({summary.error_total} with an error)"),
                  ("vendor calls this run", f"{summary.vendor_calls} made, {summary.cache_hits} cache hits"),
                  ("rows resumed from the journal", str(summary.rows_resumed))]
@@ -230,7 +231,7 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
                      backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                      host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                      concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
-                     crop: bool = True, split: str = "test", samples: int = 16, run_length: int = 5,
+                     crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                      pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                      gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False,
                      fresh: bool = False, status: StatusFn = no_status) -> Campaign:
@@ -275,7 +276,7 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None =
                  backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                  host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
                  concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
-                 crop: bool = True, split: str = "test", samples: int = 16, run_length: int = 5,
+                 crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                  pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                  gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False, fresh: bool = False,
                  allow_cost: bool = False, status: StatusFn = no_status,
