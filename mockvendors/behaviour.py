@@ -22,7 +22,7 @@ import numpy as np
 from harness.errors import DfiError
 from mockvendors.analysis import Analyzer, CachingAnalyzer, FaceAnalysis, ImageAnalysis, PipelineAnalyzer, sha256_hex
 from mockvendors.gallery import Gallery, Identity
-from mockvendors.profile import ProfileError, SimilarityCall, VendorProfile
+from mockvendors.profile import SimilarityCall, VendorProfile
 
 
 class NoSimilarityCall(DfiError):
@@ -200,42 +200,34 @@ def behaviours(vendors: Iterable[str], gallery: Gallery | str | Path | None = No
     """The behaviour of each vendor over one gallery (see :func:`mockvendors.gallery.resolve_gallery`):
     what the in-process backend, the HTTP servers and the boto3 in-process mock are all built from.
 
-    Without ``analyzer``, vendors whose profiles name the same recognizer and detector share one
-    embedding cache and one gallery enrolled with those models; vendors with other models get theirs.
-    With ``analyzer``, every vendor answers from it, and a profile naming other models is refused."""
+    Vendors whose profiles name the same recognizer and detector share one embedding cache and one
+    gallery in that model's space; a vendor with other models gets its own analyzer, and the gallery's
+    photos enrolled again with them. ``analyzer``, when given, serves the vendors whose models it runs
+    (a custom analyzer that is not the face pipeline serves every vendor: its models are the caller's)."""
     from mockvendors.gallery import resolve_gallery
     from mockvendors.profile import load_profile
 
     chosen = list(vendors)
     given = profiles or {}
     profs = {v: p if isinstance(p := given.get(v), VendorProfile) else load_profile(v, p) for v in chosen}
+    shared: dict[tuple[str, str], tuple[CachingAnalyzer, Gallery]] = {}
+    base: Gallery | None = None
     if analyzer is not None:
         an = shared_analyzer(analyzer)
-        _check_models(an, profs)
-        g = resolve_gallery(gallery, an)
-        return {v: MockVendorBehaviour(profs[v], g, an) for v in chosen}
-    shared: dict[tuple[str, str], tuple[CachingAnalyzer, Gallery]] = {}
+        base = resolve_gallery(gallery, an)
+        inner = an.inner
+        if not isinstance(inner, PipelineAnalyzer):
+            return {v: MockVendorBehaviour(profs[v], base, an) for v in chosen}
+        shared[(inner.recognizer, inner.detector)] = (an, base)
     out = {}
     for v in chosen:
         key = (profs[v].recognizer, profs[v].detector)
         if key not in shared:
             an = CachingAnalyzer(PipelineAnalyzer(recognizer=key[0], detector=key[1]))
-            shared[key] = (an, resolve_gallery(gallery, an))
+            shared[key] = (an, base.for_analyzer(an) if base is not None else resolve_gallery(gallery, an))
         an, g = shared[key]
         out[v] = MockVendorBehaviour(profs[v], g, an)
     return out
-
-
-def _check_models(analyzer: CachingAnalyzer, profiles: Mapping[str, VendorProfile]) -> None:
-    inner = getattr(analyzer, "inner", None)
-    if not isinstance(inner, PipelineAnalyzer):
-        return  # a custom analyzer: its models are the caller's business
-    for v, p in profiles.items():
-        if (p.recognizer, p.detector) != (inner.recognizer, inner.detector):
-            raise ProfileError(
-                f"the {v} profile names recognizer {p.recognizer!r} and detector {p.detector!r}, but the analyzer "
-                f"given runs {inner.recognizer!r} and {inner.detector!r}; pass no analyzer to let each vendor "
-                "use its own models")
 
 
 __all__ = [

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,25 @@ class Gallery:
             rows_of_sha.setdefault(sha, []).append(row)
         self._rows_of_sha: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in rows_of_sha.items()}
         self._by_id = {i.id: i for i in self.identities}
+        # how to enrol the same photos with another recognizer (set by enrol, from_folder, demo_gallery);
+        # None for a gallery loaded from saved embeddings
+        self.rebuild: Callable[[Analyzer], Gallery] | None = None
+        self._rebuilt: dict[str, Gallery] = {}
+        self._rebuild_lock = threading.Lock()
+
+    def for_analyzer(self, analyzer: Analyzer, what: str = "the gallery") -> Gallery:
+        """This gallery in ``analyzer``'s embedding space: itself when the models match, else the same photos
+        enrolled again with it (once per model); a gallery of saved embeddings cannot change model."""
+        mine, theirs = self.model_id, getattr(analyzer, "model_id", "unknown")
+        if "unknown" in (mine, theirs) or mine == theirs:
+            return self
+        if self.rebuild is None:
+            raise GalleryError(f"{what} was enrolled with {mine}, but this vendor's recognizer is {theirs}: enrol "
+                               "the photos again with it (give the folder of photos instead of the embeddings)")
+        with self._rebuild_lock:
+            if theirs not in self._rebuilt:
+                self._rebuilt[theirs] = self.rebuild(analyzer)
+            return self._rebuilt[theirs]
 
     # --- queries ------------------------------------------------------------------------------
     @property
@@ -134,6 +154,7 @@ class Gallery:
         are skipped and listed in ``report``; a name left without any photo is an error."""
         report = report if report is not None else EnrolmentReport()
         meta = meta or {}
+        photos = {name: list(sources) for name, sources in photos.items()}  # kept for rebuild: read once
         identities: list[Identity] = []
         rows: list[np.ndarray] = []
         owner: list[int] = []
@@ -166,7 +187,9 @@ class Gallery:
             ))
             report.enrolled[name] = used
         emb = np.stack(rows) if rows else np.zeros((0, 0), np.float32)
-        return cls(identities, emb, np.asarray(owner), shas, analyzer.model_id, holdout)
+        gallery = cls(identities, emb, np.asarray(owner), shas, analyzer.model_id, holdout)
+        gallery.rebuild = lambda other: cls.enrol(photos, other, meta, holdout)
+        return gallery
 
     @classmethod
     def from_folder(cls, root: str | Path, analyzer: Analyzer, holdout: bool = True,
@@ -190,7 +213,9 @@ class Gallery:
                 photos[d.name.replace("_", " ")] = files
         if not photos:
             raise InputFileError(str(root), "no <name>/ sub-folders with images (.jpg, .png, ...) found")
-        return cls.enrol(photos, analyzer, meta, holdout, report)
+        gallery = cls.enrol(photos, analyzer, meta, holdout, report)
+        gallery.rebuild = lambda other: cls.from_folder(root, other, holdout)
+        return gallery
 
     @classmethod
     def load(cls, path: str | Path, holdout: bool = True) -> Gallery:
@@ -273,7 +298,9 @@ def demo_gallery(analyzer: Analyzer, cache: bool = True) -> Gallery:
                           + "|" + analyzer.model_id).encode()).hexdigest()[:16]
     cached = cache_dir() / "mockvendors" / f"demo-gallery-{key}.npz"
     if cache and cached.is_file():
-        return Gallery.load(cached)
+        loaded = Gallery.load(cached)
+        loaded.rebuild = lambda other: demo_gallery(other, cache)
+        return loaded
     hanks = next((p for k, p in paths.items() if "hanks" in k.lower() or "hanks" in Path(p).name.lower()), None)
     group = next((p for k, p in paths.items() if Path(p).name.lower() == "t1.jpg" or k.lower() == "t1"), None)
     identities: list[Identity] = []
@@ -298,6 +325,7 @@ def demo_gallery(analyzer: Analyzer, cache: bool = True) -> Gallery:
     g = Gallery(identities, np.stack(rows), np.arange(len(identities)), shas, analyzer.model_id)
     if cache:
         g.save(cached)
+    g.rebuild = lambda other: demo_gallery(other, cache)
     return g
 
 
@@ -307,15 +335,6 @@ def resolve_gallery(gallery: Gallery | str | Path | None, analyzer: Analyzer) ->
     if gallery is None:
         return demo_gallery(analyzer)
     if isinstance(gallery, Gallery):
-        return _same_model(gallery, analyzer, "the gallery given")
+        return gallery.for_analyzer(analyzer, "the gallery given")
     p = Path(gallery)
-    return Gallery.from_folder(p, analyzer) if p.is_dir() else _same_model(Gallery.load(p), analyzer, str(p))
-
-
-def _same_model(gallery: Gallery, analyzer: Analyzer, what: str) -> Gallery:
-    """A gallery's embeddings only mean something to the model that made them (each recognizer has its own space)."""
-    mine, theirs = gallery.model_id, getattr(analyzer, "model_id", "unknown")
-    if "unknown" not in (mine, theirs) and mine != theirs:
-        raise GalleryError(f"{what} was enrolled with {mine}, but this vendor's recognizer is {theirs}: enrol the "
-                           "photos again with it (give the folder of photos instead of the embeddings)")
-    return gallery
+    return Gallery.from_folder(p, analyzer) if p.is_dir() else Gallery.load(p).for_analyzer(analyzer, str(p))

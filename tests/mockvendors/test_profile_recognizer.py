@@ -26,14 +26,7 @@ def test_a_profile_names_its_recognizer_and_an_unknown_one_is_refused():
         load_profile("ms", {"detector": "retina"})
 
 
-def test_an_analyzer_running_other_models_is_refused():
-    an = CachingAnalyzer(PipelineAnalyzer())
-    gallery = Gallery([], np.zeros((0, 4), np.float32), np.zeros(0, int), [], model_id="unknown")
-    with pytest.raises(ProfileError, match="names recognizer 'dlib_resnet'.*pass no analyzer"):
-        behaviours(["aws"], gallery, an, {"aws": {"recognizer": "dlib_resnet"}})
-
-
-def test_a_gallery_enrolled_with_another_model_is_refused():
+def test_saved_embeddings_of_another_model_are_refused(tmp_path):
     class Fake:
         model_id = "mobilefacenet.tflite:5233396"
 
@@ -48,14 +41,15 @@ def test_a_gallery_enrolled_with_another_model_is_refused():
 def test_vendors_with_different_recognizers_answer_from_different_models(models, shared_data):
     photos = {"Barack Obama": [str(shared_data / "faces" / f) for f in ("obama.jpg", "obama2.jpg")],
               "Joe Biden": [str(shared_data / "faces" / "biden.jpg")]}
+    default = CachingAnalyzer(PipelineAnalyzer())
+    gallery = Gallery.enrol(photos, default)
     probe = (shared_data / "faces" / "obama3.jpg").read_bytes()
-    by_vendor = behaviours(["aws", "ms"], None, None, {"ms": {"recognizer": "dlib_resnet"}})
-    # no gallery given: each model pair enrols the demo gallery itself; use a real one instead
-    by_vendor = {
-        v: type(b)(b.profile, Gallery.enrol(photos, b.analyzer), b.analyzer) for v, b in by_vendor.items()
-    }
+    by_vendor = behaviours(["aws", "ms"], gallery, default, {"aws": {"recognizer": "faceplugin"},
+                                                             "ms": {"recognizer": "dlib_resnet"}})
     aws, ms = by_vendor["aws"], by_vendor["ms"]
-    assert aws.analyzer is not ms.analyzer
-    assert aws.gallery.dim == 512 and ms.gallery.dim == 128
+    assert aws.analyzer is default and aws.gallery is gallery           # the analyzer given serves its model
+    assert ms.analyzer is not default and ms.gallery.dim == 128         # the same photos, enrolled with dlib
+    assert [i.name for i in ms.gallery.identities] == ["Barack Obama", "Joe Biden"]
+    assert ms.gallery is gallery.for_analyzer(ms.analyzer)              # enrolled once per model
     assert aws.recognize(probe).named[0].identity.name == "Barack Obama"
     assert ms.recognize(probe).named[0].identity.name == "Barack Obama"
