@@ -23,7 +23,8 @@ import numpy as np
 import yaml
 
 from harness.errors import DfiError, InputFileError
-from harness.faces.registry import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, DETECTORS, RECOGNIZERS
+from harness.faces.anchors import Anchors, scale_slope, to_scale
+from harness.faces.registry import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, DETECTORS, RECOGNIZERS, anchors
 from harness.vendors import registry
 
 
@@ -121,6 +122,18 @@ def calibration_from_dict(d: dict[str, Any]) -> Calibration:
     raise ProfileError(f"unknown calibration kind {kind!r} (use 'logistic' or 'piecewise_linear')")
 
 
+def rescale_calibration(cal: Calibration, source: Anchors, target: Anchors) -> Calibration:
+    """The calibration that answers on ``target``'s cosine scale what ``cal`` answers on ``source``'s
+    (scales matched linearly through their anchors, :func:`harness.faces.anchors.to_scale`)."""
+    if isinstance(cal, LogisticCalibration):
+        return LogisticCalibration(float(to_scale(cal.midpoint, source, target)),
+                                   cal.width * scale_slope(source, target), cal.floor, cal.ceiling)
+    if isinstance(cal, PiecewiseLinearCalibration):
+        return PiecewiseLinearCalibration(tuple(float(c) for c in to_scale(np.asarray(cal.cosines), source, target)),
+                                          cal.fractions)
+    raise ProfileError(f"cannot carry a {type(cal).__name__} to another recognizer's scale")
+
+
 @dataclass(frozen=True)
 class CoverageRule:
     """Identities whose tags contain every ``match`` pair are known with probability ``known``."""
@@ -206,6 +219,18 @@ class VendorProfile:
 
     def with_faults(self, faults: Faults) -> VendorProfile:
         return _replace(self, faults=faults)
+
+    def on_scale_of(self, recognizer: str) -> VendorProfile:
+        """This profile with its calibrations carried to ``recognizer``'s cosine scale (the embedding-space
+        simulation works on the reference recognizer's scale, whatever the vendor's own model is)."""
+        if recognizer == self.recognizer:
+            return self
+        src, dst = anchors(self.recognizer), anchors(recognizer)
+        sim = self.similarity
+        if sim is not None:
+            sim = SimilarityCall(rescale_calibration(sim.calibration, src, dst), sim.scale, sim.threshold)
+        return _replace(self, calibration=rescale_calibration(self.calibration, src, dst), similarity=sim,
+                        recognizer=recognizer)
 
 
 def _replace(p: VendorProfile, **changes: Any) -> VendorProfile:
@@ -316,6 +341,8 @@ def profile_to_dict(p: VendorProfile) -> dict[str, Any]:
         "vendor": p.vendor,
         "display_name": p.display_name,
         "scale": p.scale,
+        "recognizer": p.recognizer,
+        "detector": p.detector,
         "calibration": p.calibration.to_dict(),
         "report_threshold": p.report_threshold,
         "always_name_best": p.always_name_best,

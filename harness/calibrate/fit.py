@@ -192,8 +192,11 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     rows = recorded[recorded["vendor"] == vendor]
     if rows.empty:
         raise CalibrationError(f"the recorded table has no rows for vendor {vendor!r}")
+    from harness.faces.registry import DEFAULT_RECOGNIZER
+
     params = params or SimulationParams.load()
-    profile = profile or load_profile(vendor)
+    own = profile or load_profile(vendor)
+    profile = own.on_scale_of(DEFAULT_RECOGNIZER)  # the simulated world's cosines are on the reference scale
     datasets = set(rows["dataset"].astype(str))
     fit_rows, test_rows = split_by_target(rows, seed)
     fit_samples = {p: population_sample(fit_rows, p) for p in ("genuine", "deepfake")}
@@ -217,11 +220,14 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
         before=dists(profile, eval_world, test_samples),
         after=dists(fitted, eval_world, test_samples),
         after_fit_split=dists(fitted, fit_world, fit_samples),
-        calibration=cal.to_dict(),
+        calibration=fitted.on_scale_of(own.recognizer).calibration.to_dict(),
         notes=[f"mock side: simulated world ({', '.join(sorted(datasets))}; fit seed {params.seed + 2 * seed}, "
                f"evaluation seed {params.seed + 2 * seed + 1}); recorded split by (dataset, target), seed {seed}"],
     )
-    return fitted, report
+    if own.recognizer != DEFAULT_RECOGNIZER:
+        report.notes.append(f"fitted on the reference recognizer's cosine scale ({DEFAULT_RECOGNIZER}) and carried "
+                            f"to {vendor}'s own recognizer ({own.recognizer}) through their anchors")
+    return fitted.on_scale_of(own.recognizer), report
 
 
 def fitted_profile_dict(fitted: VendorProfile, report: CalibrationReport) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.faces.anchors import Anchors
 from harness.faces.base import FaceDetector, FaceEmbedder
 
 if TYPE_CHECKING:  # the pipeline (OpenCV, onnxruntime) loads only when a pipeline is asked for
@@ -41,6 +42,9 @@ class FaceModel:
     models: tuple[str, ...]       # harness.models names of its files
     description: str
     dim: int | None = None        # recognizers: embedding size
+    # recognizers: where its cosines lie for different / same people (harness.faces.anchors), measured by
+    # docs/examples/recognizer_anchors.py on the anchor photos; tests/faces/test_anchors.py re-measures them
+    anchors: Anchors | None = None
 
 
 def _faceplugin_embedder(threads: int | None) -> FaceEmbedder:
@@ -75,11 +79,14 @@ def _mtcnn(threads: int | None) -> FaceDetector:
 
 RECOGNIZERS: dict[str, tuple[FaceModel, Callable[[int | None], FaceEmbedder]]] = {
     "faceplugin": (FaceModel("faceplugin", "recognizer", ("fr_feature",),
-                             "faceplugin fr_feature, 512-d ArcFace-style (onnxruntime)", 512), _faceplugin_embedder),
+                             "faceplugin fr_feature, 512-d ArcFace-style (onnxruntime)", 512,
+                             Anchors(impostor=0.151, genuine=0.791)), _faceplugin_embedder),
     "mobilefacenet": (FaceModel("mobilefacenet", "recognizer", ("mobilefacenet",),
-                                "MobileFaceNet, 192-d (TFLite)", 192), _mobilefacenet),
+                                "MobileFaceNet, 192-d (TFLite)", 192,
+                                Anchors(impostor=0.252, genuine=0.816)), _mobilefacenet),
     "dlib_resnet": (FaceModel("dlib_resnet", "recognizer", ("dlib_resnet", "dlib_shape5"),
-                              "dlib ResNet, 128-d, own 150x150 alignment (dlib)", 128), _dlib),
+                              "dlib ResNet, 128-d, own 150x150 alignment (dlib)", 128,
+                              Anchors(impostor=0.875, genuine=0.969)), _dlib),
 }
 DETECTORS: dict[str, tuple[FaceModel, Callable[[int | None], FaceDetector]]] = {
     "faceplugin": (FaceModel("faceplugin", "detector", ("fr_detect", "fr_landmark"),
@@ -98,6 +105,14 @@ def _lookup(table: dict, name: str, kind: str) -> tuple:
 
 def recognizer(name: str) -> FaceModel:
     return _lookup(RECOGNIZERS, name, "recognizer")[0]
+
+
+def anchors(name: str) -> Anchors:
+    """The recognizer's measured anchors (every registered recognizer has them)."""
+    found = recognizer(name).anchors
+    if found is None:
+        raise ValueError(f"recognizer {name!r} has no measured anchors")
+    return found
 
 
 def detector(name: str) -> FaceModel:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.faces.registry import DEFAULT_RECOGNIZER as REFERENCE_RECOGNIZER
 from harness.results.io import validate_results
 from harness.results.schema import SCHEMA_VERSION
 from harness.simulate.params import SimulationParams
@@ -48,12 +49,18 @@ def world_gallery(world: World) -> Gallery:
 def vendor_behaviours(
     world: World, vendors: Sequence[str] | None = None, overrides: Mapping[str, dict[str, Any]] | None = None
 ) -> dict[str, MockVendorBehaviour]:
-    """The mock vendors' behaviour (built-in profiles, ``overrides[vendor]`` merged over them)."""
+    """The mock vendors' behaviour (built-in profiles, ``overrides[vendor]`` merged over them).
+
+    The simulated world's cosines are on the reference recognizer's scale (its geometry was measured with
+    the default pipeline), so each profile's calibrations are carried there from its own recognizer's
+    scale (:meth:`VendorProfile.on_scale_of`): a vendor answers as its calibration says, through the
+    anchors that match the two scales. The simulation does not model where two recognizers disagree
+    on one face; every vendor sees the same simulated cosine."""
     vendors = registry.names() if vendors is None else vendors
     gallery = world_gallery(world)
     out = {}
     for v in vendors:
-        prof: VendorProfile = load_profile(v, (overrides or {}).get(v))
+        prof: VendorProfile = load_profile(v, (overrides or {}).get(v)).on_scale_of(REFERENCE_RECOGNIZER)
         out[v] = MockVendorBehaviour(prof, gallery, _NoImages())
     return out
 
