@@ -182,11 +182,9 @@ class MockVendorBehaviour:
 
 def behaviour_for(vendor: str, gallery: Gallery, analyzer: Analyzer | None = None,
                   profile: VendorProfile | str | Path | dict | None = None) -> MockVendorBehaviour:
-    """Convenience: the built-in profile of ``vendor`` (optionally overridden) over ``gallery``."""
-    from mockvendors.profile import load_profile
-
-    prof = profile if isinstance(profile, VendorProfile) else load_profile(vendor, profile)
-    return MockVendorBehaviour(prof, gallery, analyzer)
+    """Convenience: the built-in profile of ``vendor`` (optionally overridden) over ``gallery``; as in
+    :func:`behaviours`, a vendor whose models ``analyzer`` does not run gets its own."""
+    return behaviours([vendor], gallery, analyzer, {vendor: profile} if profile is not None else None)[vendor]
 
 
 def shared_analyzer(analyzer: Analyzer | None = None) -> CachingAnalyzer:

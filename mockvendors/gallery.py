@@ -95,6 +95,9 @@ class Gallery:
         # how to enrol the same photos with another recognizer (set by enrol, from_folder, demo_gallery);
         # None for a gallery loaded from saved embeddings
         self.rebuild: Callable[[Analyzer], Gallery] | None = None
+        # the enrolment photos as files (name -> paths), when every photo was a file: saved with the
+        # embeddings, so a loaded gallery can still be enrolled again with another recognizer
+        self.photo_files: dict[str, list[str]] | None = None
         self._rebuilt: dict[str, Gallery] = {}
         self._rebuild_lock = threading.Lock()
 
@@ -189,6 +192,8 @@ class Gallery:
         emb = np.stack(rows) if rows else np.zeros((0, 0), np.float32)
         gallery = cls(identities, emb, np.asarray(owner), shas, analyzer.model_id, holdout)
         gallery.rebuild = lambda other: cls.enrol(photos, other, meta, holdout)
+        if all(not isinstance(src, bytes) for sources in photos.values() for src in sources):
+            gallery.photo_files = {name: [str(src) for src in sources] for name, sources in photos.items()}
         return gallery
 
     @classmethod
@@ -233,7 +238,8 @@ class Gallery:
                     shas = [str(s) for s in z["image_sha256"]]
                 identities = [Identity(m["name"], m["id"], dict(m.get("tags", {})), tuple(m.get("urls", ())))
                               for m in meta["identities"]]
-                return cls(identities, emb, owner, shas, meta.get("model_id", "unknown"), holdout)
+                return _with_photo_files(cls(identities, emb, owner, shas, meta.get("model_id", "unknown"), holdout),
+                                         meta.get("photo_files"))
             if path.suffix.lower() == ".json":
                 doc = json.loads(path.read_text(encoding="utf-8"))
                 identities, rows, owner, shas = [], [], [], []
@@ -248,8 +254,8 @@ class Gallery:
                     rows.append(e)
                     owner += [i] * len(e)
                     shas += s
-                return cls(identities, np.concatenate(rows), np.asarray(owner), shas,
-                           str(doc.get("model_id", "unknown")), holdout)
+                return _with_photo_files(cls(identities, np.concatenate(rows), np.asarray(owner), shas,
+                                             str(doc.get("model_id", "unknown")), holdout), doc.get("photo_files"))
         except (KeyError, ValueError, TypeError, OSError, GalleryError) as exc:
             raise InputFileError(str(path), f"not a valid gallery file: {exc}") from exc
         raise InputFileError(str(path), "a gallery file must end in .npz or .json")
@@ -264,15 +270,30 @@ class Gallery:
                 rows = self.owner == k
                 d["embeddings"] = self.embeddings[rows].tolist()
                 d["image_sha256"] = [s for s, o in zip(self.image_sha256, self.owner) if o == k]
-            path.write_text(json.dumps({"model_id": self.model_id, "identities": ident}), encoding="utf-8")
+            doc = {"model_id": self.model_id, "identities": ident, "photo_files": self.photo_files}
+            path.write_text(json.dumps(doc), encoding="utf-8")
             return path
         if path.suffix.lower() != ".npz":
             raise InputFileError(str(path), "save the gallery as .npz or .json")
         with path.open("wb") as fh:
             np.savez_compressed(fh, embeddings=self.embeddings, owner=self.owner,
                                 image_sha256=np.asarray(self.image_sha256),
-                                meta_json=np.asarray(json.dumps({"model_id": self.model_id, "identities": ident})))
+                                meta_json=np.asarray(json.dumps({"model_id": self.model_id, "identities": ident,
+                                                                 "photo_files": self.photo_files})))
         return path
+
+
+def _with_photo_files(gallery: Gallery, photo_files: Any) -> Gallery:
+    """A loaded gallery that names its enrolment photos can be enrolled again with another recognizer,
+    as long as the photos are still there."""
+    if not isinstance(photo_files, dict):
+        return gallery
+    files = {str(n): [str(f) for f in fs] for n, fs in photo_files.items()}
+    gallery.photo_files = files
+    if all(Path(f).is_file() for fs in files.values() for f in fs):
+        meta = {i.name: {"id": i.id, "tags": dict(i.tags), "urls": list(i.urls)} for i in gallery.identities}
+        gallery.rebuild = lambda other: Gallery.enrol(files, other, meta, gallery.holdout)
+    return gallery
 
 
 def _read(path: Path) -> bytes:

@@ -15,7 +15,7 @@ __all__ = ["GROUPINGS", "Threshold", "crop_choice", "crop_options", "fmt_number"
 
 def crop_options(help_crop: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--crop [faceplugin|mtcnn]`` (a bare ``--crop``: faceplugin) and ``--no-crop``; see :func:`crop_choice`."""
-    from harness.campaign.prepare import CROPPERS
+    from harness.jobs.run import CROPPERS
 
     def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option("--no-crop", is_flag=True, help="send the whole image, uncropped")(f)

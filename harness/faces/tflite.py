@@ -12,10 +12,13 @@ in powers of two (13 = 8 + 4 + 1): a handful of shapes, none padded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +69,8 @@ class TfliteModel:
         if interp is None:
             interp = Interpreter(model_content=self._content, num_threads=self._threads)
             interp.resize_tensor_input(self._input, list(shape))
-            interp.allocate_tensors()
+            with _without_xnnpack_notice():
+                interp.allocate_tensors()
             self._by_shape[shape] = interp
         return interp
 
@@ -100,3 +104,29 @@ def _load(path: Path, threads: int, max_batch: int,
           transform: Callable[[bytes], bytes] | None) -> TfliteModel:
     content = path.read_bytes()
     return TfliteModel(transform(content) if transform else content, threads, path.name, max_batch)
+
+
+
+_XNNPACK_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+_notice_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_xnnpack_notice() -> Iterator[None]:
+    """Swallow the one-line notice TFLite's C++ core writes to stderr when it first applies its default
+    XNNPACK delegate (in ``allocate_tensors``; it would land in every command's output); anything else
+    written to stderr meanwhile is passed on."""
+    with _notice_lock, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            rest = b"\n".join(line for line in captured.read().splitlines() if line.strip() != _XNNPACK_NOTICE)
+            if rest:
+                sys.stderr.buffer.write(rest + b"\n")
+                sys.stderr.flush()

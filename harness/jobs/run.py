@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.campaign.prepare import CROPPERS as CROPPERS  # re-exported for the CLI
 from harness.campaign.prepare import cropper_name
 from harness.errors import DfiError, InputFileError
 from harness.jobs._common import StatusFn, no_status
@@ -29,7 +30,7 @@ RowCallback = Callable[[str, dict[str, Any]], None]
 
 
 # ------------------------------------------------------------------ backend
-def build_backend(name: str, vendors: Sequence[str], *, gallery: str | Path | None = None, host: str = "127.0.0.1",
+def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                   ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                   rate: Mapping[str, float] | None = None, max_retries: int | None = None) -> Any:
     """The backend ``name`` over ``vendors`` (a :class:`harness.backends.Backend`).
@@ -72,13 +73,16 @@ def read_pairs(path: str | Path | None) -> dict[str, str] | None:
 
 
 def demo_gallery(demo: Any) -> Path:
-    """The demo gallery: enrolled from the gallery augmentations, cached beside the dataset."""
+    """The demo gallery: enrolled from the gallery augmentations, cached beside the dataset. The file names
+    its photos, so a vendor with another recognizer enrols them again with it."""
     from mockvendors.analysis import PipelineAnalyzer
     from mockvendors.gallery import Gallery
 
     cached: Path = demo.root / "gallery.npz"
     if cached.is_file():
-        return cached
+        loaded = Gallery.load(cached)
+        if loaded.rebuild is not None:
+            return cached
     g = Gallery.enrol({n: [str(p) for p in ps] for n, ps in demo.gallery_photos().items()}, PipelineAnalyzer(),
                       meta={n: {"tags": {"demo": "true"}} for n in demo.people})
     g.save(cached)

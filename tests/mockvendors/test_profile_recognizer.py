@@ -11,10 +11,33 @@ from mockvendors.gallery import Gallery, GalleryError, resolve_gallery
 from mockvendors.profile import ProfileError, load_profile
 
 
+def test_the_three_vendors_answer_from_three_recognizers():
+    models = {v: (load_profile(v).recognizer, load_profile(v).detector) for v in ("aws", "ms", "nav")}
+    assert models == {"aws": ("faceplugin", "faceplugin"), "ms": ("mobilefacenet", "faceplugin"),
+                      "nav": ("dlib_resnet", "faceplugin")}
+
+
 def test_a_profile_without_models_uses_the_default_pair():
-    for vendor in ("aws", "ms", "nav"):
-        p = load_profile(vendor)
-        assert (p.recognizer, p.detector) == ("faceplugin", "faceplugin")
+    from mockvendors.profile import default_profile_dict, profile_from_dict
+
+    d = default_profile_dict("ms")
+    del d["recognizer"], d["detector"]
+    p = profile_from_dict(d)
+    assert (p.recognizer, p.detector) == ("faceplugin", "faceplugin")
+
+
+@pytest.mark.parametrize(("vendor", "recognition", "similarity"), [
+    ("aws", (0.41, 0.05), (0.40, 0.05)), ("ms", (0.41, 0.045), (0.40, 0.06)), ("nav", (0.45, 0.07), None)])
+def test_the_calibrations_are_the_reference_choices_carried_to_each_recognizer(vendor, recognition, similarity):
+    """Carried back to the reference (faceplugin) scale through the anchors, every built-in calibration is
+    the faceplugin-scale choice documented in mockvendors/README.md."""
+    ref = load_profile(vendor).on_scale_of("faceplugin")
+    assert (ref.calibration.midpoint, ref.calibration.width) == pytest.approx(recognition, abs=2e-4)
+    if similarity is None:
+        assert ref.similarity is None
+    else:
+        sim = ref.similarity.calibration
+        assert (sim.midpoint, sim.width) == pytest.approx(similarity, abs=2e-4)
 
 
 def test_a_profile_names_its_recognizer_and_an_unknown_one_is_refused():
