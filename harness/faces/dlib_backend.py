@@ -54,9 +54,15 @@ class DlibEmbedder:
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:
         """BGR image and a detected face -> (150,150,3) uint8 BGR chip, aligned by dlib's 5-point model."""
         dlib = _dlib()
-        rgb = np.ascontiguousarray(image[:, :, ::-1])
         x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-        rect = dlib.rectangle(max(x1, 0), max(y1, 0), min(x2, image.shape[1] - 1), min(y2, image.shape[0] - 1))
+        # only the region around the face: converting a whole multi-megapixel photo per face costs more
+        # than the shape predictor and the chip together (the chip's padding reaches ~1 box beyond it)
+        side = max(x2 - x1, y2 - y1)
+        left, top = max(x1 - side, 0), max(y1 - side, 0)
+        right, bottom = min(x2 + side, image.shape[1]), min(y2 + side, image.shape[0])
+        rgb = np.ascontiguousarray(image[top:bottom, left:right, ::-1])
+        rect = dlib.rectangle(max(x1, 0) - left, max(y1, 0) - top, min(x2, image.shape[1] - 1) - left,
+                              min(y2, image.shape[0] - 1) - top)
         with self._lock:
             shape = self._shape(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
