@@ -154,11 +154,22 @@ def machine_facts() -> dict[str, object]:
         "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
         "cpus": os.cpu_count(), "platform": platform.platform(),
     }
+    # the model name alone does not tell two CPU generations apart (one "AMD EPYC" VM moved from Zen 5 to
+    # Zen 3 between two recorded runs): family, model number and the vector flags are recorded too
+    fields = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model_number", "cpu MHz": "cpu_mhz"}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
+            key, sep, value = line.partition(":")
+            key = key.strip()
+            if not sep:
+                if "cpu" in info:
+                    break  # the first processor's block is enough
+                continue
+            if key in fields and fields[key] not in info:
+                info[fields[key]] = value.strip()
+            elif key == "flags" and "cpu_vector_flags" not in info:
+                wanted = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile")
+                info["cpu_vector_flags"] = " ".join(f for f in wanted if f in value.split())
     except OSError:
         pass
     return info
