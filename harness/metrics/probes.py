@@ -48,7 +48,7 @@ def _arrow_strings(series: pd.Series) -> list[pa.Array] | None:
     return chunks
 
 
-def _nonempty(df: pd.DataFrame, column: str) -> np.ndarray:
+def nonempty_text(df: pd.DataFrame, column: str) -> np.ndarray:
     """Rows whose text is not empty (and not missing).
 
     For Arrow-backed text this reads the string offsets directly: a value is non-empty iff its end
@@ -76,7 +76,7 @@ def _nonempty(df: pd.DataFrame, column: str) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _scores(df: pd.DataFrame, column: str) -> np.ndarray:
+def score_values(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df.columns:
         return np.full(len(df), np.nan)
     return df[column].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -225,19 +225,19 @@ class ProbeArrays:
 
     @staticmethod
     def _outcomes(df: pd.DataFrame) -> dict[str, np.ndarray]:
-        fake_error = _nonempty(df, "fake_error")
-        target_error = _nonempty(df, "target_error") | _nonempty(df, "target2_error")
+        fake_error = nonempty_text(df, "fake_error")
+        target_error = nonempty_text(df, "target_error") | nonempty_text(df, "target2_error")
         errored = fake_error | target_error
         valid = ~errored
 
-        named = valid & _nonempty(df, "fake_name")
-        fake_conf = np.where(named, _zero_if_missing(_scores(df, "fake_conf")), 0.0)
-        t1_named = _nonempty(df, "target_name")
-        t2_named = _nonempty(df, "target2_name")
-        t1_conf = np.where(t1_named, _zero_if_missing(_scores(df, "target_conf")), 0.0)
-        t2_conf = np.where(t2_named, _zero_if_missing(_scores(df, "target2_conf")), 0.0)
-        similarity = _scores(df, "similarity")
-        similarity_error = _nonempty(df, "similarity_error")
+        named = valid & nonempty_text(df, "fake_name")
+        fake_conf = np.where(named, _zero_if_missing(score_values(df, "fake_conf")), 0.0)
+        t1_named = nonempty_text(df, "target_name")
+        t2_named = nonempty_text(df, "target2_name")
+        t1_conf = np.where(t1_named, _zero_if_missing(score_values(df, "target_conf")), 0.0)
+        t2_conf = np.where(t2_named, _zero_if_missing(score_values(df, "target2_conf")), 0.0)
+        similarity = score_values(df, "similarity")
+        similarity_error = nonempty_text(df, "similarity_error")
         has_similarity = ~np.isnan(similarity) & ~similarity_error
         return dict(
             valid=valid, errored=errored, fake_error=fake_error, target_error=target_error, named=named,

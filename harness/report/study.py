@@ -19,6 +19,7 @@ from harness.metrics.meta import BASIS_LABELS, METRICS, metric_meta
 from harness.plotstyle import vendor_display, vendor_order
 from harness.study.data import ALL_DATASETS, SourceFile, dataset_order
 from harness.study.definitions import StudyDefinitions
+from harness.study.grid import study_order
 
 DASH = "–"
 
@@ -143,11 +144,9 @@ def identities_md(names: pd.DataFrame, top: int) -> str:
 
 
 def _groups(frame: pd.DataFrame) -> list[tuple[tuple[str, str], pd.DataFrame]]:
-    order = {d: i for i, d in enumerate(dataset_order(frame["dataset"]))}
-    vendors = {v: i for i, v in enumerate(vendor_order(frame["vendor"]))}
-    keys = sorted({(str(d), str(v)) for d, v in zip(frame["dataset"], frame["vendor"])},
-                  key=lambda k: (order.get(k[0], len(order)), vendors.get(k[1], len(vendors))))
-    return [(k, frame[(frame["dataset"] == k[0]) & (frame["vendor"] == k[1])]) for k in keys]
+    """(dataset, vendor) groups in the study's order (rows inside each group keep theirs)."""
+    ordered = study_order(frame, ["dataset", "vendor"])
+    return [((str(d), str(v)), g) for (d, v), g in ordered.groupby(["dataset", "vendor"], sort=False)]
 
 
 def confidence_md(stats: pd.DataFrame) -> str:

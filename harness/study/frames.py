@@ -48,6 +48,7 @@ import pandas as pd
 from harness.errors import DfiError
 from harness.metrics.compute import RECORD_COLUMNS, compute_metrics
 from harness.metrics.meta import BASES, METRICS
+from harness.metrics.probes import nonempty_text, score_values
 from harness.results.paper import PAPER_FILES
 from harness.results.schema import COLUMN_NAMES
 from harness.study.data import dataset_order
@@ -94,16 +95,6 @@ def _text(table: pd.DataFrame, column: str) -> pd.Series:
     return table[column].fillna("").astype(str)
 
 
-def _nonempty(table: pd.DataFrame, column: str) -> np.ndarray:
-    return (_text(table, column) != "").to_numpy()
-
-
-def _scores(table: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in table.columns:
-        return np.full(len(table), np.nan)
-    return table[column].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def vendor_thresholds(table: pd.DataFrame, override: float | None = None) -> dict[str, float]:
     """Per vendor in ``table``: ``override``, or else the smallest confidence of a named answer it gave.
 
@@ -117,8 +108,8 @@ def vendor_thresholds(table: pd.DataFrame, override: float | None = None) -> dic
     vendor = _text(table, "vendor").to_numpy()
     lows: list[pd.Series] = []
     for name, conf in pairs:
-        scores = _scores(table, conf)
-        named = _nonempty(table, name) & ~np.isnan(scores)
+        scores = score_values(table, conf)
+        named = nonempty_text(table, name) & ~np.isnan(scores)
         lows.append(pd.Series(scores[named]).groupby(vendor[named]).min())
     floor = pd.concat(lows).groupby(level=0).min() if lows else pd.Series(dtype=float)
     return {v: float(floor.get(v, 0.0)) for v in vendors}
@@ -129,7 +120,7 @@ def _frame_rows(table: pd.DataFrame) -> pd.DataFrame:
     key then frame number."""
     table = table.assign(**{c: "" for c in ("video", "frame") if c not in table.columns})
     needed = [c for c in (*FIRST_COLUMNS, *WINDOW_COLUMNS) if c in table.columns]
-    rows = table.loc[_nonempty(table, "video") & _nonempty(table, "frame"), needed]
+    rows = table.loc[nonempty_text(table, "video") & nonempty_text(table, "frame"), needed]
     text = rows["frame"].astype(str)
     bad = ~text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
     if bad.any():
@@ -193,7 +184,7 @@ def _windows(rows: pd.DataFrame, k: int, thresholds: Mapping[str, float]) -> tup
     out["fake_conf"] = np.where(named, conf, np.nan)
 
     for column in ERROR_COLUMNS:
-        out[column] = _first_per_window(window, _nonempty(kept, column), _text(kept, column), n)
+        out[column] = _first_per_window(window, nonempty_text(kept, column), _text(kept, column), n)
     out["similarity"], out["similarity_error"] = _window_similarity(kept, window, n)
     order = [c for c in COLUMN_NAMES if c in out.columns] + [c for c in out.columns if c not in COLUMN_NAMES]
     return out[order], counts
@@ -203,13 +194,13 @@ def _window_names(kept: pd.DataFrame, window: np.ndarray, n: int, k: int) -> tup
     """Per window, the name with the highest mean confidence over its k frames, and that mean (NaN: none)."""
     names = np.full(n, "", dtype=object)
     means = np.full(n, np.nan)
-    named = _nonempty(kept, "fake_name")
+    named = nonempty_text(kept, "fake_name")
     if not named.any():
         return names, means
     answers = pd.DataFrame({
         "window": window[named],
         "name": _text(kept, "fake_name").to_numpy()[named],
-        "conf": np.fmax(_scores(kept, "fake_conf")[named], 0.0),  # a name without a confidence counts 0
+        "conf": np.fmax(score_values(kept, "fake_conf")[named], 0.0),  # a name without a confidence counts 0
     })
     per_name = answers.groupby(["window", "name"], sort=False)["conf"].sum().div(k).reset_index()
     best = per_name.sort_values(["window", "conf", "name"], ascending=[True, False, True], kind="stable")
@@ -223,8 +214,8 @@ def _window_names(kept: pd.DataFrame, window: np.ndarray, n: int, k: int) -> tup
 def _window_similarity(kept: pd.DataFrame, window: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the frames' similarity scores (NaN when none), and the first similarity error of a window
     left without any score."""
-    scores = _scores(kept, "similarity")
-    failed = _nonempty(kept, "similarity_error")
+    scores = score_values(kept, "similarity")
+    failed = nonempty_text(kept, "similarity_error")
     present = ~np.isnan(scores) & ~failed
     total = np.bincount(window[present], weights=scores[present], minlength=n)
     count = np.bincount(window[present], minlength=n)
@@ -304,7 +295,7 @@ def frame_coverage(table: pd.DataFrame) -> pd.DataFrame:
     """One row per source file: whether its rows identify video and frame, and frames per video."""
     rows = []
     for (source, dataset, vendor), group in table.groupby(["source", "dataset", "vendor"], sort=True):
-        identified = _nonempty(group, "video") & _nonempty(group, "frame")
+        identified = nonempty_text(group, "video") & nonempty_text(group, "frame")
         per_video = _text(group, "video")[identified].value_counts()
         spec = PAPER_FILES.get(str(source))
         if spec is not None:
