@@ -13,10 +13,13 @@ Everything here is deterministic: the only randomness is the celebrity split
 
 Genuine answers are counted once per distinct real image (``real_image``, ``real_person``,
 ``real_name``, ``real_conf`` from :func:`harness.study.data.load_study`; a table without them
-falls back to one real image per target, ``target_name``/``target_conf``). A celebrity is known when
-any of its real images is named. A per-outcome confidence model is fitted where that outcome has
-at least :data:`MIN_OUTCOME_SCORES` named values; a population with fewer than :data:`MIN_SCORES`
-named values takes the vendor's pooled confidence model (and says so in ``notes``).
+falls back to one real image per target, ``target_name``/``target_conf``). Coverage and the answer
+rate on a known celebrity's real image are the MLE of a zero-inflated binomial over the celebrities
+(:func:`fit_coverage`); with one real image per celebrity (FCelebDF, VoxCelebTH, CelebBlend) only
+their product is identified, and a known celebrity is then one the vendor names. A per-outcome
+confidence model is fitted where that outcome has at least :data:`MIN_OUTCOME_SCORES` named
+values; a population with fewer than :data:`MIN_SCORES` named values takes the vendor's pooled
+confidence model (and says so in ``notes``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, special
 
 import harness
 from harness.errors import DfiError
@@ -80,16 +84,55 @@ def genuine_answers(rows: pd.DataFrame) -> pd.DataFrame:
     return out.drop_duplicates(keys).reset_index(drop=True)
 
 
-def person_answers(rows: pd.DataFrame) -> pd.DataFrame:
-    """(person, named) for every real-image answer a row holds: its real image, target and second reference."""
+def person_counts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per person: ``images`` (distinct real images) and ``named`` (how many the vendor named).
+
+    A person seen only as a target or a blend's second reference (their real images are in rows
+    outside ``rows``) counts as one image, named when the row's answer for them is.
+    """
     g = genuine_answers(rows)
-    parts = [pd.DataFrame({"person": g["person"], "named": g["name"] != ""})]
-    parts.append(pd.DataFrame({"person": _text(rows, "target"), "named": nonempty_text(rows, "target_name")}))
+    counts = pd.DataFrame({"person": g["person"], "named": (g["name"] != "").astype(int)})
+    counts = counts[counts["person"] != ""].groupby("person")["named"].agg(["size", "sum"])
+    counts.columns = ["images", "named"]
     refs = _text(rows, "references")
     second = np.array([r.partition("|")[2] for r in refs], dtype=object)
     blend = second != ""
-    parts.append(pd.DataFrame({"person": second[blend], "named": nonempty_text(rows, "target2_name")[blend]}))
-    return pd.concat(parts, ignore_index=True)
+    seen = pd.concat([
+        pd.DataFrame({"person": _text(rows, "target"), "named": nonempty_text(rows, "target_name")}),
+        pd.DataFrame({"person": second[blend], "named": nonempty_text(rows, "target2_name")[blend]}),
+    ], ignore_index=True)
+    seen = seen[(seen["person"] != "") & ~seen["person"].isin(counts.index)].groupby("person")["named"].any()
+    extra = pd.DataFrame({"images": 1, "named": seen.astype(int)}, index=seen.index)
+    return pd.concat([counts, extra]).sort_index()
+
+
+def fit_coverage(named: np.ndarray, images: np.ndarray) -> tuple[float, float]:
+    """MLE of (coverage c, P(named | known) q) of a zero-inflated binomial: a person is known with
+    probability c, and each of their ``images`` real images of a known person is named with probability q.
+
+    With one image per person only ``c x q`` is identified; then q = 1 (a known celebrity is one
+    the vendor names) and c is the named share.
+    """
+    named = np.asarray(named, dtype=np.float64)
+    images = np.asarray(images, dtype=np.float64)
+    if len(named) == 0:
+        return 0.0, 0.0
+    if images.max() <= 1 or named.sum() == 0:
+        return float((named > 0).mean()), 1.0
+    zero = named == 0
+
+    def nll(theta: np.ndarray) -> float:
+        c, q = special.expit(np.clip(theta, -30, 30))
+        log_known = np.log(c) + named * np.log(q) + (images - named) * np.log1p(-q)   # binomial coefficient cancels
+        ll = np.where(zero, np.logaddexp(log_known, np.log1p(-c)), log_known)
+        return float(-ll.sum())
+
+    c0 = float((named > 0).mean())
+    q0 = float(named.sum() / images[~zero].sum())
+    start = special.logit(np.clip([c0, q0], 1e-3, 1 - 1e-3))
+    best = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+    c, q = special.expit(np.clip(best.x, -30, 30))
+    return float(c), float(q)
 
 
 def fit_scores(x: np.ndarray, lower: float, upper: float = 100.0, step: float | None = None) -> ScoreModel | None:
@@ -111,17 +154,18 @@ def fit_genuine(rows: pd.DataFrame, vendor: str, dataset: str, floor: float,
     """The genuine population, the coverage of the dataset's celebrities, and the vendor's names for them."""
     g = genuine_answers(rows)
     named = (g["name"] != "").to_numpy()
-    people = person_answers(rows)
-    known_by_person = people.groupby("person")["named"].any()
-    known = {str(p): bool(k) for p, k in known_by_person.items() if p != ""}
-    known_people = {p for p, k in known.items() if k}
-    of_known = g["person"].isin(known_people).to_numpy()
+    people = person_counts(rows)
+    c, q = fit_coverage(people["named"].to_numpy(), people["images"].to_numpy())
+    # per person: known when named at all; an unnamed one when its posterior P(known | 0 of m named) >= 1/2
+    m = people["images"].to_numpy(dtype=np.float64)
+    posterior = c * (1 - q) ** m / np.maximum(c * (1 - q) ** m + (1 - c), 1e-300)
+    known = {str(p): bool(k > 0 or post >= 0.5) for p, k, post in zip(people.index, people["named"], posterior)}
     population = PopulationModel(
         vendor, dataset, "genuine", len(g), _rate(named.sum(), len(g)),
         fit_scores(g["conf"].to_numpy()[named], floor, 100.0, step),
-        answer_rate_if_known=_rate((named & of_known).sum(), of_known.sum()),
+        answer_rate_if_known=Rate(q, int(people.loc[people["named"] > 0, "images"].sum())),
     )
-    coverage = Coverage(len(known), _rate(len(known_people), len(known)), known)
+    coverage = Coverage(len(people), Rate(c, len(people)), known)
     counts = g[named].groupby(["person", "name"]).size().rename("n").reset_index()
     counts = counts.sort_values(["person", "n", "name"], ascending=[True, False, True]).drop_duplicates("person")
     names = {str(p): str(nm) for p, nm in zip(counts["person"], counts["name"]) if p != nm}
