@@ -9,9 +9,13 @@ similarity above its find-similar floor) is modelled on the unit variable
   hundredths below 100, where Azure's confidences on real images sit (half of them >= 99.9).
 
 Which one fits is decided per sample by likelihood (both have two parameters, so this is AIC's
-choice), never by the held-out half. On the study's files the logit-normal wins for every Azure
-sample with enough values and the Beta for AWS's deepfakes, whose integer confidences pile up at
-the floor (55) as well as the top: the held-out KS of the loser was 2-5x larger there.
+choice), never by the held-out half. Why these two: in a first look at the study's files (seed-0
+celebrity split, fit on half A, KS against half B) the Beta alone missed Azure's real-image
+confidences badly (held-out KS 0.16-0.17 on CelebDF and CelebFOM, against 0.03-0.04 for the
+logit-normal), while the logit-normal alone missed AWS's deepfakes, which pile up at the floor as
+well as at the top (a U-shaped Beta fits those). The selection picks the logit-normal for most
+Azure samples and the Beta for AWS's and for a few small or floor-heavy Azure ones (Azure's
+FCelebDF deepfakes, CelebBlend's real images); ``ScoreModel.loglik`` keeps both log-likelihoods.
 
 Reporting resolution. AWS reports whole numbers (every MatchConfidence in the study's files is an
 integer, 55.0 to 100.0), so a reported value ``x`` stands for the interval ``[x - step/2, x +
