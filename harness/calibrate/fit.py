@@ -61,15 +61,16 @@ class MockCosines:
         return self.genuine if population == "genuine" else self.deepfake
 
 
-def world_cosines(params: SimulationParams, vendor: str, datasets: set[str], seed: int) -> MockCosines:
-    from harness.simulate.run import vendor_behaviours
+def world_cosines(params: SimulationParams, profile: VendorProfile, datasets: set[str], seed: int) -> MockCosines:
+    """The simulated world's cosines as ``profile``'s recognizer sees them (its view, else the reference's)."""
+    from harness.simulate.run import behaviour_in, vendor_view
     from harness.simulate.world import World
 
-    world = World(replace(params, seed=seed))
-    beh = vendor_behaviours(world, (vendor,))[vendor]
+    world = World(replace(params, seed=seed), {profile.recognizer})
+    beh = behaviour_in(world, profile)
     gen: list[np.ndarray] = []
     fake: list[np.ndarray] = []
-    for probes in world.datasets:
+    for probes in vendor_view(world, beh.profile).datasets:
         if probes.spec.name not in datasets:
             continue
         for emb, out in ((probes.target_photo, gen), (probes.fake, fake)):
@@ -192,17 +193,18 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     rows = recorded[recorded["vendor"] == vendor]
     if rows.empty:
         raise CalibrationError(f"the recorded table has no rows for vendor {vendor!r}")
-    from harness.faces.registry import DEFAULT_RECOGNIZER
-
     params = params or SimulationParams.load()
     own = profile or load_profile(vendor)
-    profile = own.on_scale_of(DEFAULT_RECOGNIZER)  # the simulated world's cosines are on the reference scale
+    # the simulated world as the vendor's own recognizer sees it, or the reference view (and scale) where
+    # the parameters have no statistics for that recognizer
+    scale_of = own.recognizer if own.recognizer in params.recognizer_names else params.recognizer
+    profile = own.on_scale_of(scale_of)
     datasets = set(rows["dataset"].astype(str))
     fit_rows, test_rows = split_by_target(rows, seed)
     fit_samples = {p: population_sample(fit_rows, p) for p in ("genuine", "deepfake")}
     test_samples = {p: population_sample(test_rows, p) for p in ("genuine", "deepfake")}
-    fit_world = world_cosines(params, vendor, datasets, seed=params.seed + 2 * seed)
-    eval_world = world_cosines(params, vendor, datasets, seed=params.seed + 2 * seed + 1)
+    fit_world = world_cosines(params, profile, datasets, seed=params.seed + 2 * seed)
+    eval_world = world_cosines(params, profile, datasets, seed=params.seed + 2 * seed + 1)
     threshold_fraction = profile.report_threshold / profile.scale
     cal: Calibration
     if method == "isotonic":
@@ -224,9 +226,11 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
         notes=[f"mock side: simulated world ({', '.join(sorted(datasets))}; fit seed {params.seed + 2 * seed}, "
                f"evaluation seed {params.seed + 2 * seed + 1}); recorded split by (dataset, target), seed {seed}"],
     )
-    if own.recognizer != DEFAULT_RECOGNIZER:
-        report.notes.append(f"fitted on the reference recognizer's cosine scale ({DEFAULT_RECOGNIZER}) and carried "
+    if own.recognizer != scale_of:
+        report.notes.append(f"fitted on the reference recognizer's cosine scale ({scale_of}) and carried "
                             f"to {vendor}'s own recognizer ({own.recognizer}) through their anchors")
+    else:
+        report.notes.append(f"fitted on the simulated world as {vendor}'s own recognizer ({own.recognizer}) sees it")
     return fitted.on_scale_of(own.recognizer), report
 
 

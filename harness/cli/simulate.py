@@ -90,6 +90,8 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
               f"geometry rho={w.geometry.rho:.3f} k={w.geometry.subspace} photo cos={w.geometry.photo_mean:.3f}"
               f"+-{w.geometry.photo_sd:.3f}; simulated in {r.simulate_s:.1f} s")
     print_metrics(out, r.records, r.counts)
+    if r.agreement is not None:
+        out.print(_agreement_table(r.agreement, r.params, vendor_list))
     if r.study is not None:
         out.print(_study_comparison(r.records, r.study, beta, gamma))
     dtable = r.defense
@@ -107,9 +109,28 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
     out.print(st)
     if r.beta_gamma is not None and r.thresholds is not None:
         out.print(_sensitivity_rich(r.beta_gamma, r.thresholds))
-    out.print(f"wrote {out_dir}: results.parquet, metrics.csv/json, sweep.csv, defense.csv"
+    out.print(f"wrote {out_dir}: results.parquet, metrics.csv/json, agreement.csv, sweep.csv, defense.csv"
               + (", sensitivity.csv" if r.beta_gamma is not None else "") + f", {len(r.pngs)} plots, report "
               f"{r.report.name}  [dim](total {r.elapsed_s:.1f} s)[/dim]")
+
+
+def _agreement_table(agree: pd.DataFrame, params: Any, vendors: list[str]) -> Table:
+    """Each pair of simulated vendors on the same deepfakes (harness.compare.agreement), by dataset."""
+    from mockvendors.profile import load_profile
+
+    seen = ", ".join(f"{v.upper()} {load_profile(v).recognizer}"
+                     + ("" if load_profile(v).recognizer in params.recognizer_names else " (reference view)")
+                     for v in vendors)
+    t = Table(title=f"Cross-vendor agreement on the same simulated deepfakes, % of probes ({seen})",
+              title_style="bold")
+    for c in ("dataset", "vendors", "both", "only 1st", "only 2nd", "neither", "same name", "kappa"):
+        t.add_column(c, justify="left" if c in ("dataset", "vendors") else "right")
+    for _, row in agree.iterrows():
+        t.add_row(str(row["dataset"]), f"{row['vendor1'].upper()} x {row['vendor2'].upper()}",
+                  *(f"{row[f'{c}_pct']:.1f}" for c in ("both", "only1", "only2", "neither")),
+                  "-" if pd.isna(row["same_name_pct"]) else f"{row['same_name_pct']:.1f}",
+                  "-" if pd.isna(row["kappa"]) else f"{row['kappa']:.2f}")
+    return t
 
 
 def _fit_table(fit_table: pd.DataFrame) -> Table:

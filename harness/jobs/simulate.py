@@ -32,7 +32,7 @@ def estimate_parameters(*, to: Path, status: StatusFn = no_status) -> EstimateRe
     from harness.paths import shared_data_dir
     from harness.simulate.estimate import estimate_params
 
-    with status("measuring embedding and generator statistics on real photos (about a minute)..."):
+    with status("measuring every recognizer's embedding and generator statistics on real photos (a few minutes)..."):
         p = estimate_params(shared_data_dir())
     p.save(to)
     return EstimateResult(p, Path(to))
@@ -49,6 +49,7 @@ class SimulationResult:
     defense: pd.DataFrame  # defense.csv
     report: Path  # report.html
     pngs: list[Path] = field(default_factory=list)
+    agreement: pd.DataFrame | None = None  # cross-vendor agreement by dataset (agreement.csv)
     beta_gamma: pd.DataFrame | None = None  # sensitivity tables (None with sensitivity=False)
     thresholds: pd.DataFrame | None = None
     study: pd.DataFrame | None = None  # the study's recorded results (fit_study)
@@ -122,6 +123,10 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     t_sim = time.perf_counter() - t0
     write_results(sim.results, out_dir / "results.parquet")
     records, counts = write_metrics(sim.results, out_dir, beta, gamma)
+    from harness.compare.agreement import agreement
+
+    agree = agreement(sim.results, by=("dataset",))
+    agree.to_csv(out_dir / "agreement.csv", index=False)
     pngs = [metric_bars(records, out_dir / "metrics.png", title="simulation at study scale")]
     curves = sweep(sim.results)
     curves.to_csv(out_dir / "sweep.csv", index=False)
@@ -149,8 +154,9 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
                ("seed", str(params.seed))],
         records=records, counts=counts, errors=error_table(sim.results),
         plots=[(p.stem.replace("_", " "), p) for p in pngs],
-        files=["results.parquet", "metrics.csv", "metrics.json", "sweep.csv", "defense.csv"]
+        files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
         + (["sensitivity.csv"] if bg is not None else []) + [p.name for p in pngs])
     return SimulationResult(out_dir=out_dir, params=params, vendors=vendor_list, world=w, records=records,
-                            counts=counts, defense=dtable, report=report, pngs=pngs, beta_gamma=bg, thresholds=th,
+                            counts=counts, defense=dtable, report=report, pngs=pngs, agreement=agree,
+                            beta_gamma=bg, thresholds=th,
                             study=study, fit_table=fit_table, simulate_s=t_sim, elapsed_s=elapsed)

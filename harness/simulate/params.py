@@ -57,6 +57,37 @@ class GeneratorStats:
 
 
 @dataclass(frozen=True)
+class Coupling:
+    """How much of one recognizer's view of the world it shares with the reference recognizer's.
+
+    Every random draw of the world (identity centres, photos, deepfakes) is a standard normal;
+    a recognizer's draw is ``sqrt(c) * shared + sqrt(1 - c) * own``, so its marginal statistics are
+    its own (its measured spreads) whatever ``c`` is, and ``c`` sets how far its mistakes follow the
+    reference recognizer's: 1 = the same world seen on another scale, 0 = independent mistakes.
+    ``identity`` couples who looks like whom (centres and photos), ``deepfake`` how strongly each fake
+    carries its target (the generator's draws)."""
+
+    identity: float
+    deepfake: float
+    provenance: str = ""
+
+    def __post_init__(self) -> None:
+        for name, value in (("identity", self.identity), ("deepfake", self.deepfake)):
+            if not 0.0 <= value <= 1.0:
+                raise SimulationError(f"a coupling needs 0 <= {name} <= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class RecognizerStats:
+    """The world as one more recognizer sees it: its own cosine statistics and its coupling to the
+    reference recognizer (:attr:`SimulationParams.recognizer`)."""
+
+    embedding: EmbeddingStats
+    generators: dict[str, GeneratorStats]
+    coupling: Coupling
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     method: str
@@ -82,6 +113,9 @@ class SimulationParams:
     gallery_photos: int = 5
     seed: int = 0
     notes: str = ""
+    # the recognizer ``embedding`` and ``generators`` were measured with, and the others' views
+    recognizer: str = "faceplugin"
+    recognizers: dict[str, RecognizerStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         need = max((d.targets for d in self.datasets), default=0) + 1
@@ -92,6 +126,23 @@ class SimulationParams:
             raise SimulationError(f"no generator statistics for {sorted(missing)}")
         if abs(sum(self.regions.values()) - 1.0) > 1e-6:
             raise SimulationError("region shares must add up to 1")
+        for name, view in self.recognizers.items():
+            gaps = {d.method for d in self.datasets} - set(view.generators)
+            if gaps:
+                raise SimulationError(f"recognizer {name}: no generator statistics for {sorted(gaps)}")
+        if self.recognizer in self.recognizers:
+            raise SimulationError(f"{self.recognizer} is the reference recognizer; it cannot also be a view")
+
+    @property
+    def recognizer_names(self) -> tuple[str, ...]:
+        """The reference recognizer, then every other one the world has a view for."""
+        return (self.recognizer, *self.recognizers)
+
+    def stats_of(self, recognizer: str) -> tuple[EmbeddingStats, dict[str, GeneratorStats]]:
+        if recognizer == self.recognizer:
+            return self.embedding, self.generators
+        view = self.recognizers[recognizer]
+        return view.embedding, view.generators
 
     @property
     def total_probes(self) -> int:
@@ -113,12 +164,9 @@ class SimulationParams:
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> SimulationParams:
         try:
-            emb = d["embedding"]
             return cls(
-                embedding=EmbeddingStats(Spread(**emb["same_person"]), Spread(**emb["different_person"]),
-                                         int(emb.get("dim", 512)), str(emb.get("provenance", ""))),
-                generators={k: GeneratorStats(Spread(**g["to_identity"]), Spread(**g["to_other"]),
-                                              str(g.get("provenance", ""))) for k, g in d["generators"].items()},
+                embedding=_embedding_stats(d["embedding"]),
+                generators=_generator_stats(d["generators"]),
                 datasets=tuple(DatasetSpec(**{**x, "to_identity": Spread(**x["to_identity"])})
                                if x.get("to_identity")
                                else DatasetSpec(**{k: v for k, v in x.items() if k != "to_identity"})
@@ -128,6 +176,11 @@ class SimulationParams:
                 gallery_photos=int(d.get("gallery_photos", 5)),
                 seed=int(d.get("seed", 0)),
                 notes=str(d.get("notes", "")),
+                recognizer=str(d.get("recognizer", "faceplugin")),
+                recognizers={str(name): RecognizerStats(_embedding_stats(v["embedding"]),
+                                                        _generator_stats(v["generators"]),
+                                                        Coupling(**v["coupling"]))
+                             for name, v in (d.get("recognizers") or {}).items()},
             )
         except SimulationError:
             raise
@@ -146,6 +199,16 @@ class SimulationParams:
             raise InputFileError(str(path), f"cannot read: {exc.strerror}") from exc
         except json.JSONDecodeError as exc:
             raise InputFileError(str(path), f"not JSON: {exc}") from exc
+
+
+def _embedding_stats(emb: dict[str, Any]) -> EmbeddingStats:
+    return EmbeddingStats(Spread(**emb["same_person"]), Spread(**emb["different_person"]),
+                          int(emb.get("dim", 512)), str(emb.get("provenance", "")))
+
+
+def _generator_stats(gens: dict[str, Any]) -> dict[str, GeneratorStats]:
+    return {k: GeneratorStats(Spread(**g["to_identity"]), Spread(**g["to_other"]), str(g.get("provenance", "")))
+            for k, g in gens.items()}
 
 
 # The study's datasets: probe counts are the rows of its recorded result files (FCelebDF: the AWS/MS

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.faces.registry import DEFAULT_RECOGNIZER as REFERENCE_RECOGNIZER
 from harness.results.io import validate_results
 from harness.results.schema import SCHEMA_VERSION
 from harness.simulate.params import SimulationParams
-from harness.simulate.world import SimProbes, World
+from harness.simulate.world import SimProbes, View, World
 from harness.vendors import registry
 from mockvendors.analysis import ImageAnalysis
 from mockvendors.behaviour import MockVendorBehaviour
@@ -39,11 +38,18 @@ class _NoImages:
         raise RuntimeError("the embedding-space simulation does not analyse images")
 
 
-def world_gallery(world: World) -> Gallery:
+def world_gallery(world: World, recognizer: str | None = None) -> Gallery:
     celebs = world.celebrities
+    view = world.views[recognizer or world.params.recognizer]
     identities = [Identity(n, stable_id(n), {"region": r}) for n, r in zip(celebs.names, celebs.regions, strict=True)]
     shas = [f"sim-gallery-{i}" for i in range(len(world.gallery_owner))]
-    return Gallery(identities, world.gallery_embeddings, world.gallery_owner, shas, model_id="simulation")
+    return Gallery(identities, view.gallery_embeddings, world.gallery_owner, shas,
+                   model_id=f"simulation:{view.recognizer}")
+
+
+def vendor_view(world: World, profile: VendorProfile) -> View:
+    """The view a vendor answers from: its own recognizer's where the world has one, else the reference's."""
+    return world.view(profile.recognizer) or world.views[world.params.recognizer]
 
 
 def vendor_behaviours(
@@ -51,18 +57,20 @@ def vendor_behaviours(
 ) -> dict[str, MockVendorBehaviour]:
     """The mock vendors' behaviour (built-in profiles, ``overrides[vendor]`` merged over them).
 
-    The simulated world's cosines are on the reference recognizer's scale (its geometry was measured with
-    the default pipeline), so each profile's calibrations are carried there from its own recognizer's
-    scale (:meth:`VendorProfile.on_scale_of`): a vendor answers as its calibration says, through the
-    anchors that match the two scales. The simulation does not model where two recognizers disagree
-    on one face; every vendor sees the same simulated cosine."""
+    Each vendor answers from the world as its own recognizer sees it (:class:`~harness.simulate.world.View`),
+    with its calibration as written, so the three vendors' mistakes are as correlated as the recognizers'
+    couplings make them. A vendor whose recognizer the parameters have no statistics for (parameters
+    written before there were views) answers from the reference view, with its calibrations carried to
+    the reference scale through the anchors (:meth:`VendorProfile.on_scale_of`)."""
     vendors = registry.names() if vendors is None else vendors
-    gallery = world_gallery(world)
-    out = {}
-    for v in vendors:
-        prof: VendorProfile = load_profile(v, (overrides or {}).get(v)).on_scale_of(REFERENCE_RECOGNIZER)
-        out[v] = MockVendorBehaviour(prof, gallery, _NoImages())
-    return out
+    return {v: behaviour_in(world, load_profile(v, (overrides or {}).get(v))) for v in vendors}
+
+
+def behaviour_in(world: World, profile: VendorProfile) -> MockVendorBehaviour:
+    """``profile``'s behaviour over the gallery of its view of ``world``, on that view's scale."""
+    view = vendor_view(world, profile)
+    return MockVendorBehaviour(profile.on_scale_of(view.recognizer), world_gallery(world, view.recognizer),
+                               _NoImages())
 
 
 @dataclass
@@ -119,8 +127,9 @@ def probe_ids(probes: SimProbes) -> np.ndarray:
 
 def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour]) -> Simulation:
     ids = [probe_ids(p) for p in world.datasets]
-    frames = [pd.DataFrame(dataset_rows(world, p, beh, k)) for p, k in zip(world.datasets, ids, strict=True)
-              for beh in vendors.values()]
+    frames = [pd.DataFrame(dataset_rows(world, p, beh, k))
+              for beh in vendors.values()
+              for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True)]
     table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")
     return Simulation(world, dict(vendors), table, ids)
 
@@ -129,5 +138,5 @@ def simulate(params: SimulationParams, vendors: Sequence[str] | None = None,
              overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
     """Build the world from ``params`` and run every vendor on every probe."""
     vendors = registry.names() if vendors is None else vendors
-    world = World(params)
+    world = World(params, {load_profile(v, (overrides or {}).get(v)).recognizer for v in vendors})
     return run_world(world, vendor_behaviours(world, vendors, overrides))

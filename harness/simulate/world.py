@@ -8,23 +8,34 @@ Construction (all vectors unit-length, in the embedding model's dimension D):
 - a photo of person i: ``x = a c_i + sqrt(1 - a^2) w`` with ``w`` random and ``a`` drawn per photo,
   so two photos of one person have cosine ~ ``a a'`` (the measured same-person spread);
 - a deepfake that takes its identity from photo ``x_id`` and the rest from photo ``x_other``:
-  ``f = t x_id + o x_other + sqrt(1 - t^2 - o^2) w``, with ``t`` and ``o`` drawn from the family's
-  measured ``to_identity`` / ``to_other`` cosine spreads (replacement: identity = the target's face,
-  other = the reference video's person; reenactment: identity = the target's frame, other = the
-  driving person; synthesis: the two blended celebrities).
+  ``f = t x_id + o x_other + r w`` (``w`` orthogonal to both photos), with the weights solved
+  (:func:`fake_weights`) so that ``f``'s cosines to the two photos are draws from the family's
+  measured ``to_identity`` / ``to_other`` spreads, whatever the two photos' own cosine (near 0 for
+  faceplugin, about 0.83 for dlib, whose different people all sit close together) (replacement:
+  identity = the target's face, other = the reference video's person; reenactment: identity = the
+  target's frame, other = the driving person; synthesis: the two blended celebrities).
 
 The parameters (``rho``, ``k``, photo strength) are solved from the measured cosine means and
 spreads in :func:`solve_geometry`.
+
+Several recognizers: the world is built once per recognizer the parameters describe (a
+:class:`View`), each in its own dimension and with its own measured spreads, over the same
+celebrities, gallery owners and probes (who impersonates whom). Every random draw is a standard
+normal from a named stream; a view mixes the reference recognizer's draw with its own,
+``sqrt(c) * shared + sqrt(1 - c) * own`` (``c``: the view's :class:`~harness.simulate.params.Coupling`),
+so each recognizer keeps its own statistics while its mistakes are only partly the reference's.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.simulate.params import DatasetSpec, SimulationParams, Spread
+from harness.simulate.params import Coupling, DatasetSpec, EmbeddingStats, GeneratorStats, SimulationParams, Spread
 
 
 @dataclass(frozen=True)
@@ -35,9 +46,10 @@ class Geometry:
     photo_sd: float
 
 
-def solve_geometry(p: SimulationParams) -> Geometry:
-    same, diff = p.embedding.same_person, p.embedding.different_person
-    dim = p.embedding.dim
+def solve_geometry(p: SimulationParams | EmbeddingStats) -> Geometry:
+    e = p.embedding if isinstance(p, SimulationParams) else p
+    same, diff = e.same_person, e.different_person
+    dim = e.dim
     mu_s = min(max(same.mean, 0.05), 0.99)
     a_mean = math.sqrt(mu_s)
     # cos(x, x') = a a' (photos of one person): sd ~ sqrt(2) a_mean sd(a)
@@ -54,15 +66,71 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _draw(rng: np.random.Generator, s: Spread, n: int, lo: float, hi: float) -> np.ndarray:
-    return np.clip(rng.normal(s.mean, s.sd, n), lo, hi)
+def fake_weights(to_identity: np.ndarray, to_other: np.ndarray, between: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``t, o`` of a deepfake ``t x_id + o x_other + rest * w`` (``w`` orthogonal to both photos)
+    whose cosines to the two photos are ``to_identity`` and ``to_other``, the photos' own cosine being
+    ``between``. Where the two cosines are not reachable together (the fake would be longer than 1),
+    both weights shrink by the same factor."""
+    r = np.clip(between, -0.995, 0.995)
+    t = (to_identity - r * to_other) / (1 - r**2)
+    o = (to_other - r * to_identity) / (1 - r**2)
+    norm2 = t**2 + o**2 + 2 * t * o * r
+    shrink = np.where(norm2 > 0.999, np.sqrt(0.999 / np.maximum(norm2, 1e-12)), 1.0)
+    return t * shrink, o * shrink
+
+
+def _project(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The part of each row of ``w`` in the span of the rows of ``a`` and ``b`` (unit rows)."""
+    ab = np.sum(a * b, axis=1)
+    wa, wb = np.sum(w * a, axis=1), np.sum(w * b, axis=1)
+    det = np.maximum(1 - ab**2, 1e-9)
+    ca, cb = (wa - ab * wb) / det, (wb - ab * wa) / det
+    return ca[:, None] * a + cb[:, None] * b
+
+
+class Streams:
+    """Named random streams: the same name gives the same draws in every view, mixed with the view's
+    own draws by its coupling (the reference view, ``coupling=None``, takes the shared draws as they are)."""
+
+    def __init__(self, seed: int, recognizer: str, latent_dim: int, coupling: Coupling | None):
+        self.seed = seed
+        self.own_key = zlib.crc32(recognizer.encode()) + 1
+        self.latent_dim = latent_dim
+        self.coupling = coupling
+
+    def _rng(self, name: str, who: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode()), who])
+
+    def shared(self, name: str) -> np.random.Generator:
+        """A stream every view shares as it is (who impersonates whom, regions)."""
+        return self._rng(name, 0)
+
+    def normal(self, name: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
+        """Standard normals of ``shape``; the last axis of a ``(n, d)`` draw is the first ``d`` of
+        the latent dimension, so views of different dimensions share their leading coordinates."""
+        vector = len(shape) == 2
+        full = (shape[0], self.latent_dim) if vector else shape
+        z = self._rng(name, 0).standard_normal(full)
+        if vector:
+            z = z[:, : shape[1]]
+        if self.coupling is None:
+            return z
+        c = self.coupling.identity if kind == "identity" else self.coupling.deepfake
+        if c >= 1.0:
+            return z
+        own = self._rng(name, self.own_key).standard_normal(shape)
+        return math.sqrt(c) * z + math.sqrt(1.0 - c) * own
+
+
+def _spread_draw(z: np.ndarray, s: Spread, lo: float, hi: float) -> np.ndarray:
+    return np.clip(s.mean + s.sd * z, lo, hi)
 
 
 @dataclass
 class Celebrities:
     names: list[str]
     regions: list[str]
-    centres: np.ndarray  # (N, D)
+    centres: np.ndarray  # (N, D) on the reference recognizer's view
 
 
 @dataclass
@@ -78,69 +146,129 @@ class SimProbes:
     identity_cos: np.ndarray  # cosine of the fake to its identity source photo (generator strength)
 
 
+@dataclass
+class View:
+    """The world as one recognizer sees it."""
+
+    recognizer: str
+    geometry: Geometry
+    centres: np.ndarray  # (N, D)
+    gallery_embeddings: np.ndarray
+    datasets: list[SimProbes]
+
+
+def carried_to_identity(spec: DatasetSpec, reference: GeneratorStats, own: GeneratorStats) -> Spread:
+    """A dataset's ``to_identity`` on a recognizer's scale: a per-dataset override (measured on the
+    reference recognizer) moves the family's mean by the same number of the family's spreads."""
+    if spec.to_identity is None:
+        return own.to_identity
+    ref = reference.to_identity
+    if ref.sd <= 0:
+        return own.to_identity
+    z = (spec.to_identity.mean - ref.mean) / ref.sd
+    ratio = own.to_identity.sd / ref.sd
+    return Spread(own.to_identity.mean + z * own.to_identity.sd, spec.to_identity.sd * ratio)
+
+
 class World:
-    """Celebrities, a gallery of their photos, and deepfake probes for each dataset."""
+    """Celebrities, a gallery of their photos, and deepfake probes for each dataset, seen by every
+    recognizer the parameters have statistics for (:attr:`views`; the reference first)."""
 
-    def __init__(self, params: SimulationParams):
+    def __init__(self, params: SimulationParams, recognizers: Collection[str] | None = None):
+        """``recognizers``: build only these views besides the reference (default: every one)."""
         self.params = params
-        self.geometry = solve_geometry(params)
-        self.rng = np.random.default_rng(params.seed)
-        self.dim = params.embedding.dim
-        self.shared = _unit(self.rng.standard_normal(self.dim))
-        self.celebrities = self._celebrities()
-        self.gallery_embeddings, self.gallery_owner = self._gallery()
-        self.datasets = [self._dataset(spec, i) for i, spec in enumerate(params.datasets)]
+        p = params
+        self.latent_dim = max(p.stats_of(r)[0].dim for r in p.recognizer_names)
+        self.regions = self._regions()
+        self.gallery_owner = np.repeat(np.arange(p.celebrities), p.gallery_photos)
+        self.pairs = [self._people(spec) for spec in p.datasets]
+        wanted = p.recognizer_names if recognizers is None else [r for r in p.recognizer_names
+                                                                   if r == p.recognizer or r in recognizers]
+        self.views: dict[str, View] = {r: self._view(r) for r in wanted}
+        ref = self.views[p.recognizer]
+        self.geometry = ref.geometry
+        self.dim = ref.centres.shape[1]
+        self.celebrities = Celebrities([f"Celebrity {i:03d}" for i in range(p.celebrities)], self.regions,
+                                       ref.centres)
+        self.gallery_embeddings = ref.gallery_embeddings
+        self.datasets = ref.datasets
 
-    def _celebrities(self) -> Celebrities:
-        p, g = self.params, self.geometry
+    def view(self, recognizer: str) -> View | None:
+        return self.views.get(recognizer)
+
+    def _regions(self) -> list[str]:
+        p = self.params
         n = p.celebrities
-        basis = np.linalg.qr(self.rng.standard_normal((self.dim, g.subspace)))[0]  # (D, k) orthonormal
-        v = _unit(self.rng.standard_normal((n, g.subspace)) @ basis.T)
-        v = _unit(v - (v @ self.shared)[:, None] * self.shared[None, :])
-        centres = _unit(math.sqrt(g.rho) * self.shared[None, :] + math.sqrt(1 - g.rho) * v)
         regions = list(p.regions)
         shares = np.array([p.regions[r] for r in regions])
         counts = np.floor(shares * n).astype(int)
         counts[0] += n - counts.sum()
         region_of = np.repeat(np.arange(len(regions)), counts)
-        self.rng.shuffle(region_of)
-        names = [f"Celebrity {i:03d}" for i in range(n)]
-        return Celebrities(names, [regions[r] for r in region_of], centres)
+        Streams(p.seed, "", 1, None).shared("regions").shuffle(region_of)
+        return [regions[r] for r in region_of]
 
-    def photos(self, who: np.ndarray) -> np.ndarray:
-        """One fresh genuine photo embedding per entry of ``who`` (celebrity indices)."""
-        g = self.geometry
-        a = _draw(self.rng, Spread(g.photo_mean, g.photo_sd), len(who), 0.05, 0.999)
-        c = self.celebrities.centres[who]
-        w = self.rng.standard_normal((len(who), self.dim), dtype=np.float32).astype(np.float64)
+    def _people(self, spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+        """Who each probe impersonates and who the other person is: the same in every view."""
+        rng = Streams(self.params.seed, "", 1, None).shared(f"{spec.name}/people")
+        n_celebs = self.params.celebrities
+        targets = rng.choice(n_celebs, size=spec.targets, replace=False)
+        target = targets[np.arange(spec.probes) % spec.targets]
+        if spec.method == "synthesis":
+            other = rng.choice(targets, size=spec.probes)  # study: blends of two celebrities of the set
+        else:
+            other = rng.integers(0, n_celebs, spec.probes)
+        clash = other == target
+        while clash.any():
+            other[clash] = rng.integers(0, n_celebs, int(clash.sum()))
+            clash = other == target
+        return target, other
+
+    def _view(self, recognizer: str) -> View:
+        p = self.params
+        emb, gens = p.stats_of(recognizer)
+        coupling = None if recognizer == p.recognizer else p.recognizers[recognizer].coupling
+        streams = Streams(p.seed, recognizer, self.latent_dim, coupling)
+        g = solve_geometry(emb)
+        centres = self._centres(streams, g, emb.dim)
+        gallery = self._photos(streams, g, centres, self.gallery_owner, "gallery")
+        datasets = [self._dataset(streams, g, centres, spec, who, p.generators, gens)
+                    for spec, who in zip(p.datasets, self.pairs, strict=True)]
+        return View(recognizer, g, centres, gallery, datasets)
+
+    def _centres(self, streams: Streams, g: Geometry, dim: int) -> np.ndarray:
+        n = self.params.celebrities
+        shared = _unit(streams.normal("shared-direction", (1, dim), "identity"))[0]
+        basis = np.linalg.qr(streams.normal("identity-basis", (dim, dim), "identity")[:, : g.subspace])[0]
+        v = _unit(streams.normal("identity-centres", (n, dim), "identity")[:, : g.subspace] @ basis.T)
+        v = _unit(v - (v @ shared)[:, None] * shared[None, :])
+        return _unit(math.sqrt(g.rho) * shared[None, :] + math.sqrt(1 - g.rho) * v)
+
+    def _photos(self, streams: Streams, g: Geometry, centres: np.ndarray, who: np.ndarray, name: str) -> np.ndarray:
+        """One genuine photo embedding per entry of ``who`` (celebrity indices), from stream ``name``."""
+        a = _spread_draw(streams.normal(f"{name}/strength", (len(who),), "identity"),
+                         Spread(g.photo_mean, g.photo_sd), 0.05, 0.999)
+        c = centres[who]
+        w = streams.normal(f"{name}/noise", (len(who), centres.shape[1]), "identity")
         w = _unit(w - np.sum(w * c, axis=1, keepdims=True) * c)
         return _unit(a[:, None] * c + np.sqrt(1 - a**2)[:, None] * w)
 
-    def _gallery(self) -> tuple[np.ndarray, np.ndarray]:
-        owner = np.repeat(np.arange(self.params.celebrities), self.params.gallery_photos)
-        return self.photos(owner), owner
-
-    def _dataset(self, spec: DatasetSpec, k: int) -> SimProbes:
-        n_celebs = self.params.celebrities
-        targets = self.rng.choice(n_celebs, size=spec.targets, replace=False)
-        target = targets[np.arange(spec.probes) % spec.targets]
-        if spec.method == "synthesis":
-            other = self.rng.choice(targets, size=spec.probes)  # study: blends of two celebrities of the set
-        else:
-            other = self.rng.integers(0, n_celebs, spec.probes)
-        clash = other == target
-        while clash.any():
-            other[clash] = self.rng.integers(0, n_celebs, int(clash.sum()))
-            clash = other == target
-        gen = self.params.generators[spec.method]
-        source_t = self.photos(target)  # the photo/footage the generator takes the identity from
-        source_o = self.photos(other)
-        t = _draw(self.rng, spec.to_identity or gen.to_identity, spec.probes, 0.0, 0.995)
-        o = _draw(self.rng, gen.to_other, spec.probes, 0.0, 0.995)
-        over = t**2 + o**2 > 0.999
-        scale = np.where(over, np.sqrt(0.999 / np.maximum(t**2 + o**2, 1e-12)), 1.0)
-        t, o = t * scale, o * scale
-        w = _unit(self.rng.standard_normal((spec.probes, self.dim)))
-        fake = _unit(t[:, None] * source_t + o[:, None] * source_o + np.sqrt(1 - t**2 - o**2)[:, None] * w)
-        return SimProbes(spec, target, other, fake, self.photos(target), self.photos(other),
+    def _dataset(self, streams: Streams, g: Geometry, centres: np.ndarray, spec: DatasetSpec,
+                 who: tuple[np.ndarray, np.ndarray], reference: dict[str, GeneratorStats],
+                 own: dict[str, GeneratorStats]) -> SimProbes:
+        target, other = who
+        n, name = spec.probes, spec.name
+        gen = own[spec.method]
+        source_t = self._photos(streams, g, centres, target, f"{name}/identity-source")
+        source_o = self._photos(streams, g, centres, other, f"{name}/other-source")
+        to_identity = carried_to_identity(spec, reference[spec.method], gen)
+        c_t = _spread_draw(streams.normal(f"{name}/to-identity", (n,), "deepfake"), to_identity, 0.0, 0.995)
+        c_o = _spread_draw(streams.normal(f"{name}/to-other", (n,), "deepfake"), gen.to_other, 0.0, 0.995)
+        t, o = fake_weights(c_t, c_o, np.sum(source_t * source_o, axis=1))
+        w = _unit(streams.normal(f"{name}/fake-noise", (n, centres.shape[1]), "deepfake"))
+        w = _unit(w - _project(w, source_t, source_o))
+        rest = np.sqrt(np.clip(1 - t**2 - o**2 - 2 * t * o * np.sum(source_t * source_o, axis=1), 0.0, 1.0))
+        fake = _unit(t[:, None] * source_t + o[:, None] * source_o + rest[:, None] * w)
+        return SimProbes(spec, target, other, fake,
+                         self._photos(streams, g, centres, target, f"{name}/target-photo"),
+                         self._photos(streams, g, centres, other, f"{name}/other-photo"),
                          np.sum(fake * source_t, axis=1))
