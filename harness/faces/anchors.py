@@ -9,7 +9,8 @@ about 0.0). Two anchors, measured on the same real photos for every recognizer, 
 :func:`to_scale` maps a cosine from one recognizer's scale to another's linearly through the two
 anchors. That is how the mock profiles' calibrations were carried from the reference recognizer
 (faceplugin, on which they were first chosen) to the recognizers the other vendors use, and how the
-embedding-space simulation (built on the reference scale) reads a vendor's calibration.
+embedding-space simulation reads a vendor's calibration when its parameters have no view of that
+vendor's recognizer (:mod:`harness.simulate.world`).
 
 The photo set (:func:`photo_set`): the three Obama photos and Biden of ``../shared/data/faces``,
 the Tom Hanks crop and the six people of ``t1.jpg`` from the installed demo photos, and the five
