@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 import harness
-from harness.vendorfit.model import (
+from mockvendors.fitted.model import (
     AGGREGATES,
     ASSUMED,
     POOLED,

@@ -18,8 +18,8 @@ import yaml
 from harness.study.definitions import StudyDefinitions
 from harness.vendorfit.aggregates import nav_model, with_published
 from harness.vendorfit.fit import fit_vendor_model
-from harness.vendorfit.model import VendorModel
 from harness.vendorfit.split import ALL
+from mockvendors.fitted.model import VendorModel
 
 
 def fit_study_models(table: pd.DataFrame, *, seed: int = 0, half: str = ALL,

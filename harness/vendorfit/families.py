@@ -32,10 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-FAMILIES: tuple[str, ...] = ("beta", "logitnormal")
-# u is kept this far inside (0, 1): a value reported exactly at a bound (AWS's 100.0, an Azure
-# similarity at its floor) would otherwise have log density -inf under both families
-EDGE = 1e-7
+from mockvendors.fitted.distributions import FAMILIES, to_unit, unit_cdf, unit_logpdf
+
 STEPS: tuple[float, ...] = (1.0, 0.5, 0.1)
 STEP_TOLERANCE = 1e-4
 
@@ -45,43 +43,6 @@ class FamilyFit:
     family: str
     params: tuple[float, float]
     loglik: float  # on the unit variable u (the Jacobian is the same for every family)
-
-
-def to_unit(x: np.ndarray, lower: float, upper: float) -> np.ndarray:
-    return np.clip((np.asarray(x, dtype=np.float64) - lower) / (upper - lower), EDGE, 1.0 - EDGE)
-
-
-def from_unit(u: np.ndarray, lower: float, upper: float) -> np.ndarray:
-    return lower + (upper - lower) * np.asarray(u, dtype=np.float64)
-
-
-def unit_cdf(family: str, params: Sequence[float], u: np.ndarray) -> np.ndarray:
-    u = np.asarray(u, dtype=np.float64)
-    if family == "beta":
-        return np.asarray(stats.beta.cdf(u, params[0], params[1]), dtype=np.float64)
-    if family == "logitnormal":
-        with np.errstate(divide="ignore"):
-            z = special.logit(np.clip(u, 0.0, 1.0))
-        return np.asarray(stats.norm.cdf(z, params[0], params[1]), dtype=np.float64)
-    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-
-
-def unit_logpdf(family: str, params: Sequence[float], u: np.ndarray) -> np.ndarray:
-    u = np.asarray(u, dtype=np.float64)
-    if family == "beta":
-        return np.asarray(stats.beta.logpdf(u, params[0], params[1]), dtype=np.float64)
-    if family == "logitnormal":
-        z = special.logit(u)
-        return np.asarray(stats.norm.logpdf(z, params[0], params[1]) - np.log(u) - np.log1p(-u), dtype=np.float64)
-    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-
-
-def unit_sample(family: str, params: Sequence[float], rng: np.random.Generator, size: int) -> np.ndarray:
-    if family == "beta":
-        return rng.beta(params[0], params[1], size)
-    if family == "logitnormal":
-        return np.asarray(special.expit(rng.normal(params[0], params[1], size)), dtype=np.float64)
-    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
 
 
 def reporting_step(values: np.ndarray) -> float | None:
@@ -152,12 +113,3 @@ def fit_best(x: np.ndarray, lower: float, upper: float, step: float | None = Non
     fits = [fit_family(f, x, lower, upper, step) for f in families]
     best = max(fits, key=lambda f: (f.loglik, -families.index(f.family)))
     return best, {f.family: f.loglik for f in fits}
-
-
-def draw_scores(family: str, params: Sequence[float], lower: float, upper: float, step: float | None,
-                rng: np.random.Generator, size: int) -> np.ndarray:
-    """``size`` scores from the family, on the vendor's reporting grid when it has one."""
-    x = from_unit(unit_sample(family, params, rng, size), lower, upper)
-    if step is not None:
-        x = np.round(x / step) * step
-    return np.clip(x, lower, upper)

@@ -1,4 +1,4 @@
-"""Fit a :class:`~harness.vendorfit.model.VendorModel` to a recorded results table by maximum likelihood.
+"""Fit a :class:`~mockvendors.fitted.model.VendorModel` to a recorded results table by maximum likelihood.
 
 Everything here is deterministic: the only randomness is the celebrity split
 (:mod:`harness.vendorfit.split`), fixed by the seed. What each parameter's MLE is:
@@ -38,7 +38,8 @@ from harness.metrics.probes import ProbeArrays, nonempty_text, score_values
 from harness.study.definitions import StudyDefinitions
 from harness.study.outcomes import OUTCOMES, reference_names
 from harness.vendorfit import families
-from harness.vendorfit.model import (
+from harness.vendorfit.split import select_half
+from mockvendors.fitted.model import (
     POOLED,
     RECORDS,
     Coverage,
@@ -51,7 +52,6 @@ from harness.vendorfit.model import (
     Split,
     VendorModel,
 )
-from harness.vendorfit.split import select_half
 
 # a named confidence is never below these (DESIGN.md section 2; the study's smallest: 55.0 and 70.0056)
 VENDOR_FLOORS: dict[str, float] = {"aws": 55.0, "ms": 70.0, "nav": 0.0}

@@ -39,7 +39,7 @@ import pandas as pd
 
 from harness.results.schema import COLUMN_NAMES, SCHEMA_VERSION
 from harness.study.outcomes import OUTCOMES
-from harness.vendorfit.model import DatasetModel, ScoreModel, VendorModel
+from mockvendors.fitted.model import DatasetModel, ScoreModel, VendorModel
 
 SCORE_COLUMNS = ("target_conf", "target2_conf", "fake_conf", "similarity", "real_conf")
 STUDY_COLUMNS: tuple[str, ...] = ("real_person", "real_name", "real_conf", "real_image", "video", "frame",

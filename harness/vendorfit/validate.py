@@ -39,9 +39,9 @@ from harness.metrics.probes import ProbeArrays
 from harness.study.data import dataset_order
 from harness.study.definitions import StudyDefinitions
 from harness.vendorfit.fit import fit_vendor_model, genuine_answers
-from harness.vendorfit.model import VendorModel
 from harness.vendorfit.sample import sample_table
 from harness.vendorfit.split import select_half
+from mockvendors.fitted.model import VendorModel
 
 KS_GOAL = 0.1
 ANSWER_RATE_GOAL = 2.0   # percentage points

@@ -18,7 +18,8 @@ from harness.results.schema import COLUMN_NAMES
 from harness.vendorfit.aggregates import PUBLISHED, fit_to_aggregates, nav_model, with_published
 from harness.vendorfit.build import from_yaml, to_yaml
 from harness.vendorfit.fit import fit_vendor_model
-from harness.vendorfit.model import (
+from harness.vendorfit.sample import sample_table, synthetic_skeleton
+from mockvendors.fitted.model import (
     AGGREGATES,
     ASSUMED,
     ORIGINS,
@@ -33,7 +34,6 @@ from harness.vendorfit.model import (
     Split,
     VendorModel,
 )
-from harness.vendorfit.sample import sample_table, synthetic_skeleton
 
 GRID = np.linspace(70.5, 99.9, 60)
 

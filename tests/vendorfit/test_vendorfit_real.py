@@ -9,9 +9,9 @@ import yaml
 from harness.study.data import load_study
 from harness.vendorfit.build import fit_study_models, from_yaml, to_yaml
 from harness.vendorfit.fit import fit_vendor_model
-from harness.vendorfit.model import ASSUMED, RECORDS, VendorModel
 from harness.vendorfit.split import celebrity_halves, half_labels, select_half
 from harness.vendorfit.validate import CELL_COLUMNS, validate
+from mockvendors.fitted.model import ASSUMED, RECORDS, VendorModel
 
 pytestmark = pytest.mark.shared
 RECORDED = {("aws", "FCelebDF"), *(("ms", d) for d in ("CelebDF", "FCelebDF", "VoxCelebTH", "CelebFOM", "CelebBlend"))}

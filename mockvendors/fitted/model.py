@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.vendorfit import families
+from mockvendors.fitted import distributions as families
 
 RECORDS = "fitted to records"
 AGGREGATES = "fitted to published aggregates"
@@ -58,7 +58,7 @@ def _opt_float(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class ScoreModel:
-    """A bounded score's distribution (:mod:`harness.vendorfit.families`), on ``(lower, upper)``."""
+    """A bounded score's distribution (:mod:`mockvendors.fitted.distributions`), on ``(lower, upper)``."""
 
     family: str
     params: tuple[float, float]
