@@ -27,7 +27,7 @@ def register(module: str, *names: str) -> None:
 
 
 for _name in ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
-              "calibrate", "defend", "simulate", "bench", "study"):
+              "calibrate", "defend", "simulate", "bench", "study", "vendorfit"):
     register(f"harness.cli.{_name.replace('-', '_')}", _name)
 
 

@@ -24,6 +24,11 @@ replaces every vendor answer with a draw. The rows have the results table's colu
    named reference's), the reference's, or one drawn from the model's pool of other names by its
    counts (a placeholder ``"someone else #k"`` when the pool is empty or the draw is the target's or
    reference's own name); the confidence from that outcome's model.
+   With ``dependence`` (:mod:`harness.vendorfit.dependence`): each target celebrity's answer rate
+   is drawn from the Beta of its condition's spread around the model's rate (one uniform per
+   target, so a celebrity's known and unknown rates are comonotone), and a named deepfake whose
+   target's real image was named takes its confidence through the Gaussian copula with that real
+   confidence (its normal score among the draw's pairs), where the copula is supported.
 4. **Similarity.** Missing with the named/unnamed ``missing`` rate, else a draw; NaN for a vendor
    without a similarity model.
 
@@ -36,9 +41,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from harness.results.schema import COLUMN_NAMES, SCHEMA_VERSION
 from harness.study.outcomes import OUTCOMES
+from harness.vendorfit.dependence import Dependence, normal_scores
+from mockvendors.fitted.distributions import from_unit, unit_ppf
 from mockvendors.fitted.model import DatasetModel, ScoreModel, VendorModel
 
 SCORE_COLUMNS = ("target_conf", "target2_conf", "fake_conf", "similarity", "real_conf")
@@ -93,6 +101,14 @@ def _draw(model: ScoreModel | None, rng: np.random.Generator, size: int) -> np.n
     return model.sample(rng, size)
 
 
+def _quantile(model: ScoreModel, q: np.ndarray) -> np.ndarray:
+    """Scores at probabilities ``q`` of ``model`` (on its reporting grid), as its sampler would draw them."""
+    x = from_unit(unit_ppf(model.family, model.params, q), model.lower, model.upper)
+    if model.step is not None:
+        x = np.round(x / model.step) * model.step
+    return np.clip(x, model.lower, model.upper)
+
+
 def _known_people(dm: DatasetModel, people: list[str], rng: np.random.Generator, known: str) -> dict[str, bool]:
     draws = rng.random(len(people))
     out = {}
@@ -106,13 +122,14 @@ def _known_people(dm: DatasetModel, people: list[str], rng: np.random.Generator,
 
 def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None = None, *,
                  seed: int | Sequence[int], known: str = "model", n_celebrities: int = 50,
-                 probes_per_celebrity: int = 20) -> pd.DataFrame:
+                 probes_per_celebrity: int = 20, dependence: Dependence | None = None) -> pd.DataFrame:
     """Synthetic answers of ``model``'s vendor to the probes of ``skeleton`` (see the module notes).
 
     ``dataset`` picks the dataset model (the pooled one where the vendor was not fitted on it).
     Without a skeleton, :func:`synthetic_skeleton` with ``n_celebrities`` x ``probes_per_celebrity``.
     ``known="draw"`` ignores the model's per-celebrity known/unknown estimates (every person is
-    drawn from the coverage share), as validation on held-out celebrities does.
+    drawn from the coverage share), as validation on held-out celebrities does. ``dependence``: the
+    per-celebrity rate spread and confidence copula of the dataset (None: independent answers).
     """
     if known not in KNOWN_MODES:
         raise ValueError(f"known must be one of {KNOWN_MODES}, not {known!r}")
@@ -178,7 +195,16 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
     t1, t2 = target_name != "", target2_name != ""
     target_known = t1 | t2
     p_named = np.where(target_known, deepfake.rate_for("known"), deepfake.rate_for("unknown"))
-    named = rng.random(n) < p_named
+    u_named = rng.random(n)
+    if dependence is not None and dependence.spread:
+        targets, target_of_row = np.unique(target.astype(str), return_inverse=True)
+        v = rng.random(len(targets))[target_of_row]
+        for condition, mask in (("known", target_known), ("unknown", ~target_known)):
+            spread = dependence.spread.get(condition)
+            ab = spread.beta(deepfake.rate_for(condition)) if spread is not None else None
+            if ab is not None and mask.any():
+                p_named = np.where(mask, stats.beta.ppf(v, ab[0], ab[1]), p_named)
+    named = u_named < p_named
     ref_name = np.array([dm.name_of(r) if r else "" for r in ref_label], dtype=object)
     shares = {c: np.array([deepfake.split_for(c).share(o) for o in OUTCOMES]) for c in ("known", "unknown")}
     probs = np.where(target_known[:, None], shares["known"][None, :], shares["unknown"][None, :])
@@ -205,9 +231,21 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
     fake_name = np.where(outcome == "target", as_target, np.where(outcome == "reference", ref_name, other))
     fake_name = np.where(named, fake_name, "")
     fake_conf = np.full(n, np.nan)
+    rho = dependence.copula.used_rho if dependence is not None and dependence.copula is not None else 0.0
+    ref_conf = np.maximum(np.nan_to_num(np.where(t1, target_conf, 0.0)), np.nan_to_num(np.where(t2, target2_conf, 0.0)))
+    paired = named & (ref_conf > 0) if rho else np.zeros(n, dtype=bool)
+    if paired.any():
+        z = np.zeros(n)
+        z[paired] = rho * normal_scores(ref_conf[paired]) + np.sqrt(1.0 - rho * rho) * rng.standard_normal(
+            int(paired.sum()))
     for o in OUTCOMES:
         rows = named & (outcome == o)
-        fake_conf[rows] = _draw(deepfake.confidence_for(o), rng, int(rows.sum()))
+        conf_model = deepfake.confidence_for(o)
+        alone = rows & ~paired
+        fake_conf[alone] = _draw(conf_model, rng, int(alone.sum()))
+        coupled = rows & paired
+        if coupled.any() and conf_model is not None:
+            fake_conf[coupled] = _quantile(conf_model, stats.norm.cdf(z[coupled]))
 
     # 4. similarity
     similarity = np.full(n, np.nan)

@@ -28,7 +28,7 @@ replicas).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ from harness.metrics import compute_metrics
 from harness.metrics.probes import ProbeArrays
 from harness.study.data import dataset_order
 from harness.study.definitions import StudyDefinitions
+from harness.vendorfit.dependence import Dependence, vendor_dependence
 from harness.vendorfit.fit import fit_vendor_model, genuine_answers
 from harness.vendorfit.sample import sample_table
 from harness.vendorfit.split import select_half
@@ -63,6 +64,10 @@ class Validation:
     cells: pd.DataFrame              # CELL_COLUMNS, one row per dataset x vendor x population
     metrics: pd.DataFrame            # METRIC_COLUMNS
     models: dict[str, VendorModel]   # vendor -> the model fitted on half A
+    # vendor -> dataset -> the rate spread and copula fitted on half A (empty: independent answers)
+    dependence: dict[str, dict[str, Dependence]] = field(default_factory=dict)
+    draws: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)   # (dataset, vendor) -> model rows
+    held_out: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)  # (dataset, vendor) -> half B rows
 
 
 def genuine_sample(rows: pd.DataFrame) -> Sample:
@@ -116,10 +121,12 @@ def _w1(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def validate_cell(model: VendorModel, fit_rows: pd.DataFrame, held_out: pd.DataFrame, *, seed: int,
-                  resamples: int = 200, replicas: int = 10) -> tuple[list[dict[str, object]], pd.DataFrame]:
+                  resamples: int = 200, replicas: int = 10,
+                  dependence: Dependence | None = None) -> tuple[list[dict[str, object]], pd.DataFrame]:
     """The two population rows of one (dataset, vendor) cell, and the model's draws for B's probes."""
     dataset = str(held_out["dataset"].iloc[0])
-    draws = pd.concat([sample_table(model, dataset, held_out, seed=[seed, r], known="draw").assign(replica=r)
+    draws = pd.concat([sample_table(model, dataset, held_out, seed=[seed, r], known="draw",
+                                    dependence=dependence).assign(replica=r)
                        for r in range(replicas)], ignore_index=True)
     rng = np.random.default_rng([seed, 1])
     dm = model.dataset(dataset)
@@ -174,8 +181,12 @@ def metric_predictions(held_out: pd.DataFrame, draws: pd.DataFrame, beta: float,
 
 def validate(table: pd.DataFrame, *, seed: int = 0, resamples: int = 200, replicas: int = 10,
              definitions: StudyDefinitions | None = None, fit_date: str | None = None,
-             vendors: Sequence[str] | None = None) -> Validation:
-    """Fit each vendor on half A of ``table`` (the prepared study table) and check it on half B."""
+             vendors: Sequence[str] | None = None, dependence: bool = True) -> Validation:
+    """Fit each vendor on half A of ``table`` (the prepared study table) and check it on half B.
+
+    ``dependence``: also fit the per-celebrity rate spread and the confidence copula on half A
+    (:mod:`harness.vendorfit.dependence`) and draw with them; False draws independent answers.
+    """
     definitions = definitions or StudyDefinitions()
     fit_half = select_half(table, "A", seed)
     held = select_half(table, "B", seed)
@@ -183,23 +194,29 @@ def validate(table: pd.DataFrame, *, seed: int = 0, resamples: int = 200, replic
     cells: list[dict[str, object]] = []
     metrics = []
     models = {}
+    deps: dict[str, dict[str, Dependence]] = {}
+    all_draws, all_held = {}, {}
     for vendor in vendors:
         model = fit_vendor_model(table, vendor, seed=seed, half="A", definitions=definitions, fit_date=fit_date)
         models[vendor] = model
+        deps[vendor] = vendor_dependence(table, model, half_rows=fit_half) if dependence else {}
         for dataset in dataset_order(held.loc[held["vendor"] == vendor, "dataset"]):
             b = held[(held["vendor"] == vendor) & (held["dataset"] == dataset)]
             a = fit_half[(fit_half["vendor"] == vendor) & (fit_half["dataset"] == dataset)]
-            rows, draws = validate_cell(model, a, b, seed=seed, resamples=resamples, replicas=replicas)
+            rows, draws = validate_cell(model, a, b, seed=seed, resamples=resamples, replicas=replicas,
+                                        dependence=deps[vendor].get(dataset))
             cells.extend(rows)
             metrics.append(metric_predictions(b, draws, definitions.beta, definitions.gamma))
+            all_draws[(dataset, vendor)] = draws
+            all_held[(dataset, vendor)] = b
     cell_table = pd.DataFrame(cells, columns=list(CELL_COLUMNS))
     metric_table = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=list(METRIC_COLUMNS))
-    return Validation(cell_table, metric_table, models)
+    return Validation(cell_table, metric_table, models, deps, all_draws, all_held)
 
 
-def format_cells(cells: pd.DataFrame) -> str:
-    """The cells as a fixed-width text table (distances 3 decimals, rates 1)."""
-    view = pd.DataFrame({
+def cells_view(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells as display strings (distances 3 decimals, W1 and rates 1-2), one column per shown field."""
+    return pd.DataFrame({
         "dataset": cells["dataset"], "vendor": cells["vendor"], "population": cells["population"],
         "family": cells["family"], "n fit/B": [f"{a}/{b}" for a, b in zip(cells["n_fit"], cells["n_heldout"])],
         "KS [95%]": [f"{k:.3f} [{lo:.3f}, {hi:.3f}]" for k, lo, hi in
@@ -217,4 +234,8 @@ def format_cells(cells: pd.DataFrame) -> str:
         "sim KS": cells["similarity_ks"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
         "goal": cells["goal"].map(lambda g: "pass" if g else "FAIL"),
     })
-    return view.to_string(index=False)
+
+
+def format_cells(cells: pd.DataFrame) -> str:
+    """The cells as a fixed-width text table (:func:`cells_view`)."""
+    return cells_view(cells).to_string(index=False)
