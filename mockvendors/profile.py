@@ -12,12 +12,13 @@ Scales: calibrations map an embedding cosine (-1..1) to a *fraction* 0..1; the p
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import yaml
@@ -27,9 +28,20 @@ from harness.faces.anchors import Anchors, scale_slope, to_scale
 from harness.faces.registry import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, DETECTORS, RECOGNIZERS, anchors
 from harness.vendors import registry
 
+if TYPE_CHECKING:
+    from mockvendors.fitted.model import VendorModel
+
 
 class ProfileError(DfiError):
     """A vendor profile is malformed."""
+
+
+DEFAULT_SET = "default"
+# Named profile sets besides the hand-set defaults: a folder of mockvendors/profiles with one override
+# file per vendor (``<vendor>.yaml``) and its behaviour model (``<vendor>.model.yaml``).
+NAMED_SETS: dict[str, str] = {
+    "study-2020": "fitted to the study's recorded answers and published aggregates (dfi vendorfit)",
+}
 
 
 class Calibration(Protocol):
@@ -211,6 +223,18 @@ class VendorProfile:
     # default pair, so older profiles keep working
     recognizer: str = "faceplugin"
     detector: str = "faceplugin"
+    # a named profile fitted to what the vendor answered (``study-2020``) carries its behaviour model
+    # (mockvendors.fitted.model.VendorModel, as a dict) for the simulation, which can draw from it
+    behaviour_model: dict[str, Any] | None = None
+    profile_set: str = DEFAULT_SET
+
+    def fitted_model(self) -> VendorModel | None:
+        """The behaviour model this profile was fitted with, where it has one."""
+        if self.behaviour_model is None:
+            return None
+        from mockvendors.fitted.model import VendorModel
+
+        return VendorModel.from_dict(self.behaviour_model)
 
     def confidence(self, cosine: np.ndarray) -> np.ndarray:
         """Vendor-scale confidence for cosines (vectorised)."""
@@ -304,6 +328,8 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> VendorProfil
             source=source,
             recognizer=str(d.get("recognizer") or DEFAULT_RECOGNIZER),
             detector=str(d.get("detector") or DEFAULT_DETECTOR),
+            behaviour_model=d.get("behaviour_model"),
+            profile_set=str(d.get("profile_set") or DEFAULT_SET),
         )
         _check_scales(profile)
         _check_models(profile)
@@ -359,6 +385,7 @@ def profile_to_dict(p: VendorProfile) -> dict[str, Any]:
         },
         "max_faces": p.max_faces,
         "decimals": p.decimals,
+        "profile_set": p.profile_set,
         "faults": {
             "latency_ms": p.faults.latency_ms,
             "error_rate": p.faults.error_rate,
@@ -369,12 +396,55 @@ def profile_to_dict(p: VendorProfile) -> dict[str, Any]:
     return d
 
 
+def named_profile_dict(name: str, vendor: str) -> dict[str, Any]:
+    """The override of ``vendor`` in the named profile set ``name`` (:data:`NAMED_SETS`), with its
+    behaviour model read in (``behaviour_model: <vendor>.model.yaml`` names the file beside it)."""
+    if name not in NAMED_SETS:
+        raise ProfileError(f"unknown profile {name!r}; named profiles: {', '.join([DEFAULT_SET, *NAMED_SETS])}")
+    return copy.deepcopy(_named_profile_dict(name, vendor))
+
+
+@functools.cache
+def _named_profile_dict(name: str, vendor: str) -> dict[str, Any]:
+    folder = resources.files("mockvendors.profiles").joinpath(name)
+    try:
+        extra = yaml.safe_load(folder.joinpath(f"{vendor}.yaml").read_text(encoding="utf-8")) or {}
+        model_file = extra.get("behaviour_model")
+        if isinstance(model_file, str):
+            extra["behaviour_model"] = yaml.safe_load(folder.joinpath(model_file).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProfileError(f"profile {name!r} has no file for {vendor!r} ({exc.filename})") from None
+    extra["profile_set"] = name
+    return extra
+
+
+def is_named_profile(override: object) -> bool:
+    """``"default"``, a named set (``"study-2020"``) or one of its datasets (``"study-2020/CelebDF"``),
+    where no file of that name exists."""
+    if not isinstance(override, str) or Path(override).exists():
+        return False
+    name = override.partition("/")[0]
+    return name == DEFAULT_SET and "/" not in override or name in NAMED_SETS
+
+
 def load_profile(vendor: str, override: str | Path | dict[str, Any] | None = None) -> VendorProfile:
-    """The built-in profile of ``vendor``, with ``override`` (a YAML file or a dict) merged over it."""
+    """The built-in profile of ``vendor``, with ``override`` merged over it: a YAML file, a dict, or the
+    name of a profile set (``"default"``: the built-in one; ``"study-2020"``: :data:`NAMED_SETS`)."""
     base = default_profile_dict(vendor)
     source = f"mockvendors/profiles/{vendor}.yaml"
-    if override is None:
+    if override is None or override == DEFAULT_SET and is_named_profile(override):
         return profile_from_dict(base, source)
+    if is_named_profile(override):
+        name, _, dataset = str(override).partition("/")
+        extra = named_profile_dict(name, vendor)
+        per_dataset = extra.pop("datasets", None) or {}
+        if dataset:
+            if dataset not in per_dataset:
+                raise ProfileError(f"profile {name!r} has no dataset {dataset!r} for {vendor}; it has "
+                                   f"{', '.join(per_dataset) or 'none'}")
+            extra = _deep_merge(extra, per_dataset[dataset])
+        return profile_from_dict(_deep_merge(base, extra), f"mockvendors/profiles/{name}/{vendor}.yaml"
+                                 + (f" ({dataset})" if dataset else ""))
     if isinstance(override, dict):
         extra, where = override, "<override dict>"
     else:

@@ -28,7 +28,9 @@ from harness.vendors.registry import display_name
 @click.option("--vendors", default="aws,ms,nav", show_default=True)
 @click.option("--threshold", "thresholds", multiple=True,
               help="VENDOR=VALUE: override a vendor's reporting threshold (vendor scale: AWS 0-100, MS/NAV 0-1)")
-@click.option("--profile", "profiles", multiple=True, help="VENDOR=FILE: a mock-vendor profile override (YAML)")
+@click.option("--profile", "profiles", multiple=True,
+              help="VENDOR=FILE: a mock-vendor profile override (YAML); or the name of a profile set for every "
+                   "vendor: default, or study-2020 (vendors answer from the behaviour models fitted to the study)")
 @click.option("--detector", "detectors", multiple=True,
               help="simulated detector NAME:TPR,FPR[,CORRELATION] (repeatable). "
                    f"Default: {' '.join(DEFAULT_SIM_DETECTORS)}")
@@ -62,10 +64,17 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
     overrides: dict[str, dict[str, Any]] = {}
     for v, t in key_values(thresholds, "--threshold", float).items():
         overrides.setdefault(v, {})["report_threshold"] = t
+    from mockvendors.profile import DEFAULT_SET, NAMED_SETS
+
+    profile_set = DEFAULT_SET
     for item in profiles:
         v, sep, path = item.partition("=")
+        if not sep and item in (DEFAULT_SET, *NAMED_SETS):
+            profile_set = item
+            continue
         if not sep:
-            raise click.BadParameter(f"{item!r}: expected VENDOR=FILE", param_hint="--profile")
+            raise click.BadParameter(f"{item!r}: expected VENDOR=FILE or a profile set "
+                                     f"({', '.join([DEFAULT_SET, *NAMED_SETS])})", param_hint="--profile")
         import yaml
 
         try:
@@ -79,7 +88,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     r = run_simulation(params_path=params_path, scale=scale, seed=seed, vendors=vendor_list, overrides=overrides,
                        detectors=settings, beta=beta, gamma=gamma, out_dir=out_dir, sensitivity=not no_sensitivity,
-                       fit_study=fit_study, status=out.status)
+                       fit_study=fit_study, profile_set=profile_set, status=out.status)
     if r.fit_table is not None:
         out.print(_fit_table(r.fit_table))
     params, w = r.params, r.world
@@ -94,6 +103,8 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
         out.print(_agreement_table(r.agreement, r.params, vendor_list))
     if r.study is not None:
         out.print(_study_comparison(r.records, r.study, beta, gamma))
+    if r.models:
+        out.print(_fitted_comparison(r.records, r.models, r.recorded))
     dtable = r.defense
     out.print(defense_rich_table(dtable[dtable["policy"].str.startswith("DD1")],
                                  "Simulated detectors: measured vs the study's analytic estimate"))
@@ -163,6 +174,44 @@ def _study_comparison(records: pd.DataFrame, study: pd.DataFrame, beta: float, g
         t.add_column(m, justify="right")
     for (ds, v) in sorted({(d, v) for d, v, _ in rec.index}):
         cells = [f"{_f(sim.get((ds, v, m), float('nan')))} / {_f(rec.get((ds, v, m), float('nan')))}" for m in metrics]
+        t.add_row(ds, display_name(v), *cells)
+    return t
+
+
+def _fitted_comparison(records: pd.DataFrame, models: dict[str, Any], recorded: pd.DataFrame | None) -> Table:
+    """What the fitted vendors were fitted to (TA and NA: the recorded file's rate, or the study's published
+    aggregate where nothing is recorded) beside the simulation, and every other metric as a prediction with
+    its 95% Wilson interval (with the recorded value where there is one)."""
+    from harness.vendorfit.aggregates import PUBLISHED
+
+    sim = records[records["basis"] == "study"].set_index(["dataset", "vendor", "metric"])
+    rec = (recorded[recorded["basis"] == "study"].set_index(["dataset", "vendor", "metric"])["value"]
+           if recorded is not None else pd.Series(dtype=float))
+    t = Table(title="Simulated with the fitted vendor models (study basis, %): TA and NA simulated / what they were "
+                    "fitted to; the rest are predictions [95% Wilson] (recorded)", title_style="bold",
+              caption="fitted to: the recorded file's rate (rec.) or the study's published aggregate (pub.); "
+                      "per-celebrity and frame tables: dfi study", caption_style="dim")
+    for c in ("dataset", "vendor", "TA", "NA", "DHF", "DHC", "DHS", "SIC"):
+        t.add_column(c, justify="left" if c in ("dataset", "vendor") else "right")
+    for (ds, v) in sorted({(d, v) for d, v, _ in sim.index if v in models}):
+        published = PUBLISHED.get(v, {}).get(ds)
+        cells = []
+        for i, m in enumerate(("TA", "NA")):
+            value = sim.loc[(ds, v, m), "value"] if (ds, v, m) in sim.index else float("nan")
+            if (ds, v, m) in rec.index:
+                goal = f"{_f(rec[(ds, v, m)])} rec."
+            elif published is not None:
+                goal = f"{published[i]:.1f} pub."
+            else:
+                goal = "-"
+            cells.append(f"{_f(value)} / {goal}")
+        for m in ("DHF", "DHC", "DHS", "SIC"):
+            if (ds, v, m) not in sim.index:
+                cells.append("-")
+                continue
+            row = sim.loc[(ds, v, m)]
+            seen = f" ({_f(rec[(ds, v, m)])})" if (ds, v, m) in rec.index else ""
+            cells.append(f"{_f(row['value'])} [{_f(row['ci_low'])}, {_f(row['ci_high'])}]{seen}")
         t.add_row(ds, display_name(v), *cells)
     return t
 

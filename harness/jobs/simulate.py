@@ -38,6 +38,26 @@ def estimate_parameters(*, to: Path, status: StatusFn = no_status) -> EstimateRe
     return EstimateResult(p, Path(to))
 
 
+def fitted_models(profile_set: str, vendors: Sequence[str]) -> dict[str, Any]:
+    """vendor -> its fitted behaviour model in ``profile_set`` (none for the default set)."""
+    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, ProfileError, load_profile
+
+    if profile_set == DEFAULT_SET:
+        return {}
+    if profile_set not in NAMED_SETS:
+        names = ", ".join([DEFAULT_SET, *NAMED_SETS])
+        raise JobInputError(f"unknown profile set {profile_set!r}; choose one of {names}")
+    out = {}
+    for v in vendors:
+        try:
+            model = load_profile(v, profile_set).fitted_model()
+        except ProfileError as exc:
+            raise JobInputError(str(exc)) from None
+        if model is not None:
+            out[v] = model
+    return out
+
+
 @dataclass
 class SimulationResult:
     out_dir: Path
@@ -53,6 +73,9 @@ class SimulationResult:
     beta_gamma: pd.DataFrame | None = None  # sensitivity tables (None with sensitivity=False)
     thresholds: pd.DataFrame | None = None
     study: pd.DataFrame | None = None  # the study's recorded results (fit_study)
+    profile_set: str = "default"
+    models: dict[str, Any] = field(default_factory=dict)  # vendor -> fitted VendorModel it answered from
+    recorded: pd.DataFrame | None = None  # the study's recorded metrics, beside a fitted-model simulation
     fit_table: pd.DataFrame | None = None
     simulate_s: float = 0.0  # the study-scale simulation alone
     elapsed_s: float = 0.0  # simulation, metrics, sweeps, defense, sensitivity
@@ -63,13 +86,16 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
                    overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    detectors: Sequence[Any] | None = None, beta: float = 90.0, gamma: float = 80.0,
                    out_dir: Path = Path("runs/simulate"), sensitivity: bool = True, fit_study: bool = False,
-                   status: StatusFn = no_status) -> SimulationResult:
+                   profile_set: str = "default", status: StatusFn = no_status) -> SimulationResult:
     """Simulate, then write results.parquet, metrics, sweeps, the defense, sensitivity and report.html.
 
     ``overrides``: vendor -> profile keys (e.g. ``{"report_threshold": 50}``). ``detectors``:
     :class:`harness.simulate.defense.DetectorSetting` objects or their ``NAME:TPR,FPR[,CORRELATION]``
     text (default :data:`DEFAULT_SIM_DETECTORS`). ``fit_study``: first fit each dataset's deepfake
-    strength to the study's recorded MS NA (needs ../shared/data/paper-results).
+    strength to the study's recorded MS NA (needs ../shared/data/paper-results). ``profile_set``: a named
+    profile set (``"study-2020"``): every vendor whose profile there has a fitted behaviour model answers
+    from it (:mod:`harness.vendorfit.simulate`), a ``report_threshold`` override then hiding its answers
+    below that threshold.
     """
     vendors = registry.names() if vendors is None else vendors
     import time
@@ -84,7 +110,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     from harness.simulate.defense import DetectorSetting, defense_study
     from harness.simulate.params import SimulationParams
     from harness.simulate.run import simulate
-    from harness.simulate.sensitivity import beta_gamma_table, threshold_table
+    from harness.simulate.sensitivity import beta_gamma_table, threshold_table, threshold_table_from_results
     from harness.sweep import sweep
 
     vendor_list = list(vendors)
@@ -118,8 +144,31 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
             params, fit_table = fit_to_study(params, study)
         params.save(out_dir / "params-fitted.json")
         fit_table.to_csv(out_dir / "fit.csv", index=False)
+    models = fitted_models(profile_set, vendor_list)
+    if models and fit_study:
+        raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
+
+    def run(p: SimulationParams) -> Any:
+        if not models:
+            return simulate(p, vendor_list, ovr)
+        from harness.vendorfit.simulate import apply_thresholds, simulate_with_models
+
+        s = simulate_with_models(p, models, vendor_list)
+        s.results = apply_thresholds(s.results, ovr)
+        return s
+
+    recorded = None
+    if models:
+        from harness.paths import shared_data_dir
+
+        sd = shared_data_dir()
+        if sd is not None and (sd / "paper-results").is_dir():
+            from harness.metrics import compute_metrics
+            from harness.results.paper import import_paper
+
+            recorded = compute_metrics(import_paper([sd / "paper-results"])[0], beta, gamma)
     t0 = time.perf_counter()
-    sim = simulate(params, vendor_list, ovr)
+    sim = run(params)
     t_sim = time.perf_counter() - t0
     write_results(sim.results, out_dir / "results.parquet")
     records, counts = write_metrics(sim.results, out_dir, beta, gamma)
@@ -132,7 +181,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     curves.to_csv(out_dir / "sweep.csv", index=False)
     pngs += plot_sweep(curves, out_dir)
 
-    train = simulate(replace(params.scaled(0.25), seed=params.seed + 1), vendor_list, ovr)
+    train = run(replace(params.scaled(0.25), seed=params.seed + 1))
     dtable = defense_study(sim, train, settings, beta=beta, gamma=gamma, seed=params.seed)
     dtable.to_csv(out_dir / "defense.csv", index=False)
     pngs += [defense_bars(dtable, out_dir / "defense_NA.png", "NA"),
@@ -140,7 +189,8 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     bg = th = None
     if sensitivity:
         bg = beta_gamma_table(sim.results)
-        th = threshold_table(sim.world, vendors=vendor_list, overrides=ovr)
+        th = (threshold_table_from_results(sim.results) if models
+              else threshold_table(sim.world, vendors=vendor_list, overrides=ovr))
         pd.concat([bg, th], ignore_index=True).to_csv(out_dir / "sensitivity.csv", index=False)
         pngs.append(sensitivity_plot(bg, th, out_dir / "sensitivity.png"))
     elapsed = time.perf_counter() - t0
@@ -151,7 +201,8 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
         facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
                ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
                ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
-               ("seed", str(params.seed))],
+               ("seed", str(params.seed)), ("profiles", profile_set + (
+                   f" (answering from fitted models: {', '.join(models)})" if models else ""))],
         records=records, counts=counts, errors=error_table(sim.results),
         plots=[(p.stem.replace("_", " "), p) for p in pngs],
         files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
@@ -159,4 +210,5 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     return SimulationResult(out_dir=out_dir, params=params, vendors=vendor_list, world=w, records=records,
                             counts=counts, defense=dtable, report=report, pngs=pngs, agreement=agree,
                             beta_gamma=bg, thresholds=th,
-                            study=study, fit_table=fit_table, simulate_s=t_sim, elapsed_s=elapsed)
+                            study=study, fit_table=fit_table, simulate_s=t_sim, elapsed_s=elapsed,
+                            profile_set=profile_set, models=models, recorded=recorded)

@@ -58,3 +58,13 @@ def threshold_table(world: World, grid: Sequence[float] = DEFAULT_TAU_GRID,
     curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study")
                     & curves["metric"].isin(["NA", "TA", "SIC"])]
     return curves.assign(parameter="tau").reset_index(drop=True)
+
+
+def threshold_table_from_results(results: pd.DataFrame, grid: Sequence[float] = DEFAULT_TAU_GRID,
+                                 by: Sequence[str] = ("vendor",)) -> pd.DataFrame:
+    """As :func:`threshold_table`, with tau applied to the answers as they are (vendors that answer from
+    a fitted model report nothing below their own floor, so a tau below it changes nothing)."""
+    curves = sweep(results, np.asarray(grid, dtype=float), by)
+    curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study")
+                    & curves["metric"].isin(["NA", "TA", "SIC"])]
+    return curves.assign(parameter="tau").reset_index(drop=True)
