@@ -64,11 +64,14 @@ def default_ports() -> dict[str, int]:
 def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                  ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                  analyzer: Any = None, client_options: ClientOptions | Mapping[str, ClientOptions] | None = None,
-                 env: Mapping[str, str] | None = None) -> Backend:
+                 env: Mapping[str, str] | None = None,
+                 profiles: Mapping[str, Any] | None = None) -> Backend:
     """The backend ``name`` for ``vendors`` (registered names). ``client_options`` (one for all, or
     one per vendor) configure the clients' one rate limit and retry policy (mock-http, real,
     cassette replay keeps its own: no limit, no sleeping); ``env``: the environment the real
-    clients read (default: the process's)."""
+    clients read (default: the process's); ``profiles``: vendor -> profile override or profile set name
+    (:func:`mockvendors.profile.load_profile`) for the in-process mocks (``mock``); the HTTP mocks take theirs
+    from ``dfi serve --profile``."""
     for v in vendors:
         if registry.canonical(v) != v:
             raise BackendError(f"unknown vendor {v!r}; choose from {','.join(registry.names())}")
@@ -81,7 +84,11 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host
         from harness.backends.fastpath import batched
         from harness.backends.inprocess import mock_vendors
 
-        return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer)))
+        return Backend(name, batched(mock_vendors(gallery, tuple(vendors), analyzer=analyzer,
+                                                  profiles=dict(profiles) if profiles else None)))
+    if profiles:
+        raise BackendError(f"profiles apply to the in-process mocks (--backend mock), not to {name!r}"
+                           + (": start `dfi serve --profile ...` instead" if name == "mock-http" else ""))
     if name == "mock-http":
         all_ports = {**default_ports(), **(ports or {})}
         out: dict[str, Vendor] = {}

@@ -10,7 +10,11 @@ import click
 
 from harness.jobs.sweep import GROUPINGS
 
-__all__ = ["GROUPINGS", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values"]
+__all__ = ["GROUPINGS", "PROFILE_HELP", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values",
+           "profile_choice"]
+
+PROFILE_HELP = ("a profile set for every vendor (default; study-2020: fitted to the study's answers; "
+                "study-2020/DATASET: one dataset's behaviour), or VENDOR=FILE, a YAML override of one vendor")
 
 
 def crop_options(help_crop: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -41,6 +45,31 @@ def key_values(items: tuple[str, ...], what: str, cast: Callable[[str], Any] = f
         except ValueError:
             raise click.BadParameter(f"{item!r}: {v!r} is not a number", param_hint=what) from None
     return out
+
+
+def profile_choice(items: tuple[str, ...], vendors: tuple[str, ...] | list[str], what: str = "--profile"
+                   ) -> dict[str, str]:
+    """``--profile`` values -> vendor -> what :func:`mockvendors.profile.load_profile` takes: a profile
+    set name (``study-2020``) applies to every vendor, a ``VENDOR=FILE`` item to that vendor (it wins)."""
+    from harness.vendors import registry
+    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, is_named_profile
+
+    out: dict[str, str] = {}
+    files: dict[str, str] = {}
+    for item in items:
+        vendor, sep, file = item.partition("=")
+        if not sep:
+            if not is_named_profile(item):
+                raise click.BadParameter(f"{item!r}: expected VENDOR=FILE or a profile set "
+                                         f"({', '.join([DEFAULT_SET, *NAMED_SETS])})", param_hint=what)
+            out = {v: item for v in vendors}
+            continue
+        vendor = vendor.strip().lower()
+        if vendor not in registry.names():
+            raise click.BadParameter(f"{item!r}: use VENDOR=FILE with VENDOR one of {', '.join(registry.names())}",
+                                     param_hint=what)
+        files[vendor] = file
+    return {**out, **files}
 
 
 class Threshold(click.FloatRange):

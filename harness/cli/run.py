@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.console import stdout_console
-from harness.cli.options import crop_choice, crop_options, key_values
+from harness.cli.options import PROFILE_HELP, crop_choice, crop_options, key_values, profile_choice
 
 
 def _rate(task: Task) -> float | None:
@@ -113,12 +113,14 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--fresh", is_flag=True, help="discard the output folder's journal and start over")
 @click.option("--yes", "-y", is_flag=True, help="do not ask before spending money (real backend)")
 @click.option("--no-progress", is_flag=True, help="no progress bars")
+@click.option("--profile", "profiles", multiple=True, metavar="SET|VENDOR=FILE",
+              help="mock backend: " + PROFILE_HELP)
 def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path | None, gallery: Path | None,
             host: str, ports: tuple[str, ...], cassettes: Path | None, concurrency: int, batch_size: int,
             rates: tuple[str, ...], crop: str, no_crop: bool, split: str, samples: int, run_length: int,
             pairs: str | None,
             labels: str | None, beta: float, gamma: float, max_retries: int, retry_errors: bool, fresh: bool,
-            yes: bool, no_progress: bool) -> None:
+            yes: bool, no_progress: bool, profiles: tuple[str, ...]) -> None:
     """Run a dataset against vendors, resumably, and write results, metrics, plots and a report.
 
     Without --dataset it builds (once, in the user cache) and runs the embedded demonstration
@@ -137,7 +139,7 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
         rate=key_values(rates, "--rate", float), crop=crop_choice(crop, no_crop), split=split, samples=samples,
         run_length=run_length,
         pairs=pairs, labels=labels, beta=beta, gamma=gamma, max_retries=max_retries, retry_errors=retry_errors,
-        fresh=fresh, status=console.status)
+        fresh=fresh, profiles=profile_choice(profiles, vendor_list) or None, status=console.status)
 
     done = campaign.rows_done()
     console.print(f"[bold]{len(campaign.probes)} probes[/bold] x {', '.join(vendor_list)} via [bold]{backend}[/bold]"

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from harness.cli.console import stderr_console, stdout_console
+from harness.cli.options import PROFILE_HELP, profile_choice
 from harness.errors import DfiError
 from harness.vendors import registry
 
@@ -48,8 +49,8 @@ def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dic
                    "Default: the DEMO gallery built from the installed demo photos.")
 @click.option("--save-gallery", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the enrolled gallery (embeddings) to this .npz/.json.")
-@click.option("--profile", "profiles", multiple=True, metavar="VENDOR=FILE",
-              help="Override a vendor profile with a YAML file (keys you omit keep the defaults).")
+@click.option("--profile", "profiles", multiple=True, metavar="SET|VENDOR=FILE",
+              help=PROFILE_HELP + " (keys a file omits keep the defaults)")
 @click.option("--latency-ms", multiple=True, metavar="[VENDOR=]MS", help="Added latency per request.")
 @click.option("--error-rate", multiple=True, metavar="[VENDOR=]P", help="Share of requests answered with a 5xx.")
 @click.option("--tps", multiple=True, metavar="[VENDOR=]N", help="Requests/s above which the vendor throttles.")
@@ -73,13 +74,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
 
     console = stderr_console()
     chosen = registry.names() if "all" in vendors else tuple(dict.fromkeys(vendors))
-    profile_files: dict[str, str] = {}
-    for p in profiles:
-        v, sep, file = p.partition("=")
-        if not sep or v not in registry.names():
-            raise click.BadParameter(f"{p!r}: use VENDOR=FILE with VENDOR one of {', '.join(registry.names())}",
-                                     param_hint="--profile")
-        profile_files[v] = file
+    profile_files = profile_choice(profiles, chosen)
     lat = _per_vendor(latency_ms, "--latency-ms")
     err = _per_vendor(error_rate, "--error-rate")
     rate = _per_vendor(tps, "--tps")

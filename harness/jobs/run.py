@@ -32,7 +32,8 @@ RowCallback = Callable[[str, dict[str, Any]], None]
 # ------------------------------------------------------------------ backend
 def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                   ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
-                  rate: Mapping[str, float] | None = None, max_retries: int | None = None) -> Any:
+                  rate: Mapping[str, float] | None = None, max_retries: int | None = None,
+                  profiles: Mapping[str, Any] | None = None) -> Any:
     """The backend ``name`` over ``vendors`` (a :class:`harness.backends.Backend`).
 
     The one place the jobs handle rate limits and retries (``dfi run --rate VENDOR=N`` and
@@ -51,7 +52,8 @@ def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, hos
         return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
 
     backend: Backend = make_backend(name, vendors, gallery=gallery, host=host, ports=dict(ports or {}),
-                                    cassettes=cassettes, client_options={v: options(v) for v in vendors})
+                                    cassettes=cassettes, client_options={v: options(v) for v in vendors},
+                                    profiles=profiles)
     return backend
 
 
@@ -166,6 +168,7 @@ class Campaign:
     beta: float
     gamma: float
     _on_row: list[RowCallback] = field(default_factory=list)
+    profiles: dict[str, str] = field(default_factory=dict)  # vendor -> profile override / set (mock backend)
 
     @property
     def probes(self) -> list[Any]:
@@ -212,6 +215,8 @@ class Campaign:
         write_results(results, out_dir / "results.csv")
         facts = [("dataset", self.dataset.description), ("probes", str(len(self.probes))),
                  ("vendors", ", ".join(self.vendors)), ("backend", self.backend_name),
+                 *([("mock profiles", ", ".join(f"{v} {p}" for v, p in self.profiles.items()))] if self.profiles
+                   else []),
                  ("face crop before upload", "no" if self.crop is False else f"yes ({cropper_name(self.crop)})"),
                  ("rows", f"{len(results)} ({summary.error_total} with an error)"),
                  ("vendor calls this run", f"{summary.vendor_calls} made, {summary.cache_hits} cache hits"),
@@ -238,8 +243,10 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
                      crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                      pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                      gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False,
-                     fresh: bool = False, status: StatusFn = no_status) -> Campaign:
-    """Load the dataset, build the backend and the runner, open the journal (resume)."""
+                     fresh: bool = False, profiles: Mapping[str, Any] | None = None,
+                     status: StatusFn = no_status) -> Campaign:
+    """Load the dataset, build the backend and the runner, open the journal (resume). ``profiles``:
+    vendor -> profile override or profile set name for the in-process mocks (``dfi run --profile``)."""
     vendors = registry.names() if vendors is None else vendors
     from harness.campaign import CampaignOptions, CampaignRunner
 
@@ -260,12 +267,13 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
         check_servers(vendor_list, host, dict(ports or {}))
     with status(f"starting the {backend} backend..."):
         be = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
-                           rate=rate, max_retries=max_retries)
+                           rate=rate, max_retries=max_retries, profiles=profiles)
 
     options = CampaignOptions(concurrency=concurrency, crop=crop, retry_errors=retry_errors,
                               source=f"{data.name}-{backend}", dataset_root=Path(data.root),
                               fatal_errors=be.fatal_errors, batch_size=batch_size)
-    campaign = Campaign(data, vendor_list, backend, be, None, out, crop, beta, gamma)
+    campaign = Campaign(data, vendor_list, backend, be, None, out, crop, beta, gamma,
+                        profiles={v: str(p) for v, p in (profiles or {}).items()})
 
     def on_row(vendor: str, row: dict[str, Any]) -> None:
         for callback in campaign._on_row:
@@ -283,8 +291,8 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None =
                  crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                  pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                  gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False, fresh: bool = False,
-                 allow_cost: bool = False, status: StatusFn = no_status,
-                 on_row: RowCallback | None = None) -> RunResult:
+                 allow_cost: bool = False, profiles: Mapping[str, Any] | None = None,
+                 status: StatusFn = no_status, on_row: RowCallback | None = None) -> RunResult:
     """Run a dataset against vendors (resumably) and write results, metrics, plots and a report.
 
     ``dataset=None``: the embedded demo dataset. A backend that costs money (``real``) runs only
@@ -295,7 +303,8 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None =
                                 host=host, ports=ports, cassettes=cassettes, concurrency=concurrency,
                                 batch_size=batch_size, rate=rate, crop=crop, split=split, samples=samples,
                                 run_length=run_length, pairs=pairs, labels=labels, beta=beta, gamma=gamma,
-                                max_retries=max_retries, retry_errors=retry_errors, fresh=fresh, status=status)
+                                max_retries=max_retries, retry_errors=retry_errors, fresh=fresh, profiles=profiles,
+                                status=status)
     if campaign.costs_money and not allow_cost:
         raise DfiError(f"backend {backend} makes paid calls: pass allow_cost=True")
     summary = campaign.run(on_row)
