@@ -9,7 +9,10 @@ Fixtures (all start lazily; the servers run once per test session on free loopba
 - ``mock_vendor_servers`` - ``{"aws"|"ms"|"nav": Endpoint}`` (``.url``, ``.host``, ``.port``);
 - ``mock_aws_url``, ``mock_azure_url``, ``mock_naver_url`` - base URLs;
 - ``mock_rekognition_client`` - a boto3 Rekognition client pointed at the AWS server;
-- ``mock_rekognition_inprocess`` - routes every boto3 Rekognition call to the mock, no server.
+- ``mock_rekognition_inprocess`` - routes every boto3 Rekognition call to the mock, no server;
+- ``mockvendors_profiles`` - the profile of each mock: the built-in ones unless the run names a
+  profile set (``pytest --mockvendors-profile study-2020`` or ``mockvendors_profile = study-2020`` in
+  the pytest ini section), or you override this fixture (return ``{vendor: file, dict or set name}``).
 
 Tests skip (with the reason) when the face models are not installed (``dfi models fetch``).
 This module imports nothing heavy at collection time.
@@ -27,6 +30,13 @@ if TYPE_CHECKING:  # only for annotations: the plugin imports nothing heavy at c
     from mockvendors.analysis import CachingAnalyzer
     from mockvendors.gallery import Gallery
     from mockvendors.server import Endpoint
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    help_text = ("profile set of the mock vendors: default, study-2020 (fitted to the study's answers) or "
+                 "study-2020/DATASET")
+    parser.getgroup("mockvendors").addoption("--mockvendors-profile", default=None, help=help_text)
+    parser.addini("mockvendors_profile", help_text, default="default")
 
 
 def _need_models() -> None:
@@ -56,8 +66,23 @@ def mockvendors_gallery(mockvendors_analyzer: CachingAnalyzer) -> Gallery | str 
 
 
 @pytest.fixture(scope="session")
-def mock_vendor_servers(mockvendors_gallery: Gallery | str | Path,
-                        mockvendors_analyzer: CachingAnalyzer) -> Iterator[dict[str, Endpoint]]:
+def mockvendors_profiles(request: pytest.FixtureRequest) -> dict[str, Any] | None:
+    """vendor -> profile override or profile set name for every mock (None: the built-in profiles)."""
+    name = request.config.getoption("mockvendors_profile") or request.config.getini("mockvendors_profile")
+    if not name or name == "default":
+        return None
+    from harness.vendors import registry
+    from mockvendors.profile import ProfileError, is_named_profile
+
+    if not is_named_profile(name):
+        raise ProfileError(f"--mockvendors-profile {name!r}: not a profile set (default, study-2020, "
+                           "study-2020/DATASET); to use a file, override the mockvendors_profiles fixture")
+    return {v: str(name) for v in registry.names()}
+
+
+@pytest.fixture(scope="session")
+def mock_vendor_servers(mockvendors_gallery: Gallery | str | Path, mockvendors_analyzer: CachingAnalyzer,
+                        mockvendors_profiles: dict[str, Any] | None) -> Iterator[dict[str, Endpoint]]:
     """AWS, Azure and Naver mock servers on free loopback ports: {"aws"|"ms"|"nav": Endpoint}."""
     from mockvendors.gallery import resolve_gallery
     from mockvendors.server import MockServers, build_protocols
@@ -65,7 +90,7 @@ def mock_vendor_servers(mockvendors_gallery: Gallery | str | Path,
     gallery = resolve_gallery(mockvendors_gallery, mockvendors_analyzer)
     from harness.vendors import registry
 
-    protocols = build_protocols(registry.names(), gallery, mockvendors_analyzer)
+    protocols = build_protocols(registry.names(), gallery, mockvendors_analyzer, mockvendors_profiles)
     with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0}) as servers:
         yield servers.endpoints
 
@@ -100,10 +125,11 @@ def mock_rekognition_client(mock_aws_url: str) -> Any:
 
 
 @pytest.fixture
-def mock_rekognition_inprocess(mockvendors_gallery: Gallery | str | Path,
-                               mockvendors_analyzer: CachingAnalyzer) -> Iterator[Any]:
+def mock_rekognition_inprocess(mockvendors_gallery: Gallery | str | Path, mockvendors_analyzer: CachingAnalyzer,
+                               mockvendors_profiles: dict[str, Any] | None) -> Iterator[Any]:
     """Every boto3 Rekognition call in the test is answered in-process by the mock."""
     from mockvendors.aws.inprocess import mock_rekognition
 
-    with mock_rekognition(gallery=mockvendors_gallery, analyzer=mockvendors_analyzer) as m:
+    profile = (mockvendors_profiles or {}).get("aws")
+    with mock_rekognition(gallery=mockvendors_gallery, profile=profile, analyzer=mockvendors_analyzer) as m:
         yield m

@@ -21,9 +21,11 @@ the coverage default becomes the model's pooled share of celebrities known.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from harness.simulate.params import SimulationParams
 from harness.simulate.run import behaviour_in, vendor_view
@@ -117,3 +119,22 @@ def derived_profile(model: VendorModel, name: str, params: SimulationParams | No
         "datasets": per_dataset,
         "behaviour_model": f"{model.vendor}.model.yaml",
     }
+
+
+def write_profile_set(models: dict[str, VendorModel], folder: Path, name: str,
+                      params: SimulationParams | None = None, seed: int = 0) -> list[Path]:
+    """The named profile set ``name`` in ``folder``: per vendor the behaviour model
+    (``<vendor>.model.yaml``) and the profile override derived from it (``<vendor>.yaml``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for vendor, model in models.items():
+        header = (f"# {vendor} in profile set {name}: written by `dfi vendorfit profile`; do not edit by hand "
+                  f"(regenerate it).\n")
+        model_file = folder / f"{vendor}.model.yaml"
+        model_file.write_text(header + yaml.safe_dump(model.to_dict(), sort_keys=False, allow_unicode=True),
+                              encoding="utf-8")
+        profile_file = folder / f"{vendor}.yaml"
+        profile_file.write_text(header + yaml.safe_dump(derived_profile(model, name, params, seed), sort_keys=False,
+                                                        allow_unicode=True), encoding="utf-8")
+        written += [profile_file, model_file]
+    return written

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -18,21 +16,9 @@ from click.testing import CliRunner
 
 from harness.cli.serve import serve
 
+from support.serve import wait_for_endpoints
+
 pytestmark = [pytest.mark.models, pytest.mark.shared]
-
-
-def _wait_for_endpoints(proc: subprocess.Popen, timeout: float = 120) -> dict[str, str]:
-    out, deadline = "", time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        out += line
-        if "Ctrl-C stops" in line:
-            return dict(re.findall(r"(DFI_\w+)=(http://[\d.:]+)", out))
-    raise AssertionError(f"dfi serve did not start:\n{out}\n{proc.stderr.read() if proc.stderr else ''}")
 
 
 def test_dfi_serve_with_a_gallery_folder_answers_boto3_and_stops_on_ctrl_c(tmp_path: Path, shared_data: Path):
@@ -46,7 +32,7 @@ def test_dfi_serve_with_a_gallery_folder_answers_boto3_and_stops_on_ctrl_c(tmp_p
          "--aws-port", "0", "--ms-port", "0", "--nav-port", "0", "--tps", "nav=1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        ep = _wait_for_endpoints(proc)
+        ep = wait_for_endpoints(proc)
         rek = boto3.client("rekognition", endpoint_url=ep["DFI_AWS_ENDPOINT_URL"], region_name="us-east-1",
                            aws_access_key_id="x", aws_secret_access_key="x",
                            config=Config(retries={"total_max_attempts": 1}))
