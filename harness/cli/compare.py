@@ -27,18 +27,20 @@ def compare_group() -> None:
                    "through the mock vendors")
 @click.option("--profile", "profiles", multiple=True, nargs=2, type=(str, click.Path(exists=True, dir_okay=False)),
               help="VENDOR FILE: a profile override for the simulated mock (e.g. one `dfi calibrate` wrote)")
+@click.option("--profile-set", default="default", show_default=True,
+              help="the simulated mock's profile set: default, or study-2020 (vendors answer from their fitted models)")
 @click.option("--seed", default=1, show_default=True, help="simulation seed (calibrate fits on seed 0)")
 @click.option("--beta", default=90.0, show_default=True)
 @click.option("--gamma", default=80.0, show_default=True)
 @click.option("-o", "--out", "out_dir", default=Path("runs/compare"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def compare_tables_cmd(recorded: tuple[Path, ...], mock_paths: tuple[Path, ...], profiles: tuple[tuple[str, str], ...],
-                       seed: int, beta: float, gamma: float, out_dir: Path) -> None:
+                       profile_set: str, seed: int, beta: float, gamma: float, out_dir: Path) -> None:
     """A recorded results table (or the study's files) against a mock results table."""
     from harness.jobs.compare import compare_result_tables
 
     c = compare_result_tables(recorded=recorded, mock=mock_paths, profiles=profiles, seed=seed, beta=beta,
-                              gamma=gamma, out_dir=out_dir)
+                              gamma=gamma, out_dir=out_dir, profile_set=profile_set)
     console = stdout_console(width=WIDTH)
     console.print(f"recorded: {', '.join(str(p) for p in recorded)} ({len(c.recorded)} rows); "
                   f"mock: {c.mock_what} ({len(c.mock)} rows)")
@@ -63,9 +65,31 @@ def compare_tables_cmd(recorded: tuple[Path, ...], mock_paths: tuple[Path, ...],
                    f"{_fmt(r.value_mock, '.1f')} [{_fmt(r.ci_low_mock, '.1f')}, {_fmt(r.ci_high_mock, '.1f')}]",
                    _fmt(r.difference, "+.1f"))
     console.print(mt)
+    if not c.outcomes_recorded.empty or not c.outcomes_mock.empty:
+        console.print(outcome_table(c.outcomes_recorded, c.outcomes_mock))
     console.print(agreement_table(c.agreement_recorded, c.agreement_mock))
     console.print(f"written: {out_dir}/distances.csv, metrics_side_by_side.csv, agreement.csv, compare.json, "
-                  "plots/ecdf_*.png")
+                  + ("outcomes.csv, " if any(f.name == "outcomes.csv" for f in c.files) else "") + "plots/ecdf_*.png")
+
+
+def outcome_table(recorded: pd.DataFrame, mock: pd.DataFrame) -> Table:
+    """Whom the named deepfakes were named as, recorded vs mock, per dataset x vendor and pooled."""
+    t = Table(title="Named deepfakes named as the target / the reference person / someone else, % of named "
+                    "(recorded vs mock)", title_style="bold")
+    for col in ("dataset", "vendor", "named rec/mock", "target rec/mock", "reference rec/mock", "other rec/mock"):
+        t.add_column(col, justify="left" if col in ("dataset", "vendor") else "right")
+    sides = [{(str(r["dataset"]), str(r["vendor"])): r for _, r in f.iterrows()} if not f.empty else {}
+             for f in (recorded, mock)]
+    keys = list(dict.fromkeys([*sides[0], *(k for k in sides[1] if k in sides[0] or not sides[0])]))
+    for ds, v in keys:
+        rec, mck = sides[0].get((ds, v)), sides[1].get((ds, v))
+
+        def cell(r: pd.Series | None, col: str, spec: str = ".1f") -> str:
+            return "-" if r is None else _fmt(r[col], spec)
+
+        t.add_row(ds, v.upper(), f"{cell(rec, 'na', '')} / {cell(mck, 'na', '')}",
+                  *(f"{cell(rec, f'{o}_share')} / {cell(mck, f'{o}_share')}" for o in ("target", "reference", "other")))
+    return t
 
 
 def _share(row: pd.Series | None, name: str, count: str) -> str:

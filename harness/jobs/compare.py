@@ -29,15 +29,21 @@ class TablesComparison:
     # harness.compare.agreement frames (one row per dataset x vendor pair): recorded, mock
     agreement_recorded: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement_mock: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # harness.study.outcomes splits of the named deepfakes (target / reference / other): recorded, mock;
+    # empty where a table has no study columns (the recorded study files and fitted-model mocks have them)
+    outcomes_recorded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    outcomes_mock: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = (),
                           profiles: Sequence[tuple[str, str | Path]] = (), seed: int = 1, beta: float = 90.0,
-                          gamma: float = 80.0, out_dir: Path = Path("runs/compare")) -> TablesComparison:
+                          gamma: float = 80.0, out_dir: Path = Path("runs/compare"),
+                          profile_set: str = "default") -> TablesComparison:
     """Recorded vs mock confidence distributions, metrics and cross-vendor agreement; writes
     distances.csv, metrics_side_by_side.csv, agreement.csv, compare.json and plots/ecdf_*.png.
     Without ``mock`` tables the mock is the study-scale simulation through the mock vendors (with
-    ``profiles``: (vendor, YAML file))."""
+    ``profiles``: (vendor, YAML file); with ``profile_set="study-2020"`` the vendors answer from their
+    fitted behaviour models, :func:`harness.vendorfit.simulate.simulate_with_models`)."""
     import yaml
 
     from harness.compare.agreement import agreement, stack_agreements
@@ -49,6 +55,15 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
     if mock:
         mock_table = read_tables(mock, "mock")
         mock_what = ", ".join(str(p) for p in mock)
+    elif (models := fitted_models(profile_set, vendors)):
+        from dataclasses import replace
+
+        from harness.simulate.params import SimulationParams
+        from harness.vendorfit.simulate import simulate_with_models
+
+        mock_table = simulate_with_models(replace(SimulationParams.load(), seed=seed), models, vendors).results
+        mock_what = (f"simulated study-scale world (seed {seed}), vendors answering from their fitted models "
+                     f"(profile set {profile_set})")
     else:
         from harness.compare.mock_table import simulated_mock_table
 
@@ -73,6 +88,11 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
     side = metrics_side_by_side(rec, mock_table, beta, gamma)
     agree_rec, agree_mock = agreement(rec), agreement(mock_table)
     agree = stack_agreements({"recorded": agree_rec, "mock": agree_mock})
+    out_rec, out_mock = outcome_splits(recorded, mock_table)
+    if not out_rec.empty or not out_mock.empty:
+        pd.concat([out_rec.assign(table="recorded"), out_mock.assign(table="mock")], ignore_index=True).to_csv(
+            out_dir / "outcomes.csv", index=False)
+        files.append(out_dir / "outcomes.csv")
     pd.DataFrame(records).to_csv(out_dir / "distances.csv", index=False)
     side.to_csv(out_dir / "metrics_side_by_side.csv", index=False)
     agree.to_csv(out_dir / "agreement.csv", index=False)
@@ -84,7 +104,31 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
               out_dir / "compare.json"]
     return TablesComparison(out_dir=out_dir, recorded=rec, mock=mock_table, mock_what=mock_what, groups=groups,
                             side_by_side=side, distances=records, files=files, agreement_recorded=agree_rec,
-                            agreement_mock=agree_mock)
+                            agreement_mock=agree_mock, outcomes_recorded=out_rec, outcomes_mock=out_mock)
+
+
+def outcome_splits(recorded: Sequence[Path], mock: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Whom the named deepfakes are named as (harness.study.outcomes), recorded and mock, where each side
+    has the study's columns: the recorded side when ``recorded`` are the study's files."""
+    from harness.errors import DfiError
+    from harness.study.data import load_study
+    from harness.study.definitions import StudyDefinitions
+    from harness.study.outcomes import outcome_split
+
+    definitions = StudyDefinitions()
+    try:
+        rec = outcome_split(load_study(recorded, definitions).table, definitions)
+    except DfiError:
+        rec = pd.DataFrame()
+    has_columns = {"ref_label", "real_image", "real_name"} <= set(mock.columns)
+    mck = outcome_split(mock, definitions) if has_columns else pd.DataFrame()
+    return rec, mck
+
+
+def fitted_models(profile_set: str, vendors: Sequence[str]) -> dict[str, Any]:
+    from harness.jobs.simulate import fitted_models as models_of
+
+    return models_of(profile_set, vendors)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from harness.results.schema import COLUMN_NAMES
 from harness.simulate.params import SimulationParams
 from harness.simulate.run import SOURCE, Simulation, dataset_rows, probe_ids, vendor_behaviours, vendor_view
 from harness.simulate.world import SimProbes, View, World
-from harness.vendorfit.sample import WITH_REFERENCE, sample_table
+from harness.vendorfit.sample import STUDY_COLUMNS, WITH_REFERENCE, sample_table
 from harness.vendors import registry
 from mockvendors.fitted.model import VendorModel
 from mockvendors.profile import load_profile
@@ -124,13 +124,15 @@ def model_rows(world: World, probes: SimProbes, ids: np.ndarray, vendor: str, an
     seen = view.datasets[[d.spec.name for d in world.datasets].index(probes.spec.name)]
     rows = couple_to_view(rows, target_closeness(world, view, seen))
     rows["source"] = SOURCE
-    return rows[list(COLUMN_NAMES)]
+    return rows[[*COLUMN_NAMES, *STUDY_COLUMNS]]
 
 
 def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorModel],
                          vendors: Sequence[str] | None = None) -> Simulation:
     """Build the world and answer every probe: vendors in ``models`` from their fitted model (coupled
-    to their recognizer's view), the others through the mock behaviour code."""
+    to their recognizer's view), the others through the mock behaviour code. The fitted vendors' rows
+    also have the study's columns (:data:`harness.vendorfit.sample.STUDY_COLUMNS`), so
+    :mod:`harness.study`'s tables (e.g. the outcome split) run on them."""
     vendors = list(registry.names() if vendors is None else vendors)
     recognizers = {v: load_profile(v).recognizer for v in vendors}
     world = World(params, set(recognizers.values()))
@@ -146,8 +148,11 @@ def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorMo
                 beh = behaving[v]
                 probes = vendor_view(world, beh.profile).datasets[k]
                 frames.append(pd.DataFrame(dataset_rows(world, probes, beh, pid)))
-    table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")
-    return Simulation(world, behaving, table, ids)
+    table = pd.concat(frames, ignore_index=True)
+    for column in STUDY_COLUMNS:  # the fitted vendors' rows carry the study's columns; the others none
+        if column in table.columns and column != "real_conf":
+            table[column] = table[column].fillna("").astype(str)
+    return Simulation(world, behaving, validate_results(table, "<simulation>"), ids)
 
 
 def apply_thresholds(results: pd.DataFrame, overrides: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
