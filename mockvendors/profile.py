@@ -411,7 +411,9 @@ def _named_profile_dict(name: str, vendor: str) -> dict[str, Any]:
         extra = yaml.safe_load(folder.joinpath(f"{vendor}.yaml").read_text(encoding="utf-8")) or {}
         model_file = extra.get("behaviour_model")
         if isinstance(model_file, str):
-            extra["behaviour_model"] = yaml.safe_load(folder.joinpath(model_file).read_text(encoding="utf-8"))
+            model = yaml.safe_load(folder.joinpath(model_file).read_text(encoding="utf-8")) or {}
+            # the model file holds {vendor: model} (harness.vendorfit.build.save_models)
+            extra["behaviour_model"] = model.get(vendor, model) if isinstance(model, dict) else model
     except FileNotFoundError as exc:
         raise ProfileError(f"profile {name!r} has no file for {vendor!r} ({exc.filename})") from None
     extra["profile_set"] = name

@@ -57,6 +57,26 @@ def fit_cmd(paths: tuple[Path, ...], out_dir: Path, half: str, seed: int, fit_da
     console.print(f"wrote {', '.join(str(p) for p in r.files.values())}")
 
 
+@vendorfit_cmd.command("profile")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="folder of the profile set (mockvendors/profiles/study-2020 for the shipped one)")
+@click.option("--name", default="study-2020", show_default=True, help="the profile set's name")
+@click.option("--seed", default=0, show_default=True, help="seed of the fit and of the simulated world")
+@click.option("--fit-date", default=None, metavar="YYYY-MM-DD", help="the fit date written in the provenance")
+def profile_cmd(paths: tuple[Path, ...], out_dir: Path, name: str, seed: int, fit_date: str | None) -> None:
+    """Fit on every recorded row and write a named profile set: per vendor its behaviour model and the
+    mock profile derived from it (what dfi serve / run / simulate --profile NAME answer from).
+
+    PATHS: the study's result files or their folder (default: ../shared/data/paper-results)."""
+    from harness.jobs.vendorfit import write_profile_set
+
+    console = stdout_console(width=WIDTH)
+    r = write_profile_set(name, out_dir, paths, seed=seed, fit_date=fit_date, status=console.status)
+    console.print(f"profile set {name}: fitted on every recorded row of {', '.join(r.fit.sources)}")
+    console.print(f"wrote {', '.join(str(p) for p in r.files)}")
+
+
 @vendorfit_cmd.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),

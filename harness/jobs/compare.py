@@ -55,13 +55,14 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
     if mock:
         mock_table = read_tables(mock, "mock")
         mock_what = ", ".join(str(p) for p in mock)
-    elif (models := fitted_models(profile_set, vendors)):
+    elif (fitted := fitted_models(profile_set, vendors))[0]:
         from dataclasses import replace
 
         from harness.simulate.params import SimulationParams
         from harness.vendorfit.simulate import simulate_with_models
 
-        mock_table = simulate_with_models(replace(SimulationParams.load(), seed=seed), models, vendors).results
+        mock_table = simulate_with_models(replace(SimulationParams.load(), seed=seed), fitted[0], vendors,
+                                          fitted[1]).results
         mock_what = (f"simulated study-scale world (seed {seed}), vendors answering from their fitted models "
                      f"(profile set {profile_set})")
     else:
@@ -125,7 +126,7 @@ def outcome_splits(recorded: Sequence[Path], mock: pd.DataFrame) -> tuple[pd.Dat
     return rec, mck
 
 
-def fitted_models(profile_set: str, vendors: Sequence[str]) -> dict[str, Any]:
+def fitted_models(profile_set: str, vendors: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     from harness.jobs.simulate import fitted_models as models_of
 
     return models_of(profile_set, vendors)

@@ -38,24 +38,19 @@ def estimate_parameters(*, to: Path, status: StatusFn = no_status) -> EstimateRe
     return EstimateResult(p, Path(to))
 
 
-def fitted_models(profile_set: str, vendors: Sequence[str]) -> dict[str, Any]:
-    """vendor -> its fitted behaviour model in ``profile_set`` (none for the default set)."""
-    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, ProfileError, load_profile
+def fitted_models(profile_set: str, vendors: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """vendor -> its fitted behaviour model in ``profile_set``, and vendor -> its dependence (none for the
+    default set)."""
+    from harness.vendorfit.simulate import profile_set_models
+    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, ProfileError
 
-    if profile_set == DEFAULT_SET:
-        return {}
-    if profile_set not in NAMED_SETS:
+    if profile_set != DEFAULT_SET and profile_set not in NAMED_SETS:
         names = ", ".join([DEFAULT_SET, *NAMED_SETS])
         raise JobInputError(f"unknown profile set {profile_set!r}; choose one of {names}")
-    out = {}
-    for v in vendors:
-        try:
-            model = load_profile(v, profile_set).fitted_model()
-        except ProfileError as exc:
-            raise JobInputError(str(exc)) from None
-        if model is not None:
-            out[v] = model
-    return out
+    try:
+        return profile_set_models(profile_set, vendors)
+    except ProfileError as exc:
+        raise JobInputError(str(exc)) from None
 
 
 @dataclass
@@ -144,7 +139,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
             params, fit_table = fit_to_study(params, study)
         params.save(out_dir / "params-fitted.json")
         fit_table.to_csv(out_dir / "fit.csv", index=False)
-    models = fitted_models(profile_set, vendor_list)
+    models, dependence = fitted_models(profile_set, vendor_list)
     if models and fit_study:
         raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
 
@@ -153,7 +148,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
             return simulate(p, vendor_list, ovr)
         from harness.vendorfit.simulate import apply_thresholds, simulate_with_models
 
-        s = simulate_with_models(p, models, vendor_list)
+        s = simulate_with_models(p, models, vendor_list, dependence)
         s.results = apply_thresholds(s.results, ovr)
         return s
 

@@ -118,3 +118,39 @@ def validate_models(paths: Sequence[str | Path] = (), out_dir: Path = Path("vend
     with status("drawing the ECDF figures..."):
         files += ecdf_figures(v, out_dir / "plots")
     return ValidateResult(out_dir, files, v, v.cells, v.metrics, int(v.cells["goal"].sum()), len(v.cells))
+
+
+@dataclass
+class ProfileSetResult:
+    out_dir: Path
+    name: str
+    files: list[Path]
+    fit: FitResult
+
+
+def write_profile_set(name: str, out_dir: Path, paths: Sequence[str | Path] = (), *, seed: int = 0,
+                      fit_date: str | None = None, status: StatusFn = no_status) -> ProfileSetResult:
+    """Fit every vendor on all of the study's recorded rows and write the named profile set ``name`` to
+    ``out_dir``: per vendor the model (``<vendor>.model.yaml``) and the mock profile derived from it
+    (``<vendor>.yaml``; :mod:`harness.vendorfit.profile`). ``mockvendors/profiles/study-2020`` is this
+    with ``name="study-2020"``."""
+    from harness.vendorfit.profile import write_profile_set as write_set
+
+    fit_date = fit_date or _dt.date.today().isoformat()
+    with status("fitting the vendor models on every recorded row..."):
+        fit = _fit(paths, seed, ALL, fit_date)
+    header = (f"# {name}: written by `dfi vendorfit profile --name {name} --seed {seed} --fit-date {fit_date}` "
+              f"(dfi {__version__}); regenerate it, do not edit by hand.\n")
+    with status("deriving each vendor's mock profile on the simulated world..."):
+        files = write_set(fit.models, Path(out_dir), name, fit.dependence, seed=seed, header=header)
+    return ProfileSetResult(Path(out_dir), name, files, fit)
+
+
+def _fit(paths: Sequence[str | Path], seed: int, half: str, fit_date: str) -> FitResult:
+    from harness.report.vendorfit import model_summary
+    from harness.vendorfit.build import fit_study_dependence, fit_study_models
+
+    table, sources = _table(paths)
+    models = fit_study_models(table, seed=seed, half=half, fit_date=fit_date)
+    dependence = fit_study_dependence(table, models, seed=seed, half=half)
+    return FitResult(Path("."), {}, models, dependence, model_summary(models, dependence), sources)

@@ -30,6 +30,7 @@ import yaml
 from harness.simulate.params import SimulationParams
 from harness.simulate.run import behaviour_in, vendor_view
 from harness.simulate.world import World
+from harness.vendorfit.build import DependenceMap
 from mockvendors.fitted.model import DatasetModel, PopulationModel, ScoreModel, VendorModel
 from mockvendors.profile import PiecewiseLinearCalibration, VendorProfile, load_profile
 
@@ -122,19 +123,21 @@ def derived_profile(model: VendorModel, name: str, params: SimulationParams | No
 
 
 def write_profile_set(models: dict[str, VendorModel], folder: Path, name: str,
-                      params: SimulationParams | None = None, seed: int = 0) -> list[Path]:
-    """The named profile set ``name`` in ``folder``: per vendor the behaviour model
-    (``<vendor>.model.yaml``) and the profile override derived from it (``<vendor>.yaml``)."""
+                      dependence: DependenceMap | None = None, params: SimulationParams | None = None,
+                      seed: int = 0, header: str = "") -> list[Path]:
+    """The named profile set ``name`` in ``folder``: per vendor its behaviour model with its dependence
+    (``<vendor>.model.yaml``, as :func:`harness.vendorfit.build.save_models` writes it) and the profile
+    override derived from it (``<vendor>.yaml``, naming the model file)."""
+    from harness.vendorfit.build import save_models
+
     folder.mkdir(parents=True, exist_ok=True)
+    note = header or f"# profile set {name}: written by `dfi vendorfit profile`; regenerate it, do not edit by hand.\n"
     written = []
     for vendor, model in models.items():
-        header = (f"# {vendor} in profile set {name}: written by `dfi vendorfit profile`; do not edit by hand "
-                  f"(regenerate it).\n")
-        model_file = folder / f"{vendor}.model.yaml"
-        model_file.write_text(header + yaml.safe_dump(model.to_dict(), sort_keys=False, allow_unicode=True),
-                              encoding="utf-8")
+        model_file = save_models({vendor: model}, folder / f"{vendor}.model.yaml",
+                                 {vendor: (dependence or {}).get(vendor, {})}, header=note)
         profile_file = folder / f"{vendor}.yaml"
-        profile_file.write_text(header + yaml.safe_dump(derived_profile(model, name, params, seed), sort_keys=False,
-                                                        allow_unicode=True), encoding="utf-8")
+        profile_file.write_text(note + yaml.safe_dump(derived_profile(model, name, params, seed), sort_keys=False,
+                                                      allow_unicode=True), encoding="utf-8")
         written += [profile_file, model_file]
     return written

@@ -52,7 +52,7 @@ from mockvendors.fitted.model import DatasetModel, ScoreModel, VendorModel
 SCORE_COLUMNS = ("target_conf", "target2_conf", "fake_conf", "similarity", "real_conf")
 STUDY_COLUMNS: tuple[str, ...] = ("real_person", "real_name", "real_conf", "real_image", "video", "frame",
                                   "ref_label", "celebrity", "vendor_target_name")
-KNOWN_MODES = ("model", "draw")
+KNOWN_MODES = ("model", "draw", "share")
 DATASET_METHODS = {"CelebDF": "replacement", "FCelebDF": "replacement", "VoxCelebTH": "reenactment",
                    "CelebFOM": "reenactment", "CelebBlend": "synthesis"}
 # datasets whose probes record another person the deepfake was made from
@@ -111,6 +111,10 @@ def _quantile(model: ScoreModel, q: np.ndarray) -> np.ndarray:
 
 def _known_people(dm: DatasetModel, people: list[str], rng: np.random.Generator, known: str) -> dict[str, bool]:
     draws = rng.random(len(people))
+    if known == "share":  # exactly the fitted share of the people, chosen at random
+        k = int(round(dm.coverage.share.p * len(people)))
+        chosen = set(np.argsort(draws, kind="stable")[:k].tolist())
+        return {p: i in chosen for i, p in enumerate(people)}
     out = {}
     for p, u in zip(people, draws):
         if known == "model" and p in dm.coverage.known:
@@ -118,6 +122,35 @@ def _known_people(dm: DatasetModel, people: list[str], rng: np.random.Generator,
         else:
             out[p] = bool(u < dm.coverage.share.p)
     return out
+
+
+def _target_image_rate(dm: DatasetModel, q: float) -> float:
+    """P(a known target's real image is named): the recorded share of probes whose target's image was
+    named, over the coverage share; ``q`` (every real image's rate) where the model has no such counts."""
+    rates = dm.deepfake.answer_rate_by_target
+    known, unknown = rates.get("known"), rates.get("unknown")
+    n_known = known.n if known is not None and known.n is not None else None
+    n_unknown = unknown.n if unknown is not None and unknown.n is not None else 0
+    if not n_known or dm.deepfake.n <= 0:
+        return q
+    share = n_known / (n_known + n_unknown)
+    return float(min(1.0, share / max(dm.coverage.share.p, 1e-9)))
+
+
+def _centred(p: np.ndarray, mean: float) -> np.ndarray:
+    """``p`` shifted on the logit scale so that its mean is ``mean`` (the spread kept, the level fixed)."""
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    if not 0.0 < mean < 1.0:
+        return np.full_like(p, mean)
+    logit = np.log(p / (1 - p))
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(logit + mid)))) < mean:
+            lo = mid
+        else:
+            hi = mid
+    return np.asarray(1 / (1 + np.exp(-(logit + (lo + hi) / 2))), dtype=np.float64)
 
 
 def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None = None, *,
@@ -128,7 +161,10 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
     ``dataset`` picks the dataset model (the pooled one where the vendor was not fitted on it).
     Without a skeleton, :func:`synthetic_skeleton` with ``n_celebrities`` x ``probes_per_celebrity``.
     ``known="draw"`` ignores the model's per-celebrity known/unknown estimates (every person is
-    drawn from the coverage share), as validation on held-out celebrities does. ``dependence``: the
+    drawn from the coverage share), as validation on held-out celebrities does; ``known="share"`` makes
+    exactly the coverage share of the people known and keeps each condition's deepfake answer rate at the
+    model's (the per-celebrity spread re-centred on it): the simulation's "a world like the study's", whose
+    aggregates are the fitted ones up to the probes' own binomial noise. ``dependence``: the
     per-celebrity rate spread and confidence copula of the dataset (None: independent answers).
     """
     if known not in KNOWN_MODES:
@@ -160,7 +196,11 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
     first_row = np.zeros(len(images), dtype=np.int64)
     first_row[image_of_row[::-1]] = np.arange(n)[::-1]
     image_person = real_person[first_row]
-    image_named = np.array([is_known.get(p, False) for p in image_person], dtype=bool) & (rng.random(len(images)) < q)
+    # a target's real image is named at the rate the records show for targets (in CelebDF every target's
+    # image was, while the reference videos' real images were named less often)
+    q_image = np.where(np.isin(image_person, list(set(target) | set(second[blend]))), _target_image_rate(dm, q), q)
+    image_named = np.array([is_known.get(p, False) for p in image_person], dtype=bool) & (rng.random(len(images))
+                                                                                          < q_image)
     image_conf = np.full(len(images), np.nan)
     image_conf[image_named] = _draw(genuine.confidence, rng, int(image_named.sum()))
     per_person = pd.DataFrame({"person": image_person[image_named], "conf": image_conf[image_named]})
@@ -204,6 +244,11 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
             ab = spread.beta(deepfake.rate_for(condition)) if spread is not None else None
             if ab is not None and mask.any():
                 p_named = np.where(mask, stats.beta.ppf(v, ab[0], ab[1]), p_named)
+    if known == "share":
+        for condition, mask in (("known", target_known), ("unknown", ~target_known)):
+            if mask.any():
+                p_named = p_named.astype(np.float64, copy=True)
+                p_named[mask] = _centred(p_named[mask], deepfake.rate_for(condition))
     named = u_named < p_named
     ref_name = np.array([dm.name_of(r) if r else "" for r in ref_label], dtype=object)
     shares = {c: np.array([deepfake.split_for(c).share(o) for o in OUTCOMES]) for c in ("known", "unknown")}

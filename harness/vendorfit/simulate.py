@@ -22,7 +22,7 @@ re-named for the probe it lands on. The real-image answers are drawn per probe a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,18 +32,24 @@ from harness.results.schema import COLUMN_NAMES
 from harness.simulate.params import SimulationParams
 from harness.simulate.run import SOURCE, Simulation, dataset_rows, probe_ids, vendor_behaviours, vendor_view
 from harness.simulate.world import SimProbes, View, World
+from harness.vendorfit.dependence import Dependence, dependence_from_dict
 from harness.vendorfit.sample import STUDY_COLUMNS, WITH_REFERENCE, sample_table
 from harness.vendors import registry
-from mockvendors.fitted.model import VendorModel
+from mockvendors.fitted.model import POOLED, VendorModel
 from mockvendors.profile import load_profile
 
 
 @dataclass(frozen=True)
 class ModelAnswers:
-    """One vendor's fitted model and the recognizer whose view orders its answers."""
+    """One vendor's fitted model, its dependence (per dataset: the spread of the answer rate over
+    celebrities and the real-vs-deepfake confidence copula) and the recognizer whose view orders its answers."""
 
     model: VendorModel
     recognizer: str
+    dependence: Mapping[str, Dependence] = field(default_factory=dict)
+
+    def dependence_for(self, dataset: str) -> Dependence | None:
+        return self.dependence.get(dataset) if dataset in self.model.datasets else self.dependence.get(POOLED)
 
 
 def skeleton(world: World, probes: SimProbes, ids: np.ndarray) -> pd.DataFrame:
@@ -119,7 +125,7 @@ def model_rows(world: World, probes: SimProbes, ids: np.ndarray, vendor: str, an
                seed: int) -> pd.DataFrame:
     rows = sample_table(answers.model, probes.spec.name, skeleton(world, probes, ids),
                         seed=[seed, registry.names().index(vendor) if vendor in registry.names() else 99],
-                        known="draw")
+                        known="share", dependence=answers.dependence_for(probes.spec.name))
     view = world.view(answers.recognizer) or world.views[world.params.recognizer]
     seen = view.datasets[[d.spec.name for d in world.datasets].index(probes.spec.name)]
     rows = couple_to_view(rows, target_closeness(world, view, seen))
@@ -128,7 +134,8 @@ def model_rows(world: World, probes: SimProbes, ids: np.ndarray, vendor: str, an
 
 
 def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorModel],
-                         vendors: Sequence[str] | None = None) -> Simulation:
+                         vendors: Sequence[str] | None = None,
+                         dependence: Mapping[str, Mapping[str, Dependence]] | None = None) -> Simulation:
     """Build the world and answer every probe: vendors in ``models`` from their fitted model (coupled
     to their recognizer's view), the others through the mock behaviour code. The fitted vendors' rows
     also have the study's columns (:data:`harness.vendorfit.sample.STUDY_COLUMNS`), so
@@ -142,8 +149,8 @@ def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorMo
     for v in vendors:
         for k, (ref_probes, pid) in enumerate(zip(world.datasets, ids, strict=True)):
             if v in models:
-                frames.append(model_rows(world, ref_probes, pid, v, ModelAnswers(models[v], recognizers[v]),
-                                         params.seed * 1000 + k))
+                answers = ModelAnswers(models[v], recognizers[v], (dependence or {}).get(v, {}))
+                frames.append(model_rows(world, ref_probes, pid, v, answers, params.seed * 1000 + k))
             else:
                 beh = behaving[v]
                 probes = vendor_view(world, beh.profile).datasets[k]
@@ -170,3 +177,21 @@ def apply_thresholds(results: pd.DataFrame, overrides: Mapping[str, Mapping[str,
             out.loc[low, name] = ""
             out.loc[low, conf] = np.nan
     return out
+
+
+def profile_set_models(profile_set: str, vendors: Sequence[str]
+                       ) -> tuple[dict[str, VendorModel], dict[str, dict[str, Dependence]]]:
+    """The fitted models (and their dependence) of ``vendors`` in a named profile set; none for ``default``."""
+    from mockvendors.profile import DEFAULT_SET
+
+    models: dict[str, VendorModel] = {}
+    deps: dict[str, dict[str, Dependence]] = {}
+    if profile_set == DEFAULT_SET:
+        return models, deps
+    for v in vendors:
+        profile = load_profile(v, profile_set)
+        model = profile.fitted_model()
+        if model is not None:
+            models[v] = model
+            deps[v] = dependence_from_dict((profile.behaviour_model or {}).get("dependence"))
+    return models, deps

@@ -27,7 +27,10 @@ def models():
 
 @pytest.fixture(scope="module")
 def sim(models):
-    return simulate_with_models(SimulationParams.load(), models)
+    from harness.vendorfit.simulate import profile_set_models
+
+    fitted, dependence = profile_set_models("study-2020", VENDORS)
+    return simulate_with_models(SimulationParams.load(), fitted, VENDORS, dependence)
 
 
 def study_metrics(results: pd.DataFrame) -> pd.Series:
@@ -35,13 +38,30 @@ def study_metrics(results: pd.DataFrame) -> pd.Series:
     return m[m["basis"] == "study"].set_index(["dataset", "vendor", "metric"])["value"]
 
 
-def test_published_na_comes_back_at_the_studys_scale(sim):
+BIG = {d.name for d in SimulationParams.load().datasets if d.probes >= 2000}  # CelebBlend's 179: binomial sd ~3.7
+
+
+def test_published_ta_and_na_come_back_within_two_points(sim):
     got = study_metrics(sim.results)
-    probes = {d.name: d.probes for d in SimulationParams.load().datasets}
     for vendor, cells in PUBLISHED.items():
-        for dataset, (_, na) in cells.items():
-            if probes[dataset] >= 2000:  # CelebBlend's 179 probes are too few for a 2-point check
+        for dataset, (ta, na) in cells.items():
+            if dataset in BIG:
+                assert got[(dataset, vendor, "TA")] == pytest.approx(ta, abs=2.0), (dataset, vendor)
                 assert got[(dataset, vendor, "NA")] == pytest.approx(na, abs=2.0), (dataset, vendor)
+
+
+@pytest.mark.shared
+def test_recorded_ta_and_na_come_back_within_two_points(sim, shared_data):
+    from harness.study.data import load_study
+
+    recorded = study_metrics(load_study([shared_data / "paper-results"]).table)
+    got = study_metrics(sim.results)
+    cells = {(d, v) for d, v, _ in recorded.index if d in BIG}
+    assert ("FCelebDF", "aws") in cells and ("CelebDF", "ms") in cells
+    for dataset, vendor in cells:
+        for metric in ("TA", "NA"):
+            assert got[(dataset, vendor, metric)] == pytest.approx(recorded[(dataset, vendor, metric)], abs=2.0), \
+                (dataset, vendor, metric)
 
 
 def test_coupling_reorders_answers_without_changing_them():
