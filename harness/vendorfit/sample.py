@@ -198,7 +198,13 @@ def sample_table(model: VendorModel, dataset: str, skeleton: pd.DataFrame | None
     image_person = real_person[first_row]
     # a target's real image is named at the rate the records show for targets (in CelebDF every target's
     # image was, while the reference videos' real images were named less often)
-    q_image = np.where(np.isin(image_person, list(set(target) | set(second[blend]))), _target_image_rate(dm, q), q)
+    # and the other real images less often, so that every real image together keeps the fitted rate q
+    is_target_image = np.isin(image_person, list(set(target) | set(second[blend])))
+    q_target = _target_image_rate(dm, q)
+    others = int((~is_target_image).sum())
+    q_other = q if others == 0 else float(np.clip((q * len(images) - q_target * (len(images) - others)) / others,
+                                                  0.0, 1.0))
+    q_image = np.where(is_target_image, q_target, q_other)
     image_named = np.array([is_known.get(p, False) for p in image_person], dtype=bool) & (rng.random(len(images))
                                                                                           < q_image)
     image_conf = np.full(len(images), np.nan)
