@@ -17,4 +17,8 @@ below ``harness.cli``; only ``harness.cli`` imports it.
 - :mod:`harness.jobs.calibrate`: :func:`~harness.jobs.calibrate.calibrate_profile` (``dfi calibrate``)
 - :mod:`harness.jobs.sweep`: :func:`~harness.jobs.sweep.run_sweep` (``dfi sweep``)
 - :mod:`harness.jobs.bench`: :func:`~harness.jobs.bench.run_bench` (``dfi bench``)
+- :mod:`harness.jobs.study`: :func:`~harness.jobs.study.run_study` (``dfi study``)
+- :mod:`harness.jobs.vendorfit`: :func:`~harness.jobs.vendorfit.fit_models`,
+  :func:`~harness.jobs.vendorfit.validate_models`, :func:`~harness.jobs.vendorfit.write_profile_set`
+  (``dfi vendorfit fit|validate|profile``)
 """

@@ -127,9 +127,14 @@ def outcome_splits(recorded: Sequence[Path], mock: pd.DataFrame) -> tuple[pd.Dat
 
 
 def fitted_models(profile_set: str, vendors: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from harness.jobs.simulate import fitted_models as models_of
+    from harness.jobs._common import JobInputError
+    from harness.vendorfit.simulate import profile_set_models
+    from mockvendors.profile import ProfileError
 
-    return models_of(profile_set, vendors)
+    try:
+        return profile_set_models(profile_set, vendors)
+    except ProfileError as exc:
+        raise JobInputError(str(exc)) from None
 
 
 @dataclass

@@ -42,11 +42,8 @@ def fitted_models(profile_set: str, vendors: Sequence[str]) -> tuple[dict[str, A
     """vendor -> its fitted behaviour model in ``profile_set``, and vendor -> its dependence (none for the
     default set)."""
     from harness.vendorfit.simulate import profile_set_models
-    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, ProfileError
+    from mockvendors.profile import ProfileError
 
-    if profile_set != DEFAULT_SET and profile_set not in NAMED_SETS:
-        names = ", ".join([DEFAULT_SET, *NAMED_SETS])
-        raise JobInputError(f"unknown profile set {profile_set!r}; choose one of {names}")
     try:
         return profile_set_models(profile_set, vendors)
     except ProfileError as exc:

@@ -181,13 +181,17 @@ def apply_thresholds(results: pd.DataFrame, overrides: Mapping[str, Mapping[str,
 
 def profile_set_models(profile_set: str, vendors: Sequence[str]
                        ) -> tuple[dict[str, VendorModel], dict[str, dict[str, Dependence]]]:
-    """The fitted models (and their dependence) of ``vendors`` in a named profile set; none for ``default``."""
-    from mockvendors.profile import DEFAULT_SET
+    """The fitted models (and their dependence) of ``vendors`` in a named profile set; none for ``default``.
+    An unknown set is a :class:`mockvendors.profile.ProfileError`."""
+    from mockvendors.profile import DEFAULT_SET, NAMED_SETS, ProfileError
 
     models: dict[str, VendorModel] = {}
     deps: dict[str, dict[str, Dependence]] = {}
     if profile_set == DEFAULT_SET:
         return models, deps
+    if profile_set not in NAMED_SETS:
+        names = ", ".join([DEFAULT_SET, *NAMED_SETS])
+        raise ProfileError(f"unknown profile set {profile_set!r}; choose one of {names}")
     for v in vendors:
         profile = load_profile(v, profile_set)
         model = profile.fitted_model()
