@@ -64,14 +64,22 @@ def cli() -> None:
     """dfi: measure how celebrity-recognition APIs respond to deepfake impersonation."""
 
 
+def _click_message(exc: click.ClickException) -> str:
+    """click's message for ``exc``; for a usage error, with where to find the usage."""
+    message = exc.format_message()
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="dfi", standalone_mode=False)
     except click.exceptions.Abort:
         stderr_console().print("[red]aborted[/red]")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # a bad option or argument included: one line, no usage block
+        print_error(_click_message(exc))
         sys.exit(exc.exit_code)
     except DfiError as exc:
         print_error(str(exc))

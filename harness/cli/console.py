@@ -1,9 +1,11 @@
 """The rich consoles every ``dfi`` command prints through (stdout and stderr).
 
-On a terminal they behave as rich does by default. When the stream is not a terminal (a pipe, a
-file, a test's captured output) text lines are never wrapped (printed with ``soft_wrap=True``) and
-tables are laid out at a fixed wide width (``$COLUMNS`` when set), so what a script or a test
-reads does not depend on the terminal's width or on the length of a path in the message.
+On a terminal they behave as rich does by default (colours off under ``NO_COLOR``). When the stream
+is not a terminal (a pipe, a file, a test's captured output) nothing carries ANSI codes, text lines
+are never wrapped (printed with ``soft_wrap=True``) and tables are laid out at a fixed wide width
+(``$COLUMNS`` when set), widened to the table's natural width when a cell (a long path) would
+otherwise wrap; so what a script or a test reads does not depend on the terminal's width or on the
+length of a path in the message. Errors are one ``error: MESSAGE`` line on stderr (:func:`print_error`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import os
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 
 PIPE_WIDTH = 160  # table width when the stream is not a terminal (and COLUMNS does not say otherwise)
+_NATURAL_LIMIT = 100_000  # how wide a piped table may grow to keep its cells on one line
 
 
 def _columns() -> int | None:
@@ -27,12 +32,27 @@ def _columns() -> int | None:
 
 class PipeConsole(Console):
     """A console on a stream that is not a terminal: text lines are never wrapped (soft wrap);
-    tables and other renderables are laid out at the console's fixed width, as on a terminal."""
+    tables and other renderables are laid out at the console's fixed width, as on a terminal, except
+    that a table whose cells would wrap at that width (a long path) is laid out at its natural width."""
 
     def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
         if soft_wrap is None:
             soft_wrap = all(isinstance(o, (str, Text)) for o in objects)
-        super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+        natural = self._natural_table_width(objects)
+        if natural <= self.width:
+            super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+            return
+        fixed = self.width
+        self.width = natural
+        try:
+            super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+        finally:
+            self.width = fixed
+
+    def _natural_table_width(self, objects: tuple[Any, ...]) -> int:
+        """The widest natural width of the tables among ``objects`` (0 when none)."""
+        options = self.options.update_width(_NATURAL_LIMIT)
+        return max((Measurement.get(self, options, o).maximum for o in objects if isinstance(o, Table)), default=0)
 
 
 def make_console(*, stderr: bool = False, width: int | None = None, pipe_width: int | None = None,
@@ -60,6 +80,14 @@ def stderr_console(*, width: int | None = None, pipe_width: int | None = None, s
     return make_console(stderr=True, width=width, pipe_width=pipe_width, soft_wrap=soft_wrap)
 
 
+def one_line(message: str) -> str:
+    """``message`` with its line breaks (and the blanks around them) turned into single spaces."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def print_error(message: str) -> None:
-    """``error: MESSAGE`` on stderr, on one line when stderr is not a terminal."""
-    stderr_console().print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    """``error: MESSAGE`` on stderr, always one line: line breaks in the message become spaces, the
+    message is printed literally (brackets in a path are not rich markup) and, when stderr is not a
+    terminal, never wrapped."""
+    stderr_console(soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", one_line(message)),
+                                         highlight=False)
