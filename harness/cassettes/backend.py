@@ -27,7 +27,7 @@ from harness.cassettes.errors import (
     UnrecordedCallError,
 )
 from harness.cassettes.keys import call_key
-from harness.cassettes.vcr_config import OrderedCassette, load_cassette, patched
+from harness.cassettes.vcr_config import OrderedCassette, load_cassette, mismatch_details, patched
 from harness.clients.config import ClientOptions
 from harness.vendors import registry
 from harness.vendors.base import Recognition, Vendor
@@ -139,9 +139,11 @@ class CassetteVendor:
                 from harness.cassettes.keys import sha256
 
                 digests = ", ".join(sha256(i)[:16] for i in images)
+                closest = mismatch_details(exc)[:3]
                 raise UnrecordedCallError(
                     f"{self.path}: no recorded {self.name} {what} for image sha256 {digests}... "
                     "(replay never goes to the network; record it with `dfi cassettes record`)"
+                    + "".join(f"\n  closest recorded call: {line}" for line in closest)
                 ) from exc
             finally:
                 if self.record:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from harness.cassettes.keys import REDACTED_MARKER, call_key
+from harness.cassettes.keys import REDACTED_MARKER, body_bytes, call_key
 
 SECRET_REQUEST_HEADERS = frozenset(h.lower() for h in (
     "Authorization", "Proxy-Authorization", "Cookie",
@@ -55,6 +55,19 @@ def strip_query_secrets(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(kept, safe=",:"), parts.fragment))
 
 
+def _materialise_body(request: Any) -> None:
+    """A streamed body (file-like or iterator: vcrpy keeps its chunks and hands out a fresh
+    iterator per read) becomes plain bytes, so it can be keyed, replaced and written as YAML."""
+    body = request.body
+    if body is None or isinstance(body, (bytes, str)):
+        return
+    data = body_bytes(body)
+    for flag in ("_was_file", "_was_iter"):  # vcrpy's Request: "give the body back as a stream"
+        if hasattr(request, flag):
+            setattr(request, flag, False)
+    request.body = data
+
+
 def redact_request(request: Any) -> Any:
     """vcrpy ``before_record_request``: vcrpy hands us a copy; change it in place and return it."""
     for name in list(request.headers.keys()):
@@ -63,6 +76,7 @@ def redact_request(request: Any) -> Any:
         elif isinstance(request.headers[name], bytes):  # botocore sends bytes; store readable text
             request.headers[name] = request.headers[name].decode("latin-1")
     request.uri = strip_query_secrets(request.uri)
+    _materialise_body(request)
     key = call_key(request)
     if key.vendor != "other":
         request.body = json.dumps({REDACTED_MARKER: key.as_json()}, sort_keys=True).encode()

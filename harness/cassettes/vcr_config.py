@@ -10,6 +10,12 @@ logic runs against it); once all are played, the last one repeats, so repeated i
 replay without being recorded twice, and a throttle that never ended keeps answering "throttled"
 until the client's retry policy gives up (a typed ThrottledError, bounded by max_attempts). While
 recording, a played throttle/5xx is not repeated: the retry goes out to the vendor again.
+
+Applications' own tests (pytest-recording): :func:`recording_config` is the ``vcr_config`` the
+``mockvendors`` pytest plugin hands out as ``mockvendors_vcr_config``, and :func:`register` adds
+the matcher to the VCR pytest-recording builds (the plugin does it in ``pytest_recording_configure``).
+Plain vcrpy cassettes play each recording once and in order unless repeats are allowed; the config
+allows them, so a repeated identical call replays its answer.
 """
 
 from __future__ import annotations
@@ -99,6 +105,33 @@ def _keep_interaction(request: Any, response: Any) -> tuple[Any, Any]:
     return request, response
 
 
+def register(v: vcr.VCR) -> vcr.VCR:
+    """Register dfi's matcher (``vendor_image``) on a VCR someone else built."""
+    v.register_matcher(MATCHER_NAME, vendor_image_matcher)
+    return v
+
+
+def recording_config() -> dict[str, Any]:
+    """vcrpy ``use_cassette`` options for an application's tests (pytest-recording's ``vcr_config``):
+    dfi's matcher, secret and image filters; the record mode is left to ``--record-mode``."""
+    return {
+        "match_on": MATCH_ON,
+        "before_record_request": redact_request,
+        "before_record_response": redact_response,
+        "decode_compressed_response": True,
+        "allow_playback_repeats": True,
+    }
+
+
+def mismatch_details(exc: Any) -> list[str]:
+    """What differs between an unmatched request and the recorded calls closest to it (from a
+    vcrpy CannotOverwriteExistingCassetteException), one line per recorded call."""
+    out: list[str] = []
+    for _request, _ok, failed in getattr(exc, "similar_requests", None) or []:
+        out += [str(message) for name, message in failed if name == MATCHER_NAME]
+    return out
+
+
 def make_vcr() -> vcr.VCR:
     v = vcr.VCR(
         serializer="yaml",
@@ -108,8 +141,7 @@ def make_vcr() -> vcr.VCR:
         decode_compressed_response=True,
         record_on_exception=True,
     )
-    v.register_matcher(MATCHER_NAME, vendor_image_matcher)
-    return v
+    return register(v)
 
 
 def cassette_config(path: str | Path, record: bool = False) -> dict[str, Any]:
