@@ -12,19 +12,36 @@ Fixtures (all start lazily; the servers run once per test session on free loopba
 - ``mock_rekognition_inprocess`` - routes every boto3 Rekognition call to the mock, no server;
 - ``mockvendors_profiles`` - the profile of each mock: the built-in ones unless the run names a
   profile set (``pytest --mockvendors-profile study-2020`` or ``mockvendors_profile = study-2020`` in
-  the pytest ini section), or you override this fixture (return ``{vendor: file, dict or set name}``).
+  the pytest ini section), or you override this fixture (return ``{vendor: file, dict or set name}``);
+- ``mockvendors_known_photo`` - a :class:`MockPhoto` (``.data`` bytes, ``.name``) of a gallery
+  identity the mocks name (AWS, MS and NAV): with the demo gallery, the installed Tom Hanks crop
+  re-encoded as JPEG (its own bytes are the enrolment photo, which the hold-out never matches);
+- ``mockvendors_unknown_photo`` - a :class:`MockPhoto` (``.name`` None) of a face AWS and MS must
+  not name (NAV names its best match for every face, as the real one does): with the demo gallery,
+  the Tom Hanks enrolment photo itself, which the hold-out matches only against the other
+  identities. With your own gallery, override both fixtures;
+- ``mockvendors_vcr_config`` - pytest-recording's ``vcr_config`` with dfi's matcher (vendor
+  operation + image sha256 + parameters by value), secret scrubbing and image redaction; use it
+  with ``@pytest.fixture(scope="module") def vcr_config(mockvendors_vcr_config): return
+  mockvendors_vcr_config`` (the plugin registers the matcher in ``pytest_recording_configure``).
 
-Tests skip (with the reason) when the face models are not installed (``dfi models fetch``).
+Missing face models are an error, not a skip: a CI job that forgot ``python -m harness models fetch``
+must not pass having tested nothing. Opt in to skipping with ``mockvendors_missing_models = skip``
+(pytest ini) or ``--mockvendors-missing-models skip``.
 This module imports nothing heavy at collection time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+MISSING_MODELS_INI = "mockvendors_missing_models"
+FETCH_COMMAND = "python -m harness models fetch"
 
 if TYPE_CHECKING:  # only for annotations: the plugin imports nothing heavy at collection time
     from mockvendors.analysis import CachingAnalyzer
@@ -35,23 +52,61 @@ if TYPE_CHECKING:  # only for annotations: the plugin imports nothing heavy at c
 def pytest_addoption(parser: pytest.Parser) -> None:
     help_text = ("profile set of the mock vendors: default, study-2020 (fitted to the study's answers) or "
                  "study-2020/DATASET")
-    parser.getgroup("mockvendors").addoption("--mockvendors-profile", default=None, help=help_text)
+    group = parser.getgroup("mockvendors")
+    group.addoption("--mockvendors-profile", default=None, help=help_text)
     parser.addini("mockvendors_profile", help_text, default="default")
+    missing_help = ("when the face models are not installed: fail (default: the tests using the mock "
+                    "vendors error) or skip (they skip)")
+    group.addoption("--mockvendors-missing-models", default=None, choices=("fail", "skip"), help=missing_help)
+    parser.addini(MISSING_MODELS_INI, missing_help, default="fail")
 
 
-def _need_models() -> None:
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording built its VCR: register dfi's ``vendor_image`` matcher on it."""
+    from harness.cassettes.vcr_config import register
+
+    register(vcr)
+
+
+def _models_problem() -> str | None:
     try:
-        from harness.models import model_path
+        from harness.models import installed_problems
 
-        model_path("fr_feature")
+        problems = installed_problems()
     except Exception as exc:  # noqa: BLE001 - any failure means the mocks cannot run
-        pytest.skip(f"mock vendors need the face models: {exc}")
+        return str(exc)
+    return "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "") or None
+
+
+def _need_models(config: pytest.Config) -> None:
+    problem = _models_problem()
+    if problem is None:
+        return
+    mode = config.getoption("mockvendors_missing_models") or config.getini(MISSING_MODELS_INI) or "fail"
+    if mode not in ("fail", "skip"):
+        raise pytest.UsageError(f"{MISSING_MODELS_INI} = {mode!r}: use fail or skip")
+    message = f"the mock vendors need the face models: {problem}"
+    if mode == "skip":
+        pytest.skip(f"{message} ({MISSING_MODELS_INI} = skip)")
+    pytest.fail(f"{message}; fix: {FETCH_COMMAND}  (or set {MISSING_MODELS_INI} = skip to skip these tests)",
+                pytrace=False)
+
+
+@dataclass(frozen=True)
+class MockPhoto:
+    """A photo for the mocks: ``data`` (the bytes to send) and ``name`` (whom the mocks name; None:
+    nobody, for AWS and MS)."""
+
+    data: bytes
+    name: str | None
 
 
 @pytest.fixture(scope="session")
-def mockvendors_analyzer() -> CachingAnalyzer:
-    """The face analyzer all mocks share (cached by image sha256); skips without installed models."""
-    _need_models()
+def mockvendors_analyzer(pytestconfig: pytest.Config) -> CachingAnalyzer:
+    """The face analyzer all mocks share (cached by image sha256); fails without installed models
+    (skips with ``mockvendors_missing_models = skip``)."""
+    _need_models(pytestconfig)
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
 
     return CachingAnalyzer(PipelineAnalyzer())
@@ -63,6 +118,46 @@ def mockvendors_gallery(mockvendors_analyzer: CachingAnalyzer) -> Gallery | str 
     from mockvendors.gallery import demo_gallery
 
     return demo_gallery(mockvendors_analyzer)
+
+
+def _demo_hanks(gallery: Gallery | str | Path, what: str) -> Path:
+    from mockvendors.gallery import Gallery
+
+    identities = gallery.identities if isinstance(gallery, Gallery) else []
+    if not any(i.name == "Tom Hanks" and i.tags.get("demo") == "true" for i in identities):
+        pytest.fail(f"{what}: the mockvendors_gallery fixture is not the demo gallery; override {what} in your "
+                    "conftest.py (return mockvendors.pytest_plugin.MockPhoto(bytes, name))", pytrace=False)
+    from harness.models import demo_image_paths
+
+    return next(p for k, p in demo_image_paths().items() if "hanks" in k.lower() or "hanks" in Path(p).name.lower())
+
+
+@pytest.fixture(scope="session")
+def mockvendors_known_photo(mockvendors_gallery: Gallery | str | Path) -> MockPhoto:
+    """A photo of a gallery identity that is not its enrolment bytes, and the name the mocks give it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with Image.open(_demo_hanks(mockvendors_gallery, "mockvendors_known_photo")) as im:
+        im.convert("RGB").save(buf, "JPEG", quality=92)
+    return MockPhoto(buf.getvalue(), "Tom Hanks")
+
+
+@pytest.fixture(scope="session")
+def mockvendors_unknown_photo(mockvendors_gallery: Gallery | str | Path) -> MockPhoto:
+    """A face AWS and MS do not name: the Tom Hanks enrolment photo, held out of its own match."""
+    return MockPhoto(_demo_hanks(mockvendors_gallery, "mockvendors_unknown_photo").read_bytes(), None)
+
+
+@pytest.fixture(scope="session")
+def mockvendors_vcr_config() -> dict[str, Any]:
+    """pytest-recording ``vcr_config``: dfi's matcher, filters and secret scrubbing (no record mode:
+    ``--record-mode once`` records with credentials, the default ``none`` replays with none)."""
+    from harness.cassettes.vcr_config import recording_config
+
+    return recording_config()
 
 
 @pytest.fixture(scope="session")
