@@ -20,10 +20,8 @@ Fixtures (all start lazily; the servers run once per test session on free loopba
   not name (NAV names its best match for every face, as the real one does): with the demo gallery,
   the Tom Hanks enrolment photo itself, which the hold-out matches only against the other
   identities. With your own gallery, override both fixtures;
-- ``mockvendors_vcr_config`` - pytest-recording's ``vcr_config`` with dfi's matcher (vendor
-  operation + image sha256 + parameters by value), secret scrubbing and image redaction; use it
-  with ``@pytest.fixture(scope="module") def vcr_config(mockvendors_vcr_config): return
-  mockvendors_vcr_config`` (the plugin registers the matcher in ``pytest_recording_configure``).
+- ``dfi_vcr_config`` (from :mod:`harness.cassettes.pytest_plugin`, loaded with this plugin) -
+  pytest-recording's ``vcr_config`` preset with dfi's matcher, filters and secret scrubbing.
 
 Missing face models are an error, not a skip: a CI job that forgot ``python -m harness models fetch``
 must not pass having tested nothing. Opt in to skipping with ``mockvendors_missing_models = skip``
@@ -39,6 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+# The cassette fixtures live with the cassettes (harness.cassettes sits above mockvendors in the
+# layers, so this module does not import it); loaded here until they have their own pytest11 entry point.
+pytest_plugins = ["harness.cassettes.pytest_plugin"]
 
 MISSING_MODELS_INI = "mockvendors_missing_models"
 FETCH_COMMAND = "python -m harness models fetch"
@@ -59,14 +61,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "vendors error) or skip (they skip)")
     group.addoption("--mockvendors-missing-models", default=None, choices=("fail", "skip"), help=missing_help)
     parser.addini(MISSING_MODELS_INI, missing_help, default="fail")
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """pytest-recording built its VCR: register dfi's ``vendor_image`` matcher on it."""
-    from harness.cassettes.vcr_config import register
-
-    register(vcr)
 
 
 def _models_problem() -> str | None:
@@ -149,15 +143,6 @@ def mockvendors_known_photo(mockvendors_gallery: Gallery | str | Path) -> MockPh
 def mockvendors_unknown_photo(mockvendors_gallery: Gallery | str | Path) -> MockPhoto:
     """A face AWS and MS do not name: the Tom Hanks enrolment photo, held out of its own match."""
     return MockPhoto(_demo_hanks(mockvendors_gallery, "mockvendors_unknown_photo").read_bytes(), None)
-
-
-@pytest.fixture(scope="session")
-def mockvendors_vcr_config() -> dict[str, Any]:
-    """pytest-recording ``vcr_config``: dfi's matcher, filters and secret scrubbing (no record mode:
-    ``--record-mode once`` records with credentials, the default ``none`` replays with none)."""
-    from harness.cassettes.vcr_config import recording_config
-
-    return recording_config()
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ until the client's retry policy gives up (a typed ThrottledError, bounded by max
 recording, a played throttle/5xx is not repeated: the retry goes out to the vendor again.
 
 Applications' own tests (pytest-recording): :func:`recording_config` is the ``vcr_config`` the
-``mockvendors`` pytest plugin hands out as ``mockvendors_vcr_config``, and :func:`register` adds
-the matcher to the VCR pytest-recording builds (the plugin does it in ``pytest_recording_configure``).
+pytest fixture ``dfi_vcr_config`` hands out (:mod:`harness.cassettes.pytest_plugin`), and :func:`register`
+adds the matcher to the VCR pytest-recording builds (that plugin does it in ``pytest_recording_configure``).
 Plain vcrpy cassettes play each recording once and in order unless repeats are allowed; the config
 allows them, so a repeated identical call replays its answer.
 """

@@ -200,8 +200,8 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def vcr_config(mockvendors_vcr_config):
-    return mockvendors_vcr_config
+def vcr_config(dfi_vcr_config):
+    return dfi_vcr_config
 
 
 @pytest.mark.vcr
@@ -239,3 +239,20 @@ def test_an_apps_pytest_recording_cassette_records_once_and_replays_without_cred
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*param SimilarityThreshold: 90 != 0*"])
+
+
+@pytest.mark.models
+def test_the_azure_computer_vision_sdks_streamed_upload_records_and_replays(tmp_path, mock_azure_url,
+                                                                            mockvendors_known_photo):
+    """The SDK (azure-cognitiveservices-vision-computervision, not in the test extra) streams its upload."""
+    cv = pytest.importorskip("azure.cognitiveservices.vision.computervision")
+    from msrest.authentication import CognitiveServicesCredentials
+
+    path, v = str(tmp_path / "cv.yaml"), register(vcr.VCR())
+    names = []
+    for mode, key in (("once", "k" * 32), ("none", "other")):
+        client = cv.ComputerVisionClient(mock_azure_url, CognitiveServicesCredentials(key))
+        with v.use_cassette(path, record_mode=mode, **recording_config()):
+            r = client.analyze_image_by_domain_in_stream("celebrities", io.BytesIO(mockvendors_known_photo.data))
+        names.append([c["name"] for c in r.result["celebrities"]])
+    assert names == [["Tom Hanks"], ["Tom Hanks"]] and "k" * 32 not in (tmp_path / "cv.yaml").read_text()
