@@ -15,6 +15,7 @@ from harness.cli.console import stdout_console
 from harness.cli.options import GROUPINGS, Threshold
 from harness.metrics import DEFAULT_BETA, DEFAULT_GAMMA
 from harness.metrics.compute import counts_from_probes, metrics_from_probes
+from harness.metrics.files import write_metric_csv
 from harness.metrics.probes import ProbeArrays
 from harness.results.sources import read_tables
 
@@ -59,7 +60,7 @@ def metrics_cmd(results: tuple[Path, ...], beta: float, gamma: float, by: str, b
         sys.stdout.write("\n")
         return
     if as_csv:
-        records.to_csv(sys.stdout, index=False)
+        write_metric_csv(records, sys.stdout)  # metric names as file ids (pandas reads "NA" as missing)
         return
     from harness.report.metrics_panels import metrics_view
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import InputFileError
+from harness.metrics.files import write_metric_csv
 from harness.results.sources import read_tables
 
 
@@ -91,12 +92,12 @@ def compare_result_tables(*, recorded: Sequence[Path], mock: Sequence[Path] = ()
     agree = stack_agreements({"recorded": agree_rec, "mock": agree_mock})
     out_rec, out_mock = outcome_splits(recorded, mock_table)
     if not out_rec.empty or not out_mock.empty:
-        pd.concat([out_rec.assign(table="recorded"), out_mock.assign(table="mock")], ignore_index=True).to_csv(
-            out_dir / "outcomes.csv", index=False)
+        write_metric_csv(pd.concat([out_rec.assign(table="recorded"), out_mock.assign(table="mock")],
+                                   ignore_index=True), out_dir / "outcomes.csv")
         files.append(out_dir / "outcomes.csv")
     pd.DataFrame(records).to_csv(out_dir / "distances.csv", index=False)
-    side.to_csv(out_dir / "metrics_side_by_side.csv", index=False)
-    agree.to_csv(out_dir / "agreement.csv", index=False)
+    write_metric_csv(side, out_dir / "metrics_side_by_side.csv")
+    write_metric_csv(agree, out_dir / "agreement.csv")
     (out_dir / "compare.json").write_text(json.dumps(
         {"recorded": [str(p) for p in recorded], "mock": mock_what, "beta": beta, "gamma": gamma,
          "distances": records, "metrics": json.loads(side.to_json(orient="records")),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness.errors import DfiError
 from harness.jobs._common import JobInputError, LogFn, StatusFn, no_log, no_status
+from harness.metrics.files import write_metric_csv
 from harness.vendors import registry
 
 DEFAULT_DETECTORS = ("spectrum_lr", "fr_liveness", "sim:indep:0.9,0.1", "sim:corr:0.9,0.1,0.9")
@@ -113,7 +114,7 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
                       trained_loader=trained, log=log)
     table = run.table()
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "defense.csv", index=False)
+    write_metric_csv(table, out / "defense.csv")
     write_results(run.baseline, out / "baseline.csv")
     for o in run.outcomes:
         write_results(o.after, out / after_file_name(o.policy.name))

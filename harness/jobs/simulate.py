@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness.errors import DfiError
 from harness.jobs._common import JobInputError, StatusFn, no_status
+from harness.metrics.files import write_metric_csv
 from harness.vendors import registry
 
 DEFAULT_SIM_DETECTORS = ("indep:0.9,0.1", "corr:0.9,0.1,0.9")
@@ -135,7 +136,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
         with status("fitting each dataset's deepfake strength to the study's recorded MS NA..."):
             params, fit_table = fit_to_study(params, study)
         params.save(out_dir / "params-fitted.json")
-        fit_table.to_csv(out_dir / "fit.csv", index=False)
+        write_metric_csv(fit_table, out_dir / "fit.csv")
     models, dependence = fitted_models(profile_set, vendor_list)
     if models and fit_study:
         raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
@@ -167,15 +168,15 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     from harness.compare.agreement import agreement
 
     agree = agreement(sim.results, by=("dataset",))
-    agree.to_csv(out_dir / "agreement.csv", index=False)
+    write_metric_csv(agree, out_dir / "agreement.csv")
     pngs = [metric_bars(records, out_dir / "metrics.png", title="simulation at study scale")]
     curves = sweep(sim.results)
-    curves.to_csv(out_dir / "sweep.csv", index=False)
+    write_metric_csv(curves, out_dir / "sweep.csv")
     pngs += plot_sweep(curves, out_dir)
 
     train = run(replace(params.scaled(0.25), seed=params.seed + 1))
     dtable = defense_study(sim, train, settings, beta=beta, gamma=gamma, seed=params.seed)
-    dtable.to_csv(out_dir / "defense.csv", index=False)
+    write_metric_csv(dtable, out_dir / "defense.csv")
     pngs += [defense_bars(dtable, out_dir / "defense_NA.png", "NA"),
              estimate_scatter(dtable, out_dir / "estimate_vs_measured.png", "NA")]
     bg = th = None
@@ -183,7 +184,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
         bg = beta_gamma_table(sim.results)
         th = (threshold_table_from_results(sim.results) if models
               else threshold_table(sim.world, vendors=vendor_list, overrides=ovr))
-        pd.concat([bg, th], ignore_index=True).to_csv(out_dir / "sensitivity.csv", index=False)
+        write_metric_csv(pd.concat([bg, th], ignore_index=True), out_dir / "sensitivity.csv")
         pngs.append(sensitivity_plot(bg, th, out_dir / "sensitivity.png"))
     elapsed = time.perf_counter() - t0
 

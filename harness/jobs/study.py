@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from harness.jobs._common import StatusFn, no_status
+from harness.metrics.files import write_metric_csv
 from harness.study.data import StudyData, load_study
 from harness.study.definitions import StudyDefinitions
 
@@ -107,7 +108,7 @@ def run_study(paths: Sequence[str | Path] = (), out_dir: Path = Path("study"),
     if groups is not None:
         csvs["attributes.csv"] = _definition_columns(groups, definitions)
     for name, frame in csvs.items():
-        frame.to_csv(out_dir / name, index=False)
+        write_metric_csv(frame, out_dir / name)
         files.append(out_dir / name)
 
     with status("drawing the figure..."):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness.errors import InputFileError
 from harness.jobs._common import JobInputError
+from harness.metrics.files import write_metric_csv
 
 GROUPINGS: dict[str, tuple[str, ...]] = {"dataset": ("dataset", "vendor"), "source": ("dataset", "vendor", "source")}
 
@@ -47,7 +48,7 @@ def run_sweep(*, results: Sequence[Path], thresholds: Sequence[float] | np.ndarr
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = csv_path.with_name(".sweep.csv.tmp")
-        curves.to_csv(tmp, index=False)
+        write_metric_csv(curves, tmp)
         tmp.replace(csv_path)
         pngs = plot_sweep(curves, out_dir, keys, basis) if plots else []
     except OSError as exc:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness import __version__
 from harness.jobs._common import JobInputError, StatusFn, no_status
+from harness.metrics.files import write_metric_csv
 from harness.vendorfit.dependence import Dependence
 from harness.vendorfit.split import ALL, HALVES
 from mockvendors.fitted.model import VendorModel
@@ -110,7 +111,7 @@ def validate_models(paths: Sequence[str | Path] = (), out_dir: Path = Path("vend
     path.write_text(distances_md(v.cells) + "\n\n" + goal + "\n", encoding="utf-8")
     files.append(path)
     path = out_dir / "predictions.csv"
-    v.metrics.to_csv(path, index=False, float_format="%.6g")
+    write_metric_csv(v.metrics, path, float_format="%.6g")
     files.append(path)
     path = out_dir / "predictions.md"
     path.write_text(predictions_md(v.metrics) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.metrics import METRICS, compute_metrics, count_probes
+from harness.metrics.files import write_metric_csv
 from harness.metrics.meta import BASIS_LABELS, denominator_note
 from harness.plotstyle import vendor_display, vendor_order
 
@@ -58,10 +59,11 @@ def counts_table(counts: pd.DataFrame) -> Table:
 
 def write_metrics(results: pd.DataFrame, out_dir: Path, beta: float = 90.0, gamma: float = 80.0
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """metrics.csv, metrics.json (records as ``dfi metrics --json``) and counts.csv."""
+    """metrics.csv (metric names as file ids, :mod:`harness.metrics.files`), metrics.json (records as
+    ``dfi metrics --json``) and counts.csv."""
     records = metrics_records(results, beta, gamma)
     counts = count_probes(results, by=("dataset", "vendor"))
-    records.to_csv(out_dir / "metrics.csv", index=False)
+    write_metric_csv(records, out_dir / "metrics.csv")
     payload = json.loads(records.to_json(orient="records"))  # NaN -> null
     (out_dir / "metrics.json").write_text(json.dumps(payload, indent=1) + "\n")
     counts.to_csv(out_dir / "counts.csv", index=False)
