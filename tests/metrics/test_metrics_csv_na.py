@@ -17,9 +17,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.metrics import METRICS, compute_metrics
-from harness.metrics.files import (
-    FILE_ID_METRICS, METRIC_FILE_IDS, PANDAS_DEFAULT_NA, read_metric_csv, write_metric_csv,
-)
+from harness.metrics.files import FILE_ID_METRICS, METRIC_FILE_IDS, PANDAS_DEFAULT_NA, read_metric_csv, write_metric_csv
 from harness.report.tables import write_metrics
 from harness.results import results_from_rows, write_results
 
