@@ -20,7 +20,7 @@ Fixtures (all start lazily; the servers run once per test session on free loopba
   not name (NAV names its best match for every face, as the real one does): with the demo gallery,
   the Tom Hanks enrolment photo itself, which the hold-out matches only against the other
   identities. With your own gallery, override both fixtures;
-- ``dfi_vcr_config`` (from :mod:`harness.cassettes.pytest_plugin`, loaded with this plugin) -
+- ``dfi_vcr_config`` (from :mod:`harness.cassettes.pytest_plugin`, the package's second pytest11 plugin) -
   pytest-recording's ``vcr_config`` preset with dfi's matcher, filters and secret scrubbing.
 
 Missing face models are an error, not a skip: a CI job that forgot ``python -m harness models fetch``
@@ -37,10 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-# The cassette fixtures live with the cassettes (harness.cassettes sits above mockvendors in the
-# layers, so this module does not import it); loaded here until they have their own pytest11 entry point.
-pytest_plugins = ["harness.cassettes.pytest_plugin"]
 
 MISSING_MODELS_INI = "mockvendors_missing_models"
 FETCH_COMMAND = "python -m harness models fetch"
