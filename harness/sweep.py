@@ -40,7 +40,10 @@ def parse_grid(text: str) -> np.ndarray:
     """``"start:stop:step"`` (stop included) or a comma-separated list -> sorted unique grid."""
     try:
         if ":" in text:
-            start, stop, step = (float(x) for x in text.split(":"))
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError(f"a range needs three parts, start:stop:step (e.g. 0:100:1), not {len(parts)}")
+            start, stop, step = (float(x) for x in parts)
             if step <= 0:
                 raise ValueError("step must be positive")
             grid = np.arange(start, stop + step / 2, step)

@@ -95,6 +95,17 @@ class Endpoint:
         return f"http://{self.host}:{self.port}"
 
 
+class BindError(OSError):
+    """A vendor's port could not be bound (busy, privileged, bad address): names the vendor and port."""
+
+    def __init__(self, vendor: str, host: str, port: int, cause: OSError):
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.vendor, self.host, self.port = vendor, host, port
+
+    def __str__(self) -> str:
+        return f"{self.vendor} on {self.host}:{self.port}: {self.strerror}"
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -149,7 +160,10 @@ async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Map
             runner = _VendorAppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             runners.append(runner)
-            sock = bind_socket(host, ports.get(vendor, 0))
+            try:
+                sock = bind_socket(host, ports.get(vendor, 0))
+            except OSError as exc:
+                raise BindError(vendor, host, ports.get(vendor, 0), exc) from exc
             await web.SockSite(runner, sock).start()
             endpoints[vendor] = Endpoint(vendor, host, sock.getsockname()[1])
     except BaseException:

@@ -70,7 +70,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
     from mockvendors.gallery import resolve_gallery
-    from mockvendors.server import make_app, protocol_for, start_sites
+    from mockvendors.server import BindError, make_app, protocol_for, start_sites
 
     console = stderr_console()
     chosen = registry.names() if "all" in vendors else tuple(dict.fromkeys(vendors))
@@ -104,6 +104,9 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     async def run() -> None:
         try:
             runners, endpoints = await start_sites(apps, host, ports)
+        except BindError as exc:
+            raise DfiError(f"cannot listen: {exc} (choose another port with --{exc.vendor}-port, or 0 for a "
+                           f"free one)") from exc
         except OSError as exc:
             raise DfiError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
         stop = asyncio.Event()

@@ -58,3 +58,27 @@ def test_dfi_serve_rejects_bad_options():
     assert r.exit_code != 0 and "VENDOR=FILE" in r.output
     r = runner.invoke(serve, ["--aws-port", "99999"])
     assert r.exit_code == 2 and "0<=x<=65535" in r.output  # a usage error, not an OverflowError traceback
+
+
+def test_dfi_serve_names_the_busy_port_and_the_flag_to_change_it():
+    import socket
+
+    from mockvendors.server import BindError, bind_socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        with pytest.raises(OSError):
+            bind_socket("127.0.0.1", port)
+        r = subprocess.run([sys.executable, "-m", "harness", "serve", "--aws-port", "0", "--nav-port", "0",
+                            "--ms-port", str(port), "--exit-after", "1"], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, COLUMNS="200"))
+    finally:
+        busy.close()
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: cannot listen: ms on 127.0.0.1:") and f":{port}:" in lines[-1]
+    assert "--ms-port" in lines[-1] and "Traceback" not in r.stderr
+    assert str(BindError("aws", "h", 1, OSError(98, "busy"))) == "aws on h:1: busy"

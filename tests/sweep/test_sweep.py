@@ -84,6 +84,10 @@ def test_parse_grid():
     for bad in ("a:b:c", "0:10:0", "", "x"):
         with pytest.raises(ValueError, match="bad grid"):
             parse_grid(bad)
+    for bad in ("0:100", "0:100:1:2"):  # said in words, not as Python's unpacking error
+        with pytest.raises(ValueError, match="three parts, start:stop:step") as info:
+            parse_grid(bad)
+        assert "unpack" not in str(info.value)
 
 
 def test_steepest_change_and_half_point():
