@@ -4,10 +4,12 @@ Routes (POST):
 - ``/vision/v3.{0,1,2}/models/celebrities/analyze`` - image as ``application/octet-stream``;
   a JSON ``{"url": ...}`` body is refused with the recorded InvalidImageUrl error (the mock never
   fetches URLs);
-- ``/face/v1.0/detect`` (also ``v1.0-preview``) - ``returnFaceId`` (default true); face ids are kept
-  server-side for ``faceIdTimeToLive`` seconds (60-86400, default 86400);
-- ``/face/v1.0/verify`` ``{"faceId1", "faceId2"}`` -> ``{"isIdentical", "confidence"}``;
-- ``/face/v1.0/findsimilars`` ``{"faceId", "faceIds", "maxNumOfCandidatesReturned", "mode"}``.
+- ``/face/{version}/detect`` (``version``: one of FACE_API_VERSIONS - ``v1.0``, ``v1.0-preview``,
+  ``v1.1-preview.1``, ``v1.2-preview.1`` (the default of the ``azure-ai-vision-face`` SDK), ``v1.2``) -
+  ``returnFaceId`` (default true); face ids are kept server-side for ``faceIdTimeToLive`` seconds
+  (60-86400, default 86400);
+- ``/face/{version}/verify`` ``{"faceId1", "faceId2"}`` -> ``{"isIdentical", "confidence"}``;
+- ``/face/{version}/findsimilars`` ``{"faceId", "faceIds", "maxNumOfCandidatesReturned", "mode"}``.
 
 Every request needs a non-empty ``Ocp-Apim-Subscription-Key`` (401 otherwise). Shapes and key
 order follow the real recordings (Azure SDK session records); errors are
@@ -34,7 +36,12 @@ FACE_MIN_BYTES, FACE_MAX_BYTES = 1024, 6 * 1024 * 1024  # Face: 1 KB - 6 MB
 MAX_BODY_BYTES = FACE_MAX_BYTES + 64 * 1024
 MODEL_VERSION = "2021-04-01"
 _CV_PATH = re.compile(r"^/vision/v3\.[012]/models/celebrities/analyze/?$", re.I)
-_FACE_PATH = re.compile(r"^/face/v1\.0(-preview)?/(detect|verify|findsimilars)/?$", re.I)
+# Face API versions: v1.0 (the REST API, azure-cognitiveservices-vision-face), v1.0-preview, and the ones
+# azure-ai-vision-face 1.0.0b2 sends (its default v1.2-preview.1, v1.1-preview.1) plus GA v1.2. Detect,
+# verify and find-similar have the same query parameters, bodies and answers at all of them.
+FACE_API_VERSIONS = ("v1.0", "v1.0-preview", "v1.1-preview.1", "v1.2-preview.1", "v1.2")
+_FACE_PATH = re.compile(r"^/face/(" + "|".join(re.escape(v) for v in FACE_API_VERSIONS)
+                        + r")/(detect|verify|findsimilars)/?$", re.I)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 AUTH_MESSAGE = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid "
                 "key for an active subscription and use a correct regional API endpoint for your resource.")
