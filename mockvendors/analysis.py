@@ -196,8 +196,24 @@ def image_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+def _plain_error(exc: FaceError) -> FaceError:
+    """A copy of ``exc`` with only its type and message: no traceback, no chained exception.
+
+    What the cache keeps of a failure. The original's traceback (and the decoder's exception chained
+    to it) holds the frames of the failed decode, and so the partly decoded PIL image: cached for
+    every distinct bad image, a few truncated 6000x6000 PNGs held a gigabyte alive."""
+    try:
+        plain = type(exc)(*exc.args)
+    except Exception:  # noqa: BLE001 - a subclass with another constructor: keep the message only
+        plain = FaceError(str(exc))
+    plain.__suppress_context__ = True
+    return plain
+
+
 class CachingAnalyzer:
-    """Wraps an analyzer with an LRU cache keyed by sha256 of the bytes. Failures are cached too."""
+    """Wraps an analyzer with an LRU cache keyed by sha256 of the bytes. Failures are cached too,
+    as plain errors (type and message, see :func:`_plain_error`); each hit raises a fresh copy, so the
+    cached one never gains a traceback that would keep a request's frames alive."""
 
     def __init__(self, inner: Analyzer, max_entries: int = 4096):
         self.inner = inner
@@ -239,7 +255,7 @@ class CachingAnalyzer:
             try:
                 hit = self.inner.analyze(image)
             except FaceError as exc:
-                hit = exc
+                hit = _plain_error(exc)
             with self._lock:
                 self._cache[key] = hit
                 while len(self._cache) > self.max_entries:
@@ -247,7 +263,7 @@ class CachingAnalyzer:
         else:
             self.hits += 1
         if isinstance(hit, FaceError):
-            raise hit.with_traceback(None)
+            raise _plain_error(hit)
         return hit
 
     def put(self, analysis: ImageAnalysis) -> None:

@@ -3,9 +3,11 @@
 Why aiohttp: it is already a dependency of the project, is well kept, runs a fast asyncio HTTP/1.1
 server with keep-alive, and lets one process serve several vendors on several ports from one event
 loop (``dfi serve``) or from a background thread (test fixtures). Each request's body is read with
-a per-vendor size cap; the vendor's synchronous ``handle`` runs in a small thread pool so a face
-model call never blocks the loop. Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit)
-sits in front of the protocol and answers in the vendor's own error shape.
+a per-vendor size cap, applied to the inflated bytes of a ``Content-Encoding: gzip``/``deflate`` body
+(a body that does not inflate is answered with the vendor's 400 for a malformed request); the
+vendor's synchronous ``handle`` runs in a small thread pool so a face model call never blocks the loop.
+Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of the
+protocol and answers in the vendor's own error shape.
 """
 
 from __future__ import annotations
@@ -50,9 +52,12 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
         if request.content_length is not None and request.content_length > protocol.max_body_bytes:
             return _to_aiohttp(protocol.body_too_large(wreq), close=True)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+            body = await request.read()  # inflated (Content-Encoding) as read, capped at max_body_bytes inflated
+        except web.HTTPRequestEntityTooLarge:  # also a gzip bomb, refused once the cap is passed
             return _to_aiohttp(protocol.body_too_large(wreq), close=True)
+        except web.RequestPayloadError:  # e.g. Content-Encoding: gzip on bytes that are not gzip
+            return _to_aiohttp(protocol.bad_http(wreq, 400, "The request body cannot be decoded "
+                                                 "(check its Content-Encoding)."), close=True)
         wreq = WireRequest(request.method, request.path, dict(request.query), headers, body)
         try:
             resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)

@@ -7,7 +7,7 @@ Routes (POST):
 - ``/face/{version}/detect`` (``version``: one of FACE_API_VERSIONS - ``v1.0``, ``v1.0-preview``,
   ``v1.1-preview.1``, ``v1.2-preview.1`` (the default of the ``azure-ai-vision-face`` SDK), ``v1.2``) -
   ``returnFaceId`` (default true); face ids are kept server-side for ``faceIdTimeToLive`` seconds
-  (60-86400, default 86400);
+  (60-86400, default 86400), at most 200,000 of them (the oldest are dropped first, see FaceStore);
 - ``/face/{version}/verify`` ``{"faceId1", "faceId2"}`` -> ``{"isIdentical", "confidence"}``;
 - ``/face/{version}/findsimilars`` ``{"faceId", "faceIds", "maxNumOfCandidatesReturned", "mode"}``.
 
@@ -18,10 +18,12 @@ order follow the real recordings (Azure SDK session records); errors are
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
@@ -88,22 +90,47 @@ def validate_face_image(data: bytes, size: tuple[int, int] | None = None) -> Non
 
 
 class FaceStore:
-    """faceId -> embedding, kept until its time to live runs out (as the Face service does)."""
+    """faceId -> embedding, kept until its time to live runs out (as the Face service does).
+
+    At most ``max_entries`` ids are kept (the real service has no documented cap; this one bounds
+    the mock's memory): when full, the ids already expired go first, then the oldest stored ids,
+    which then answer FaceNotFound as expired ones do. Storing, lookup and expiry are O(1) amortised
+    (expiry O(log n)): ``_faces`` keeps insertion order, ``_expiry`` is a heap of (expiry, faceId)
+    whose stale entries (ids already evicted) are skipped, and rebuilt when it grows past twice the
+    store. A full scan of the store on every new id once it was full took detect from ~1,000 to
+    1-3 requests/s."""
 
     def __init__(self, max_entries: int = 200_000):
-        self._faces: dict[str, tuple[Any, float]] = {}
+        self._faces: OrderedDict[str, tuple[Any, float]] = OrderedDict()  # insertion order: oldest first
+        self._expiry: list[tuple[float, str]] = []  # min-heap; may hold entries of ids no longer stored
         self._lock = threading.Lock()
         self.max_entries = max_entries
+
+    def __len__(self) -> int:
+        return len(self._faces)
+
+    def _drop_expired(self, now: float) -> None:
+        heap, faces = self._expiry, self._faces
+        while heap and heap[0][0] <= now:
+            _, fid = heapq.heappop(heap)
+            hit = faces.get(fid)
+            if hit is not None and hit[1] <= now:
+                del faces[fid]
 
     def add(self, embedding: Any, ttl_s: float) -> str:
         fid = str(uuid.uuid4())
         now = time.monotonic()
+        expires = now + ttl_s
         with self._lock:
             if len(self._faces) >= self.max_entries:
-                self._faces = {k: v for k, v in self._faces.items() if v[1] > now}
+                self._drop_expired(now)
                 while len(self._faces) >= self.max_entries:
-                    self._faces.pop(next(iter(self._faces)))
-            self._faces[fid] = (embedding, now + ttl_s)
+                    self._faces.popitem(last=False)
+            self._faces[fid] = (embedding, expires)
+            heapq.heappush(self._expiry, (expires, fid))
+            if len(self._expiry) > 2 * max(self.max_entries, 1024):  # stale entries of evicted ids
+                self._expiry = [(exp, k) for k, (_, exp) in self._faces.items()]
+                heapq.heapify(self._expiry)
         return fid
 
     def get(self, fid: str) -> Any | None:
