@@ -244,7 +244,7 @@ def test_an_apps_pytest_recording_cassette_records_once_and_replays_without_cred
 @pytest.mark.models
 def test_the_azure_computer_vision_sdks_streamed_upload_records_and_replays(tmp_path, mock_azure_url,
                                                                             mockvendors_known_photo):
-    """The SDK (azure-cognitiveservices-vision-computervision, not in the test extra) streams its upload."""
+    """The SDK (azure-cognitiveservices-vision-computervision, in the test extra) streams its upload."""
     cv = pytest.importorskip("azure.cognitiveservices.vision.computervision")
     from msrest.authentication import CognitiveServicesCredentials
 
