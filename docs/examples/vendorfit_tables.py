@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.metrics.files import read_metric_csv
 from harness.report.study import md_table, num
 from harness.report.vendorfit import provenance_md
 from harness.vendorfit.build import load_models
@@ -30,7 +31,7 @@ def before_after(before: Path, after: Path) -> str:
     lines = [f"cells meeting the goal: {int(cells['before']['goal'].sum())} of {len(cells['before'])} with "
              f"independent draws, {int(cells['after']['goal'].sum())} of {len(cells['after'])} with the spread "
              "and the copula", ""]
-    pred = {k: pd.read_csv(d / "predictions.csv").query("basis == 'study'") for k, d in
+    pred = {k: read_metric_csv(d / "predictions.csv").query("basis == 'study'") for k, d in
             (("before", before), ("after", after))}
     merged = pred["before"].merge(pred["after"], on=["dataset", "vendor", "metric"], suffixes=("_b", "_a"))
     merged = merged[merged["metric"].isin(["TA", "DHF", "SIC"])]
