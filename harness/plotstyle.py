@@ -7,7 +7,8 @@ sweep) and the reports above them can all use it without breaking the layering.
 * :data:`RC` -- fonts, sizes and save settings, applied by :func:`plot_style`;
 * :func:`figure` -- a context manager that applies the style, makes a figure and its axes with
   matplotlib's object API (no pyplot, no global figure state, no display) and saves it on exit;
-* :func:`save_figure` -- the one savefig (atomic: a reader never sees a half-written PNG);
+* :func:`save_figure` -- the one savefig (atomic: a reader never sees a half-written PNG), at
+  :data:`DPI` (200) and, asked for, an SVG beside the PNG;
 * vendor order and display names (from the vendor registry) and colours (:func:`vendor_order`, :func:`vendor_display`,
   :func:`vendor_colour`);
 * :func:`wilson_yerr` / :func:`wilson_band` -- 95% Wilson intervals as error bars or bands.
@@ -31,9 +32,10 @@ if TYPE_CHECKING:
 
 LayoutName = Literal["constrained", "compressed", "tight"]
 
-# Save resolutions: figures embedded in the HTML report are small; standalone figures finer.
-REPORT_DPI = 80
-DPI = 110
+# Save resolution of every PNG: fine enough to print and to zoom into in the HTML report (the page
+# scales the images down to its width, so a finer PNG only costs bytes).
+DPI = 200
+REPORT_DPI = DPI
 
 # Figure sizes (inches) shared by several figures.
 FIGSIZE_PANELS = (12.0, 6.5)     # the six metric panels
@@ -102,22 +104,31 @@ def new_figure(figsize: tuple[float, float], *, dpi: float = DPI, layout: Layout
     return fig
 
 
-def save_figure(fig: Figure, path: Path, *, dpi: float = DPI) -> Path:
-    """Write ``fig`` as PNG to ``path`` (parents made), via a temporary file renamed into place."""
+def svg_path(path: Path) -> Path:
+    """Where :func:`save_figure` puts the SVG copy of the PNG at ``path``."""
+    return Path(path).with_suffix(".svg")
+
+
+def save_figure(fig: Figure, path: Path, *, dpi: float = DPI, svg: bool = False) -> Path:
+    """Write ``fig`` as PNG to ``path`` (parents made), via a temporary file renamed into place;
+    with ``svg`` also as SVG beside it (:func:`svg_path`, text kept as text)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with plot_style():
-        fig.savefig(tmp, format="png", dpi=dpi)
-    tmp.replace(path)
+    targets = [(path, "png")] + ([(svg_path(path), "svg")] if svg else [])
+    with plot_style(), matplotlib.rc_context({"svg.fonttype": "none"}):
+        for target, fmt in targets:
+            tmp = target.with_name(f".{target.name}.tmp")
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+            tmp.replace(target)
     return path
 
 
 @contextmanager
 def figure(path: Path, figsize: tuple[float, float], *, nrows: int = 1, ncols: int = 1, dpi: float = DPI,
-           layout: LayoutName | None = None, **subplots: Any) -> Iterator[tuple[Figure, np.ndarray]]:
-    """Styled figure with an (nrows x ncols) array of axes, saved to ``path`` when the block ends
-    without an exception::
+           layout: LayoutName | None = None, svg: bool = False,
+           **subplots: Any) -> Iterator[tuple[Figure, np.ndarray]]:
+    """Styled figure with an (nrows x ncols) array of axes, saved to ``path`` (and with ``svg`` an SVG
+    beside it) when the block ends without an exception::
 
         with figure(path, (6, 4)) as (fig, axes):
             axes[0, 0].plot(...)
@@ -126,7 +137,7 @@ def figure(path: Path, figsize: tuple[float, float], *, nrows: int = 1, ncols: i
         fig = new_figure(figsize, dpi=dpi, layout=layout)
         axes = fig.subplots(nrows, ncols, squeeze=False, **subplots)
         yield fig, axes
-        save_figure(fig, path, dpi=dpi)
+        save_figure(fig, path, dpi=dpi, svg=svg)
 
 
 def wilson_yerr(values: Sequence[float], ci_low: Sequence[float], ci_high: Sequence[float]) -> np.ndarray:
@@ -147,6 +158,6 @@ def wilson_band(ax: Axes, x: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray
 
 __all__ = [
     "BAND_ALPHA", "DPI", "FIGSIZE_PANELS", "FIGSIZE_SINGLE", "GRID_ALPHA", "RC", "REPORT_DPI", "VENDOR_COLOURS",
-    "figure", "known_vendors", "new_figure", "plot_style", "save_figure", "vendor_colour",
+    "figure", "known_vendors", "new_figure", "plot_style", "save_figure", "svg_path", "vendor_colour",
     "vendor_display", "vendor_order", "wilson_band", "wilson_yerr",
 ]

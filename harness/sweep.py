@@ -11,6 +11,17 @@
   tau when its confidence is under tau, and then the fake's, being lower, drops out first).
   Denominators (valid probes, distinct targets) do not depend on tau.
 
+Two views built on the same counts:
+
+* :func:`deception_grid`: DHC(beta) *or* DHS(gamma) over the beta x gamma plane, as a share of the
+  valid probes -- the share of probes on which one of the vendor's two calls gives the attacker a
+  high score: recognition names someone with confidence > beta, or (recognition named no one but)
+  similarity to the real target > gamma. The two events are disjoint (NA vs not NA), so the count at
+  (beta, gamma) is the DHC numerator at beta plus the DHS numerator at gamma. Vendors without a
+  similarity call are left out (DHS is undefined for them, not 0).
+* :func:`moving_range` / :func:`zoom_grid`: where a curve actually changes, and a fine grid there
+  (linear steps plus steps that get finer towards 100, where Azure's confidences pile up).
+
 Each curve is computed in one pass over the scores: every score is placed on the sorted grid
 with ``np.searchsorted``, ``np.bincount`` makes a (group x grid) histogram, and a reversed
 cumulative sum turns it into "how many scores lie above each grid point" for all grid points at
@@ -32,6 +43,7 @@ SWEEP_CURVES: tuple[tuple[str, str], ...] = (
     ("beta", "DHC"), ("gamma", "DHS"), ("tau", "NA"), ("tau", "TA"), ("tau", "DHF"), ("tau", "SIC"),
 )
 STUDY_VALUES = {"beta": 90.0, "gamma": 80.0}
+POOLED = "all datasets"  # the dataset label of curves pooled over every dataset
 SWEEP_COLUMNS = ("parameter", "threshold", "metric", "basis", "value", "numerator", "denominator", "ci_low", "ci_high")
 STEEPEST_COLUMNS = ("from_threshold", "to_threshold", "from_value", "to_value", "change", "half_at")
 
@@ -171,3 +183,111 @@ def steepest_changes(table: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis:
     rank = [order.get(curve, len(order)) for curve in zip(best["parameter"], best["metric"])]
     best = best.assign(_p=rank).sort_values([*by, "_p", "parameter", "metric"], kind="stable")
     return best[[*keys, *STEEPEST_COLUMNS]].reset_index(drop=True)
+
+
+DECEPTION_COLUMNS = ("beta", "gamma", "value", "numerator", "denominator", "ci_low", "ci_high")
+
+
+def with_pooled_keys(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """A table grouped by vendor alone, given the other ``by`` columns: ``dataset`` = :data:`POOLED`,
+    any other key empty."""
+    missing = {k: (POOLED if k == "dataset" else "") for k in by if k not in table.columns}
+    return table.assign(**missing)
+
+
+def pooled_sweep(df: pd.DataFrame, grid: np.ndarray = DEFAULT_GRID, by: Sequence[str] = DEFAULT_BY) -> pd.DataFrame:
+    """:func:`sweep` per vendor with every dataset (and source) pooled, in ``by``'s columns."""
+    table = sweep_probes(ProbeArrays.from_frame(df, ("vendor",)), grid)
+    return with_pooled_keys(table, by)[[*by, *SWEEP_COLUMNS]]
+
+
+def deception_grid(probes: ProbeArrays, betas: np.ndarray, gammas: np.ndarray) -> pd.DataFrame:
+    """DHC(beta) or DHS(gamma), % of valid probes, for every (beta, gamma): the ``probes.keys`` columns
+    then :data:`DECEPTION_COLUMNS`. Groups with no similarity score are left out."""
+    betas = np.asarray(betas, dtype=np.float64)
+    gammas = np.asarray(gammas, dtype=np.float64)
+    g = probes.n_groups
+    valid, named = probes.valid, probes.named
+    missed = valid & probes.has_similarity & ~named
+    dhc = counts_above(probes.group[named], probes.fake_conf[named], g, betas, strict=True)
+    dhs = counts_above(probes.group[missed], probes.similarity[missed], g, gammas, strict=True)
+    n_valid = probes.count(valid)
+    scored = np.flatnonzero(probes.count(valid & probes.has_similarity) > 0)
+    nb, ng = len(betas), len(gammas)
+    blocks = []
+    for group in scored:
+        num = (dhc[group][:, None] + dhs[group][None, :]).reshape(-1)
+        den = np.full(num.shape, n_valid[group])
+        rates = rate_table(num, den)
+        block = probes.keys.loc[np.repeat(group, nb * ng)].reset_index(drop=True)
+        block["beta"] = np.repeat(betas, ng)
+        block["gamma"] = np.tile(gammas, nb)
+        block["value"] = rates["value"]
+        block["numerator"] = num.astype(np.int64)
+        block["denominator"] = den.astype(np.int64)
+        block["ci_low"] = rates["ci_low"]
+        block["ci_high"] = rates["ci_high"]
+        blocks.append(block)
+    if not blocks:
+        return pd.DataFrame(columns=[*probes.keys.columns, *DECEPTION_COLUMNS])
+    return pd.concat(blocks, ignore_index=True)
+
+
+def moving_range(thresholds: np.ndarray, values: np.ndarray, low: float = 0.01, high: float = 0.99
+                 ) -> tuple[float, float] | None:
+    """The thresholds between which a curve makes the middle ``high - low`` of its total change:
+    from the start of the step where the cumulative absolute change first exceeds ``low`` of the
+    total to the end of the step where it reaches ``high``. None for a flat or undefined curve."""
+    x = np.asarray(thresholds, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(x) < 2:
+        return None
+    steps = np.abs(np.diff(y))
+    total = steps.sum()
+    if total <= 0:
+        return None
+    cumulative = np.cumsum(steps) / total
+    first = int(np.searchsorted(cumulative, low, side="right"))
+    last = int(np.searchsorted(cumulative, high - 1e-12, side="left"))
+    return float(x[first]), float(x[min(last + 1, len(x) - 1)])
+
+
+CLOSEST_TO_TOP = 1e-3  # the zoom grid's finest step below 100: 100 - 0.001
+
+
+def zoom_grid(start: float, stop: float, points: int = 201) -> np.ndarray:
+    """A grid on [start, stop]: ``points`` even steps, and ``points`` steps evenly spaced in
+    log(100 - threshold), which resolve scores crowding just under 100 (99.9, 99.99, ...)."""
+    even = np.linspace(start, stop, points)
+    near_top = 100.0 - np.logspace(np.log10(max(100.0 - start, CLOSEST_TO_TOP)), np.log10(CLOSEST_TO_TOP), points)
+    grid = np.unique(np.round(np.concatenate([even, near_top]), 10))
+    return grid[(grid >= start) & (grid <= stop)]
+
+
+def vendor_zoom(df: pd.DataFrame, curves: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, basis: str = "study",
+                points: int = 201) -> pd.DataFrame:
+    """Per vendor and parameter, its curves recomputed on a :func:`zoom_grid` spanning the union of
+    the :func:`moving_range` of its curves in ``curves`` (basis ``basis``): per ``by`` group and pooled
+    over every dataset (``dataset`` = :data:`POOLED`). Columns as :func:`sweep`'s."""
+    by = list(by)
+    line_keys = [k for k in by if k != "vendor"]
+    sel = curves[curves["basis"] == basis]
+    blocks = []
+    for (vendor, parameter), part in sel.groupby(["vendor", "parameter"], sort=False):
+        ranges = [r for _, line in part.groupby([*line_keys, "metric"], sort=False)
+                  if (r := moving_range(line["threshold"].to_numpy(), line["value"].to_numpy())) is not None]
+        if not ranges:
+            continue
+        grid = zoom_grid(min(r[0] for r in ranges), max(r[1] for r in ranges), points)
+        if len(grid) < 2:
+            continue
+        rows = df[df["vendor"] == vendor]
+        for keys in (by, ["vendor"]):
+            fine = sweep_probes(ProbeArrays.from_frame(rows, keys), grid)
+            fine = fine[(fine["parameter"] == parameter) & (fine["basis"] == basis)]
+            blocks.append(with_pooled_keys(fine, by) if keys == ["vendor"] else fine)
+    if not blocks:
+        return pd.DataFrame(columns=[*by, *SWEEP_COLUMNS])
+    return pd.concat(blocks, ignore_index=True)[[*by, *SWEEP_COLUMNS]]

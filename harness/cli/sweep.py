@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.cli.console import stdout_console
 from harness.cli.options import GROUPINGS
 from harness.vendors.registry import display_name
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from harness.jobs.sweep import SweepResult
 
 
 def _fmt_threshold(x: float | None) -> str:
@@ -26,11 +35,19 @@ def _fmt_threshold(x: float | None) -> str:
 @click.option("--by", "by", type=click.Choice(sorted(GROUPINGS)), default="dataset", show_default=True)
 @click.option("--basis", type=click.Choice(["study", "all"]), default="study", show_default=True,
               help="which denominators the plots and the summary use (the CSV has both)")
-@click.option("--no-plots", is_flag=True, help="write only the CSV")
-def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basis: str, no_plots: bool) -> None:
+@click.option("--no-plots", is_flag=True, help="write only the CSV and JSON files")
+@click.option("--no-svg", is_flag=True, help="plots as PNG only (default: PNG and SVG)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basis: str, no_plots: bool,
+              no_svg: bool, no_progress: bool) -> None:
     """DHC over beta, DHS over gamma, and NA/TA/DHF/SIC over a vendor reporting threshold tau."""
+    console = stdout_console()
+    # said before the slow imports, so the command answers at once
+    files = f"{len(results)} results file{'s' if len(results) != 1 else ''}"
+    console.print(Text.assemble(("dfi sweep", "bold"), f": {files}, grid {grid} -> {out_dir}"), highlight=False,
+                  emoji=False)
     from harness.jobs.sweep import run_sweep
-    from harness.sweep import STUDY_VALUES, parse_grid
+    from harness.sweep import parse_grid
 
     try:
         thresholds = parse_grid(grid)
@@ -38,11 +55,23 @@ def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basi
         raise click.BadParameter(str(exc), param_hint="--grid") from exc
     if thresholds.min() < 0 or thresholds.max() > 100:
         raise click.BadParameter("thresholds must lie on the 0-100 scale", param_hint="--grid")
-    result = run_sweep(results=results, thresholds=thresholds, out_dir=out_dir, by=by, basis=basis,
-                       plots=not no_plots)
-    curves, keys, csv_path, pngs = result.curves, result.keys, result.csv_path, result.pngs
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=no_progress or not console.is_terminal)
+    task = progress.add_task("starting", total=None)
+    with progress:
+        result = run_sweep(results=results, thresholds=thresholds, out_dir=out_dir, by=by, basis=basis,
+                           plots=not no_plots, svg=not no_svg,
+                           on_step=lambda what, done, total: progress.update(task, description=what, completed=done,
+                                                                             total=total))
+    _print_summary(console, result, thresholds, basis, results)
 
-    console = stdout_console()
+
+def _print_summary(console: Console, result: SweepResult, thresholds: np.ndarray, basis: str,
+                   results: tuple[Path, ...]) -> None:
+    from harness.sweep import STUDY_VALUES
+
+    curves, keys, csv_path, pngs = result.curves, result.keys, result.csv_path, result.pngs
     if curves.empty or result.steepest is None:
         console.print(f"no probes in {', '.join(str(p) for p in results)}: wrote an empty {csv_path}")
         return
@@ -72,7 +101,9 @@ def sweep_cmd(results: tuple[Path, ...], out_dir: Path, grid: str, by: str, basi
             f"{rec['from_value']:.1f}->{rec['to_value']:.1f}", _fmt_threshold(rec["half_at"]),
         )
     console.print(summary)
-    console.print(f"wrote {csv_path} ({len(curves)} rows)" + (f" and {len(pngs)} plots" if pngs else ""))
+    console.print(f"wrote {csv_path} ({len(curves)} rows), " + ", ".join(p.name for p in result.data_files)
+                  + (f" and {len(pngs)} plots" + (" (PNG and SVG)" if pngs and pngs[0].with_suffix(".svg").exists()
+                                                  else "") if pngs else ""))
     for p in pngs:
         console.print(f"  {p}")
 

@@ -25,6 +25,9 @@ from harness.plotstyle import (
     wilson_yerr,
 )
 
+LABEL_GAP = 2.0  # value label: this many percent points above the upper end of its interval
+Y_TOP = 122.0    # room above 100% for a vertical label over a full-height interval
+
 
 def _vendors(df: pd.DataFrame) -> list[str]:
     return vendor_order(df["vendor"])
@@ -52,27 +55,31 @@ def _bars(ax: Axes, recs: pd.DataFrame, metric: str, datasets: list[str], vendor
             if np.isnan(val):
                 ax.text(p, 2, "n/a", ha="center", va="bottom", fontsize=7, rotation=90, color="grey")
             else:
-                ax.text(p, (top if not np.isnan(top) else val) + 1, f"{val:.0f}", ha="center", va="bottom",
-                        fontsize=6)
+                # above the interval's cap, not on it; vertical, so neighbouring bars' labels never overlap
+                ax.text(p, (top if not np.isnan(top) else val) + LABEL_GAP, f"{val:.0f}", ha="center",
+                        va="bottom", fontsize=7, rotation=90,
+                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                              "alpha": 0.8})
     if len(datasets) > 6:
         ax.set_xticks(x, datasets, fontsize=7, rotation=40, ha="right", rotation_mode="anchor")
     else:
         ax.set_xticks(x, [d.replace("-", "-\n", 1) if len(d) > 12 else d for d in datasets], fontsize=8)
-    ax.set_ylim(0, 108)
+    ax.set_ylim(0, Y_TOP)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_title(metric)
     ax.grid(True, axis="y")
 
 
 def metric_bars(records: pd.DataFrame, path: Path, basis: str = "study", title: str = "",
                 datasets: Sequence[str] | None = None, dpi: float = REPORT_DPI,
-                figsize: tuple[float, float] = FIGSIZE_PANELS) -> Path:
+                figsize: tuple[float, float] = FIGSIZE_PANELS, svg: bool = False) -> Path:
     """All six metrics in one figure (2 x 3 panels), 95% Wilson intervals as error bars.
 
     ``datasets``: the groups along each panel's axis, in order (default: every ``dataset``, sorted)."""
     recs = records[records["basis"] == basis]
     groups = list(datasets) if datasets is not None else sorted(set(recs["dataset"]))
     vendors = _vendors(recs)
-    with figure(path, figsize, nrows=2, ncols=3, dpi=dpi, layout="constrained") as (fig, axes):
+    with figure(path, figsize, nrows=2, ncols=3, dpi=dpi, layout="constrained", svg=svg) as (fig, axes):
         for ax, metric in zip(axes.flat, METRICS):
             _bars(ax, recs, metric, groups, vendors)
         axes.flat[0].set_ylabel("%")
@@ -85,9 +92,10 @@ def metric_bars(records: pd.DataFrame, path: Path, basis: str = "study", title: 
     return path
 
 
-def single_metric_bars(records: pd.DataFrame, metric: str, path: Path, basis: str = "study") -> Path:
+def single_metric_bars(records: pd.DataFrame, metric: str, path: Path, basis: str = "study",
+                       svg: bool = False) -> Path:
     recs = records[records["basis"] == basis]
-    with figure(path, FIGSIZE_SINGLE, dpi=REPORT_DPI, layout="constrained") as (_fig, axes):
+    with figure(path, FIGSIZE_SINGLE, dpi=REPORT_DPI, layout="constrained", svg=svg) as (_fig, axes):
         ax = axes[0, 0]
         _bars(ax, recs, metric, sorted(set(recs["dataset"])), _vendors(recs))
         ax.set_title(metric_meta(metric).title)
@@ -96,14 +104,14 @@ def single_metric_bars(records: pd.DataFrame, metric: str, path: Path, basis: st
     return path
 
 
-def confidence_histograms(results: pd.DataFrame, path: Path) -> Path:
+def confidence_histograms(results: pd.DataFrame, path: Path, svg: bool = False) -> Path:
     """Per vendor: confidences on genuine images (real targets) vs deepfakes, named answers only;
     the legend counts the answers that named no one (they have no confidence)."""
     ok = results[(results["fake_error"] == "") & (results["target_error"] == "")]
     vendors = _vendors(results)
     bins = np.linspace(0, 100, 26)
     with figure(path, (4.2 * len(vendors), 3.4), ncols=len(vendors), dpi=REPORT_DPI,
-                layout="constrained") as (fig, axes):
+                layout="constrained", svg=svg) as (fig, axes):
         for ax, v in zip(axes[0], vendors):
             rows = ok[ok["vendor"] == v]
             # a real target image appears in many rows: count each genuine image once
