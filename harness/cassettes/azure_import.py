@@ -21,8 +21,9 @@ from typing import Any
 from vcr.request import Request
 
 from harness.cassettes.errors import CorruptCassetteError
-from harness.cassettes.filters import redact_request, redact_response
+from harness.cassettes.filters import redact_request
 from harness.cassettes.keys import call_key
+from harness.cassettes.vcr_config import prepare_response
 from harness.errors import InputFileError
 
 # The .NET recorder stores only the path; this placeholder host says so (the matcher ignores hosts).
@@ -59,7 +60,8 @@ def _request_body(entry: dict[str, Any], index: int, report: ImportReport) -> by
                 f"entry {index}: the binary request body is not base64 ({raw[:40]!r}...); "
                 "this call cannot be matched by its image"
             )
-            return raw.encode("utf-8")
+            # keyed by its entry too: two placeholders of different images are not one call
+            return raw.encode("utf-8") + f"\0entry {index}".encode()
     return raw.encode("utf-8")
 
 
@@ -100,7 +102,7 @@ def convert_session_record(data: dict[str, Any], source_name: str) -> tuple[dict
         body = entry.get("ResponseBody")
         if body is not None and not isinstance(body, str):
             body = json.dumps(body)
-        response = redact_response({
+        response = prepare_response({
             "status": {"code": status, "message": reason},
             "headers": _headers(entry.get("ResponseHeaders")),
             "body": {"string": (body or "")},

@@ -17,7 +17,8 @@ class CassetteNotFoundError(CassetteError):
 class CorruptCassetteError(CassetteError):
     def __init__(self, path: str, reason: str):
         self.path = str(path)
-        super().__init__(f"{path}: not a usable vcrpy cassette: {reason}")
+        self.reason = reason
+        super().__init__(f"corrupt cassette {path}: {reason}")
 
 
 class CassetteVendorMismatchError(CassetteError):

@@ -32,30 +32,26 @@ from vcr.patch import CassettePatcherBuilder
 from vcr.record_mode import RecordMode
 
 from harness.cassettes.filters import redact_request, redact_response
+from harness.cassettes.integrity import is_retry, stamp_digest
 from harness.cassettes.keys import vendor_image_matcher
+from harness.cassettes.persister import VerifyingPersister
 
 MATCHER_NAME = "vendor_image"
 MATCH_ON = ("method", MATCHER_NAME)
 
 
-def _status(response: dict[str, Any]) -> int:
-    status = response.get("status") or {}
-    return int(status.get("code", 0)) if isinstance(status, dict) else int(status or 0)
-
-
 def is_retryable_failure(response: dict[str, Any]) -> bool:
-    code = _status(response)
-    if code == 429 or code >= 500:
-        return True
-    if code == 400:  # AWS sends throttling as HTTP 400 with a __type
-        body = (response.get("body") or {}).get("string", b"")
-        body = body if isinstance(body, bytes) else str(body).encode()
-        return b"Throttling" in body or b"ProvisionedThroughputExceeded" in body
-    return False
+    return is_retry(response)
+
+
+def prepare_response(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy ``before_record_response``: the secret filters, then the integrity digest of what is stored."""
+    return stamp_digest(redact_response(response))
 
 
 class OrderedCassette(Cassette):
     _loading = False
+    last_played: int | None = None  # index of the interaction answered last (for error messages)
 
     def _load(self) -> None:
         self._loading = True
@@ -95,6 +91,7 @@ class OrderedCassette(Cassette):
                 f"The cassette ({self._path!r}) doesn't contain the request ({request!r}) asked for"
             )
         index, response = picked
+        self.last_played = index
         if self.play_counts[index] == 0 and index < self._loaded_count:
             self._played_interactions.append((self.data[index][0], response))
         self.play_counts[index] += 1
@@ -106,18 +103,22 @@ def _keep_interaction(request: Any, response: Any) -> tuple[Any, Any]:
 
 
 def register(v: vcr.VCR) -> vcr.VCR:
-    """Register dfi's matcher (``vendor_image``) on a VCR someone else built."""
+    """Register dfi's matcher (``vendor_image``) on a VCR someone else built, and wrap its persister
+    so what it loads is checked (:class:`VerifyingPersister`: digests, answers, conflicts)."""
     v.register_matcher(MATCHER_NAME, vendor_image_matcher)
+    if not isinstance(v.persister, VerifyingPersister):
+        v.register_persister(VerifyingPersister(v.persister))
     return v
 
 
 def recording_config() -> dict[str, Any]:
     """vcrpy ``use_cassette`` options for an application's tests (pytest-recording's ``vcr_config``):
-    dfi's matcher, secret and image filters; the record mode is left to ``--record-mode``."""
+    dfi's matcher, secret and image filters, the integrity digest; the record mode is left to
+    ``--record-mode``. The VCR it is used with needs :func:`register` (pytest-recording: done by the plugin)."""
     return {
         "match_on": MATCH_ON,
         "before_record_request": redact_request,
-        "before_record_response": redact_response,
+        "before_record_response": prepare_response,
         "decode_compressed_response": True,
         "allow_playback_repeats": True,
     }
@@ -137,7 +138,7 @@ def make_vcr() -> vcr.VCR:
         serializer="yaml",
         match_on=MATCH_ON,
         before_record_request=redact_request,
-        before_record_response=redact_response,
+        before_record_response=prepare_response,
         decode_compressed_response=True,
         record_on_exception=True,
     )
