@@ -88,6 +88,8 @@ def one_line(message: str) -> str:
 def print_error(message: str) -> None:
     """``error: MESSAGE`` on stderr, always one line: line breaks in the message become spaces, the
     message is printed literally (brackets in a path are not rich markup) and, when stderr is not a
-    terminal, never wrapped."""
-    stderr_console(soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", one_line(message)),
+    terminal, never wrapped. Credentials quoted in it (a token in a botocore message) are scrubbed."""
+    from harness.cassettes.secrets import scrub
+
+    stderr_console(soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", one_line(scrub(message))),
                                          highlight=False)
