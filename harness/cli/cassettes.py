@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.console import stdout_console
+from harness.cli.console import print_error, stdout_console
 from harness.errors import InputFileError
 from harness.vendors import registry
 
@@ -129,49 +130,89 @@ def record_cmd(vendor: str, output: Path, provenance: str, pairs: tuple[tuple[Pa
 @cassettes_group.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def list_cmd(paths: tuple[Path, ...]) -> None:
-    """Cassettes with their vendor, provenance, interactions and operations (default: cassettes/)."""
+    """Cassettes with their vendor, provenance, interactions, operations and integrity (default:
+    cassettes/). A cassette replay would refuse is one `error:` line; the exit status is then 1."""
     from collections import Counter
 
     from vcr.request import Request
 
-    from harness.cassettes.backend import read_cassette_file
-    from harness.cassettes.errors import CassetteError
+    from harness.cassettes.backend import inspect_cassette
+    from harness.cassettes.errors import CassetteError, CorruptCassetteError
     from harness.cassettes.keys import call_key
-    from harness.cassettes.scan import cassette_files
+    from harness.cassettes.persister import one_line
 
-    files = cassette_files(paths or (DEFAULT_CASSETTE_DIR,))
-    table = Table(title=f"{len(files)} cassette(s)", title_style="bold")
-    for col in ("file", "vendor", "provenance", "calls", "operations", "statuses", "KiB"):
-        table.add_column(col, justify="right" if col in ("calls", "KiB") else "left")
+    files = _cassette_files(paths)
+    rows, broken = [], []
     for f in files:
         try:
-            data = read_cassette_file(f)
+            data, integrity = inspect_cassette(f)
+            meta = data.get("metadata") or {}
+            ops: Counter[str] = Counter()
+            statuses: Counter[int] = Counter()
+            for inter in data["interactions"]:
+                ops[call_key(Request._from_dict(inter["request"])).operation] += 1
+                statuses[int(inter["response"]["status"]["code"])] += 1
         except CassetteError as exc:
-            table.add_row(str(f), "-", f"[red]unusable[/red]: {exc}", "-", "-", "-", f"{f.stat().st_size / 1024:.1f}")
+            broken.append(str(exc))
             continue
-        meta = data.get("metadata") or {}
-        ops: Counter[str] = Counter()
-        statuses: Counter[int] = Counter()
-        for inter in data["interactions"]:
-            ops[call_key(Request._from_dict(inter["request"])).operation] += 1
-            statuses[int(inter["response"]["status"]["code"])] += 1
-        table.add_row(str(f), str(meta.get("vendor", "?")), str(meta.get("provenance", "unknown")),
-                      str(len(data["interactions"])), ", ".join(f"{k} x{v}" for k, v in sorted(ops.items())),
-                      ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items())), f"{f.stat().st_size / 1024:.1f}")
-    stdout_console(width=160).print(table)
+        except Exception as exc:  # noqa: BLE001 - whatever else a damaged file trips: one line, not a traceback
+            broken.append(str(CorruptCassetteError(str(f), one_line(exc))))
+            continue
+        rows.append((str(f), str(meta.get("vendor", "?")), str(meta.get("provenance", "unknown")),
+                     str(len(data["interactions"])), ", ".join(f"{k} x{v}" for k, v in sorted(ops.items())),
+                     ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items())), integrity.label,
+                     f"{f.stat().st_size / 1024:.1f}"))
+    if rows or not broken:
+        table = Table(title=f"{len(rows)} cassette(s)", title_style="bold")
+        for col in ("file", "vendor", "provenance", "calls", "operations", "statuses", "digests", "KiB"):
+            table.add_column(col, justify="right" if col in ("calls", "KiB") else "left")
+        for row in rows:
+            table.add_row(*row)
+        stdout_console(width=160).print(table)
+    for message in broken:
+        print_error(message)
+    if broken:
+        sys.exit(1)
+
+
+def _cassette_files(paths: tuple[Path, ...]) -> list[Path]:
+    from harness.cassettes.scan import cassette_files
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise InputFileError(str(missing[0]), "no such file or folder")
+    return cassette_files(paths or (DEFAULT_CASSETTE_DIR,))
 
 
 @cassettes_group.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def scan_cmd(paths: tuple[Path, ...]) -> None:
-    """Scan cassettes (default: cassettes/) for key-like values; exit status 1 if any is found."""
-    from harness.cassettes.scan import cassette_files, scan_file
+    """Scan cassettes (default: cassettes/) for credentials (by name, shape and, when set, the
+    values of the clients' credential variables, in any encoding) and for corrupt files; exit
+    status 1 if anything is found."""
+    from harness.cassettes.backend import inspect_cassette
+    from harness.cassettes.errors import CassetteError
+    from harness.cassettes.persister import one_line
+    from harness.cassettes.scan import Finding, scan_file
 
-    files = cassette_files(paths or (DEFAULT_CASSETTE_DIR,))
-    findings = [f for path in files for f in scan_file(path)]
+    files = _cassette_files(paths)
+    findings: list[Finding] = []
+    for path in files:
+        try:
+            found = scan_file(path)
+        except Exception as exc:  # noqa: BLE001 - a scanner bug on one file must not hide the others
+            found = [Finding(str(path), "file", "unscannable", one_line(exc))]
+        if not any(f.where == "file" for f in found):
+            try:
+                inspect_cassette(path)
+            except CassetteError as exc:
+                found.append(Finding(str(path), "file", "corrupt cassette", getattr(exc, "reason", str(exc))))
+            except Exception as exc:  # noqa: BLE001
+                found.append(Finding(str(path), "file", "corrupt cassette", one_line(exc)))
+        findings += found
     console = stdout_console()
     for f in findings:
-        console.print(f"[red]{f}[/red]", highlight=False)
+        console.print(f"[red]{escape(str(f))}[/red]", highlight=False)
     console.print(f"scanned {len(files)} cassette(s): {len(findings)} finding(s)")
     if findings:
         sys.exit(1)
