@@ -21,9 +21,9 @@ from typing import Any
 from vcr.request import Request
 
 from harness.cassettes.errors import CorruptCassetteError
-from harness.cassettes.filters import redact_request
+from harness.cassettes.filters import redact_request, redact_response
+from harness.cassettes.integrity import stamp
 from harness.cassettes.keys import call_key
-from harness.cassettes.vcr_config import prepare_response
 from harness.errors import InputFileError
 
 # The .NET recorder stores only the path; this placeholder host says so (the matcher ignores hosts).
@@ -102,7 +102,7 @@ def convert_session_record(data: dict[str, Any], source_name: str) -> tuple[dict
         body = entry.get("ResponseBody")
         if body is not None and not isinstance(body, str):
             body = json.dumps(body)
-        response = prepare_response({
+        response = redact_response({
             "status": {"code": status, "message": reason},
             "headers": _headers(entry.get("ResponseHeaders")),
             "body": {"string": (body or "")},
@@ -110,6 +110,7 @@ def convert_session_record(data: dict[str, Any], source_name: str) -> tuple[dict
         key = call_key(request)
         report.vendors.add(key.vendor)
         report.operations.append(key.operation)
+        stamp([request], [response])
         interactions.append({"request": request._to_dict(), "response": response})
     report.interactions = len(interactions)
     metadata = {

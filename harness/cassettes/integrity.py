@@ -1,7 +1,9 @@
-"""Integrity of recorded answers: a digest per response, written at record time and checked on load.
+"""Integrity of recorded answers: a digest per interaction, written when the cassette is saved and
+checked on load (both by :class:`harness.cassettes.persister.VerifyingPersister`).
 
 The digest (``dfi_sha256`` in each interaction's ``response`` mapping: vcrpy keeps unknown keys of
-a response and ignores them on replay) covers the status, the headers and the body as stored.
+a response and ignores them on replay) covers the request (method, URI, headers, body: the call
+key) and the response's status, headers and body, as stored.
 Cassettes without digests (the committed ones, those written by older dfi) still replay; they are
 listed as ``none`` by ``dfi cassettes list``.
 
@@ -52,10 +54,21 @@ def _headers(headers: Any) -> Any:
                                                                                           key=lambda kv: str(kv[0]))}
 
 
-def response_digest(response: dict[str, Any]) -> str:
-    """sha256 of a response's status, headers and body, in a form that survives the YAML round trip."""
+def _request_part(request: Any) -> Any:
+    d = request._to_dict() if hasattr(request, "_to_dict") else request
+    if not isinstance(d, dict):
+        return repr(d)
+    body = _body_bytes(d.get("body"))
+    return {"method": d.get("method"), "uri": d.get("uri"), "headers": _headers(d.get("headers") or {}),
+            "body": hashlib.sha256(body).hexdigest() if body is not None else repr(d.get("body"))}
+
+
+def interaction_digest(request: Any, response: dict[str, Any]) -> str:
+    """sha256 of a request (vcrpy Request or its dict) and its response (status, headers, body), in a
+    form that survives the YAML round trip; the digest field itself is not part of it."""
     body = _body_bytes(_body(response))
     canonical = {
+        "request": _request_part(request),
         "status": response.get("status"),
         "headers": _headers(response.get("headers")),
         "body": hashlib.sha256(body).hexdigest() if body is not None else repr(_body(response)),
@@ -63,11 +76,11 @@ def response_digest(response: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=repr).encode()).hexdigest()
 
 
-def stamp_digest(response: dict[str, Any]) -> dict[str, Any]:
-    """vcrpy ``before_record_response`` (the last one): store the digest of the response as recorded."""
-    response.pop(DIGEST_FIELD, None)
-    response[DIGEST_FIELD] = response_digest(response)
-    return response
+def stamp(requests: Sequence[Any], responses: Sequence[dict[str, Any]]) -> None:
+    """Store each interaction's digest in its response (``dfi_sha256``), as it is about to be written."""
+    for request, response in zip(requests, responses):
+        if isinstance(response, dict):
+            response[DIGEST_FIELD] = interaction_digest(request, response)
 
 
 def status_code(response: dict[str, Any]) -> int:
@@ -163,6 +176,10 @@ def _check_answer(path: str, i: int, key: CallKey, response: dict[str, Any]) -> 
                                                  f"is not a number in 0-{top:g}")
 
 
+def _answer(response: dict[str, Any]) -> Any:
+    return response.get("status"), _body_bytes(_body(response))
+
+
 def verify(path: str, requests: Sequence[Any], responses: Sequence[dict[str, Any]]) -> IntegritySummary:
     """Check digests, recognition answers and conflicting duplicates of loaded interactions
     (vcrpy Requests and response dicts); raises :class:`CorruptCassetteError`."""
@@ -172,8 +189,8 @@ def verify(path: str, requests: Sequence[Any], responses: Sequence[dict[str, Any
         if stored is None:
             continue
         digests += 1
-        if stored != response_digest(response):
-            raise CorruptCassetteError(path, f"interaction {i}: the recorded answer was altered after recording "
+        if stored != interaction_digest(requests[i], response):
+            raise CorruptCassetteError(path, f"interaction {i}: the interaction was altered after it was recorded "
                                              f"(its {DIGEST_FIELD} digest does not match)")
     keys = _keys(requests)
     final: dict[tuple[str, CallKey], int] = {}
@@ -183,7 +200,7 @@ def verify(path: str, requests: Sequence[Any], responses: Sequence[dict[str, Any
             continue
         slot = (str(request.method), key)
         first = final.setdefault(slot, i)
-        if first != i and response_digest(responses[first]) != response_digest(response):
+        if first != i and _answer(responses[first]) != _answer(response):
             raise CorruptCassetteError(path, f"interactions {first} and {i} record different answers to the same "
                                              f"call {key.short()}")
     return IntegritySummary(len(responses), digests)

@@ -1,4 +1,5 @@
-"""A vcrpy persister that checks what it loads (:func:`harness.cassettes.integrity.verify`).
+"""A vcrpy persister that stamps each interaction's digest on save and checks what it loads
+(:mod:`harness.cassettes.integrity`).
 
 It wraps the persister a VCR already has (vcrpy's filesystem one, or pytest-recording's
 ``CombinedPersister``), so loading stays theirs; what changes is that a cassette vcrpy cannot
@@ -14,7 +15,7 @@ from typing import Any
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 
 from harness.cassettes.errors import CassetteError, CorruptCassetteError
-from harness.cassettes.integrity import verify
+from harness.cassettes.integrity import stamp, verify
 
 
 def one_line(exc: BaseException) -> str:
@@ -38,4 +39,5 @@ class VerifyingPersister:
         return loaded
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
+        stamp(cassette_dict["requests"], cassette_dict["responses"])
         self.inner.save_cassette(cassette_path, cassette_dict, serializer=serializer)

@@ -32,7 +32,7 @@ from vcr.patch import CassettePatcherBuilder
 from vcr.record_mode import RecordMode
 
 from harness.cassettes.filters import redact_request, redact_response
-from harness.cassettes.integrity import is_retry, stamp_digest
+from harness.cassettes.integrity import is_retry
 from harness.cassettes.keys import vendor_image_matcher
 from harness.cassettes.persister import VerifyingPersister
 
@@ -42,11 +42,6 @@ MATCH_ON = ("method", MATCHER_NAME)
 
 def is_retryable_failure(response: dict[str, Any]) -> bool:
     return is_retry(response)
-
-
-def prepare_response(response: dict[str, Any]) -> dict[str, Any]:
-    """vcrpy ``before_record_response``: the secret filters, then the integrity digest of what is stored."""
-    return stamp_digest(redact_response(response))
 
 
 class OrderedCassette(Cassette):
@@ -113,12 +108,13 @@ def register(v: vcr.VCR) -> vcr.VCR:
 
 def recording_config() -> dict[str, Any]:
     """vcrpy ``use_cassette`` options for an application's tests (pytest-recording's ``vcr_config``):
-    dfi's matcher, secret and image filters, the integrity digest; the record mode is left to
-    ``--record-mode``. The VCR it is used with needs :func:`register` (pytest-recording: done by the plugin)."""
+    dfi's matcher, secret and image filters; the record mode is left to ``--record-mode``. The VCR
+    it is used with needs :func:`register` (the matcher, and the persister that stamps and checks
+    digests; pytest-recording: the plugin does it)."""
     return {
         "match_on": MATCH_ON,
         "before_record_request": redact_request,
-        "before_record_response": prepare_response,
+        "before_record_response": redact_response,
         "decode_compressed_response": True,
         "allow_playback_repeats": True,
     }
@@ -135,10 +131,10 @@ def mismatch_details(exc: Any) -> list[str]:
 
 def make_vcr() -> vcr.VCR:
     v = vcr.VCR(
-        serializer="yaml",
+        serializer="yaml",  # the persister (register) stamps and checks digests
         match_on=MATCH_ON,
         before_record_request=redact_request,
-        before_record_response=prepare_response,
+        before_record_response=redact_response,
         decode_compressed_response=True,
         record_on_exception=True,
     )

@@ -32,7 +32,8 @@ def test_import_azure_list_and_scan(shared_data, tmp_path):
     data["interactions"][0]["request"]["headers"]["Ocp-Apim-Subscription-Key"] = ["0123456789abcdef0123456789abcdef"]
     out.write_text(yaml.safe_dump(data))
     res = CliRunner().invoke(cassettes_group, ["scan", str(tmp_path)])
-    assert res.exit_code == 1 and "2 finding(s)" in res.output
+    assert res.exit_code == 1 and "3 finding(s)" in res.output  # the header twice (name, shape)...
+    assert "corrupt cassette: interaction 0: the interaction was altered" in res.output  # ...and the edit
 
 
 def test_import_azure_bad_file_is_one_clear_error(tmp_path):
