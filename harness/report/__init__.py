@@ -4,19 +4,26 @@
 
 * ``metrics.csv`` / ``metrics.json`` -- records as ``dfi metrics --json`` prints them;
 * ``counts.csv``, ``errors.csv`` -- probes, valid and errored per dataset x vendor; errors by reason;
-* ``plots/metrics.png`` (six panels), ``plots/metric_<M>.png``, ``plots/confidence.png``;
-* ``report.html`` -- everything above in one file with the images embedded.
+* ``parameters.json`` -- beta, gamma, tau, profile, backend, dfi version, the inputs' sha256;
+* ``plots/metrics.png`` (six panels), ``plots/metric_<M>.png``, ``plots/confidence.png``,
+  ``plots/deception_beta_gamma.png`` (DHC(beta) or DHS(gamma) on beta x gamma), each PNG at 200 dpi
+  with an SVG beside it;
+* ``report.html`` -- everything above in one file with the images embedded, and example probes
+  with thumbnails (the deepfakes that fooled each vendor most confidently, genuine photos it missed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from harness.metrics import METRICS
+from harness.report.examples import examples_html
 from harness.report.html import write_html_report
+from harness.report.parameters import ReportParameters
 from harness.report.plots import confidence_histograms, metric_bars, single_metric_bars
 from harness.report.tables import print_metrics, write_metrics
 
@@ -51,23 +58,55 @@ def error_table(results: pd.DataFrame) -> pd.DataFrame:
         g["example"].first().reset_index(), on=["vendor", "call", "reason"])
 
 
+def _deception_heatmap(results: pd.DataFrame, path: Path) -> Path | None:
+    from harness.metrics.probes import ProbeArrays
+    from harness.report.plots_heatmap import plot_deception_heatmap
+    from harness.sweep import DEFAULT_GRID, deception_grid
+
+    grid = deception_grid(ProbeArrays.from_frame(results), DEFAULT_GRID, DEFAULT_GRID)
+    return plot_deception_heatmap(grid, path, svg=True)
+
+
 def build_report(out_dir: Path, results: pd.DataFrame, *, title: str, facts: list[tuple[str, str]],
-                 notice: str | None = None, beta: float = 90.0, gamma: float = 80.0) -> ReportFiles:
+                 notice: str | None = None, beta: float = 90.0, gamma: float = 80.0,
+                 tau: Mapping[str, float] | None = None, profile: str | None = None, backend: str | None = None,
+                 inputs: Sequence[Path] = (), image_root: Path | None = None,
+                 genuine_images: Mapping[str, str] | None = None, examples_per_vendor: int = 6) -> ReportFiles:
+    """Write the files listed in the module docstring.
+
+    ``tau``: vendor -> reporting threshold the vendors answered with; ``profile``, ``backend``: as
+    the campaign ran; ``inputs``: files or folders whose sha256 the page shows (``results.csv`` in
+    ``out_dir`` is always hashed when it exists). ``image_root``: the folder relative ``deepfake``
+    references are under; ``genuine_images``: probe id -> its real target image (the results table
+    has no column for it), for the thumbnails of genuine photos a vendor missed.
+    """
     out_dir = Path(out_dir)
     plots = out_dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     records, counts = write_metrics(results, out_dir, beta, gamma)
     errors = error_table(results)
     errors.to_csv(out_dir / "errors.csv", index=False)
-    metrics_png = metric_bars(records, plots / "metrics.png")
+    own_results = out_dir / "results.csv"
+    hashed = [*inputs] + ([own_results] if own_results.is_file() and own_results not in inputs else [])
+    parameters = ReportParameters.collect(beta=beta, gamma=gamma, tau=tau, profile=profile, backend=backend,
+                                          inputs=hashed)
+    parameters.write_json(out_dir / "parameters.json")
+    metrics_png = metric_bars(records, plots / "metrics.png", svg=True)
     for m in METRICS:
-        single_metric_bars(records, m, plots / f"metric_{m}.png")
-    confidence_png = confidence_histograms(results, plots / "confidence.png")
-    files = ["results.csv", "metrics.csv", "metrics.json", "counts.csv", "errors.csv", "journal.jsonl",
-             "plots/metrics.png", "plots/confidence.png"] + [f"plots/metric_{m}.png" for m in METRICS]
+        single_metric_bars(records, m, plots / f"metric_{m}.png", svg=True)
+    confidence_png = confidence_histograms(results, plots / "confidence.png", svg=True)
+    heatmap_png = _deception_heatmap(results, plots / "deception_beta_gamma.png")
+    figures = ["plots/metrics.png", "plots/confidence.png",
+               *(["plots/deception_beta_gamma.png"] if heatmap_png else []),
+               *[f"plots/metric_{m}.png" for m in METRICS]]
+    files = ["results.csv", "metrics.csv", "metrics.json", "counts.csv", "errors.csv", "parameters.json",
+             "journal.jsonl", *[f for png in figures for f in (png, png.removesuffix(".png") + ".svg")]]
+    shown = [("Metrics by dataset x vendor", metrics_png), ("Confidence: genuine vs deepfake", confidence_png)]
+    if heatmap_png:
+        shown.append(("High-score deception over beta x gamma: DHC(beta) or DHS(gamma)", heatmap_png))
+    examples = examples_html(results, image_root=image_root, genuine_images=genuine_images,
+                             per_vendor=examples_per_vendor)
     report = write_html_report(out_dir / "report.html", title=title, notice=notice, facts=facts,
-                               records=records, counts=counts, errors=errors,
-                               plots=[("Metrics by dataset x vendor", metrics_png),
-                                      ("Confidence: genuine vs deepfake", confidence_png)],
-                               files=files)
+                               records=records, counts=counts, errors=errors, plots=shown, files=files,
+                               parameters=parameters, examples=examples)
     return ReportFiles(report, metrics_png, confidence_png, records, counts, errors)
