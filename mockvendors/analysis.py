@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from harness.faces.types import FaceError, FaceTooSmallError, ImageDecodeError, NoFaceError
+from harness.faces.types import Face, FaceError, FaceTooSmallError, ImageDecodeError, NoFaceError
 
 if TYPE_CHECKING:
     from harness.faces import FacePipeline
@@ -121,16 +121,55 @@ def face_quality(image_bgr: np.ndarray, box: tuple[float, float, float, float]) 
     return round(brightness, 4), round(100.0 * (1.0 - math.exp(-var / 200.0)), 4)
 
 
+MAX_FACES = 100  # the most faces any vendor answers for (Azure detect, AWS CompareFaces' target: 100)
+EMBED_BATCH = 16  # faces embedded per model call: a model call is the unit other requests queue behind
+
+
+class FairGate:
+    """At most ``slots`` holders at a time, admitted first come, first served.
+
+    The face model runs one call at a time (no oversubscription of the cores, no shared-state races)
+    but a request's work is split into several calls (detection, then batches of faces), each taken
+    through this gate: a many-face image queues behind the other requests for each of its calls
+    instead of holding the model for all of them (``threading.Lock`` is not fair, and the thread that
+    just released it usually takes it again)."""
+
+    def __init__(self, slots: int = 1):
+        self.slots = slots
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0  # tickets below this have been admitted
+        self._busy = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._cond.wait_for(lambda: ticket == self._serving and self._busy < self.slots)
+            self._serving += 1
+            self._busy += 1
+            self._cond.notify_all()  # the next ticket may fit in a free slot
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._busy -= 1
+            self._cond.notify_all()
+
+
 class PipelineAnalyzer:
     """Analyses images with the project's face pipeline: by default the default pipeline, else the one of
-    ``recognizer`` and ``detector`` (names of :mod:`harness.faces.registry`)."""
+    ``recognizer`` and ``detector`` (names of :mod:`harness.faces.registry`).
+
+    At most ``max_faces`` faces (the largest) of an image are embedded: the others are dropped before
+    any embedding work, as no vendor answers for more. Model calls go through one :class:`FairGate`."""
 
     def __init__(self, pipeline: FacePipeline | None = None, recognizer: str = "faceplugin",
-                 detector: str = "faceplugin"):
+                 detector: str = "faceplugin", max_faces: int = MAX_FACES):
         self._pipeline = pipeline
         self.recognizer, self.detector = recognizer, detector
+        self.max_faces = max_faces
         self._lock = threading.Lock()
-        self._run_lock = threading.Lock()
+        self._gate = FairGate()
         self._model_id: str | None = None
 
     @property
@@ -163,15 +202,8 @@ class PipelineAnalyzer:
         except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes (PIL: AttributeError...)
             raise ImageDecodeError(f"cannot decode the image ({type(exc).__name__}: {exc})") from exc
         h, w = pixels.shape[:2]
-        try:
-            with self._run_lock:  # one model call at a time: no oversubscription of 2 cores, no shared-state races
-                faces = self.pipeline.analyze(pixels)
-        except (NoFaceError, FaceTooSmallError):
-            faces = []
         out: list[FaceAnalysis] = []
-        for f in faces:
-            if f.embedding is None:
-                continue
+        for f, embedding in zip(*self._faces(pixels), strict=True):
             lm = np.asarray(f.landmarks5, dtype=np.float64)
             x1, y1, x2, y2 = f.box
             box = (float(x1), float(y1), float(x2), float(y2))
@@ -179,10 +211,27 @@ class PipelineAnalyzer:
             out.append(FaceAnalysis(
                 box=box, score=float(f.score),
                 landmarks5=tuple((float(x), float(y)) for x, y in lm[:5]),
-                embedding=np.asarray(f.embedding, dtype=np.float32),
+                embedding=np.asarray(embedding, dtype=np.float32),
                 pose=pose_from_landmarks(lm), brightness=brightness, sharpness=sharpness,
             ))
         return ImageAnalysis(sha256_hex(image), int(w), int(h), fmt, tuple(out))
+
+    def _faces(self, pixels: np.ndarray) -> tuple[list[Face], list[np.ndarray]]:
+        """The largest ``max_faces`` faces of ``pixels``, largest first, and their embeddings."""
+        from harness.faces.base import crop_for
+
+        pipeline = self.pipeline
+        try:
+            with self._gate:
+                faces = pipeline.detect(pixels)[: self.max_faces]
+        except (NoFaceError, FaceTooSmallError):
+            return [], []
+        crops = [crop_for(pipeline.embedder, pixels, f) for f in faces]
+        embeddings: list[np.ndarray] = []
+        for at in range(0, len(crops), EMBED_BATCH):
+            with self._gate:
+                embeddings.extend(pipeline.embed_aligned(np.stack(crops[at: at + EMBED_BATCH])))
+        return faces, embeddings
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -273,6 +322,6 @@ class CachingAnalyzer:
 
 
 __all__ = [
-    "Analyzer", "CachingAnalyzer", "FaceAnalysis", "ImageAnalysis", "ImageDecodeError", "PipelineAnalyzer",
-    "face_quality", "image_size", "pose_from_landmarks", "sha256_hex", "sniff_format",
+    "MAX_FACES", "Analyzer", "CachingAnalyzer", "FaceAnalysis", "FairGate", "ImageAnalysis", "ImageDecodeError",
+    "PipelineAnalyzer", "face_quality", "image_size", "pose_from_landmarks", "sha256_hex", "sniff_format",
 ]

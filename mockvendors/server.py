@@ -2,12 +2,18 @@
 
 Why aiohttp: it is already a dependency of the project, is well kept, runs a fast asyncio HTTP/1.1
 server with keep-alive, and lets one process serve several vendors on several ports from one event
-loop (``dfi serve``) or from a background thread (test fixtures). Each request's body is read with
-a per-vendor size cap, applied to the inflated bytes of a ``Content-Encoding: gzip``/``deflate`` body
-(a body that does not inflate is answered with the vendor's 400 for a malformed request); the
-vendor's synchronous ``handle`` runs in a small thread pool so a face model call never blocks the loop.
-Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of the
-protocol and answers in the vendor's own error shape.
+loop (``dfi serve``) or from a background thread (test fixtures).
+
+What a request may cost is bounded (:class:`ServerLimits`): its head must arrive within
+``header_timeout_s`` and its body within ``body_timeout_s``, so slowloris clients are dropped; the body
+is read raw with the vendor's size cap, and a ``Content-Encoding`` is undone by
+:func:`mockvendors.wire.inflate` in the thread pool, capped at the same size (a gzip bomb is the
+vendor's oversize error, a truncated or corrupt stream its 400). The vendor's synchronous ``handle``
+runs in that pool too, so neither inflating nor a face model call blocks the loop the other vendors
+share. Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of
+the protocol and answers in the vendor's own error shape; a bug of the mock is the vendor's 500 saying
+"internal error", never "injected fault". Requests aiohttp cannot parse (request line, headers,
+chunked framing) are answered in the vendor's error shape by :class:`_VendorRequestHandler`.
 """
 
 from __future__ import annotations
@@ -26,18 +32,53 @@ from multidict import CIMultiDict
 
 from mockvendors.faults import FaultInjector
 from mockvendors.profile import Faults
-from mockvendors.wire import WireProtocol, WireRequest, WireResponse
+from mockvendors.wire import (
+    BodyTooLarge,
+    BodyUndecodable,
+    WireProtocol,
+    WireRequest,
+    WireResponse,
+    inflate,
+    internal_error,
+)
 
 log = logging.getLogger("mockvendors.server")
 
 PROTOCOL_KEY = web.AppKey("protocol", object)
+LIMITS_KEY = web.AppKey("limits", object)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Timeouts of one vendor's server.
+
+    ``header_timeout_s``: a connection is closed when no complete request head arrived within this
+    many seconds of connecting or of the previous answer (aiohttp has one timer for both, its
+    keep-alive timeout, so an idle keep-alive connection is closed after it too; clients reconnect).
+    ``body_timeout_s``: the whole body must arrive within this many seconds of the head, else the
+    vendor's 408 and the connection is closed.
+    ``linger_s``: after an answer to a body not read to its end (refused as too large, timed out), the
+    rest is read and dropped for at most this long before the connection closes, so the client sees
+    the answer rather than a reset (aiohttp's lingering time, 10 s by default, which a slowloris body
+    would hold)."""
+
+    header_timeout_s: float = 5.0
+    body_timeout_s: float = 5.0
+    linger_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.header_timeout_s > 0 and self.body_timeout_s > 0 and self.linger_s >= 0):
+            raise ValueError("ServerLimits timeouts must be positive")
 
 
 def make_app(protocol: WireProtocol, faults: Faults | None = None,
-             executor: ThreadPoolExecutor | None = None) -> web.Application:
-    """An aiohttp application answering every method and path with ``protocol``."""
+             executor: ThreadPoolExecutor | None = None, limits: ServerLimits | None = None) -> web.Application:
+    """An aiohttp application answering every method and path with ``protocol``. Serve it with
+    :func:`start_sites` (or :class:`MockServers`), which applies ``limits`` and vendor-shaped HTTP errors."""
     injector = FaultInjector(faults or Faults())
+    lim = limits or ServerLimits()
     pool = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mock-{protocol.vendor}")
+    cap = protocol.max_body_bytes
 
     async def handler(request: web.Request) -> web.StreamResponse:
         headers = request.headers
@@ -49,27 +90,40 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
             return _to_aiohttp(protocol.throttled(wreq, wait))
         if injector.inject_error():
             return _to_aiohttp(protocol.server_error(wreq))
-        if request.content_length is not None and request.content_length > protocol.max_body_bytes:
+        if request.content_length is not None and request.content_length > cap:
             return _to_aiohttp(protocol.body_too_large(wreq), close=True)
         try:
-            body = await request.read()  # inflated (Content-Encoding) as read, capped at max_body_bytes inflated
-        except web.HTTPRequestEntityTooLarge:  # also a gzip bomb, refused once the cap is passed
+            raw = await asyncio.wait_for(request.read(), lim.body_timeout_s)  # raw: auto_decompress is off
+        except TimeoutError:
+            resp = protocol.bad_http(wreq, 408, f"The request body did not arrive within {lim.body_timeout_s:g} s.")
+            resp.status = 408
+            return _to_aiohttp(resp, close=True)
+        except web.HTTPRequestEntityTooLarge:
             return _to_aiohttp(protocol.body_too_large(wreq), close=True)
-        except web.RequestPayloadError:  # e.g. Content-Encoding: gzip on bytes that are not gzip
-            return _to_aiohttp(protocol.bad_http(wreq, 400, "The request body cannot be decoded "
-                                                 "(check its Content-Encoding)."), close=True)
+        except web.RequestPayloadError:  # broken chunked framing, a body cut short
+            return _to_aiohttp(protocol.bad_http(wreq, 400, "The request body is malformed."), close=True)
+        loop = asyncio.get_running_loop()
+        encoding = headers.get("Content-Encoding", "")
+        try:
+            body = await loop.run_in_executor(pool, inflate, raw, encoding, cap) if encoding else raw
+        except BodyTooLarge:
+            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
+        except BodyUndecodable as exc:
+            return _to_aiohttp(protocol.bad_http(wreq, 400, f"The request body cannot be decoded: {exc} (check "
+                                                 "its Content-Encoding)."), close=True)
         wreq = WireRequest(request.method, request.path, dict(request.query), headers, body)
         try:
-            resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)
+            resp = await loop.run_in_executor(pool, protocol.handle, wreq)
         except Exception:  # a bug: answer in the vendor's shape, keep the traceback in the log only
             log.exception("%s mock failed on %s %s", protocol.vendor, request.method, request.path)
-            resp = protocol.server_error(wreq)
+            resp = internal_error(protocol, wreq)
         return _to_aiohttp(resp)
 
-    app = web.Application(client_max_size=protocol.max_body_bytes)
+    app = web.Application(client_max_size=cap)
     # [\s\S], not ".": a %0a in the path decodes to a newline, which "." does not match
     app.router.add_route("*", r"/{tail:[\s\S]*}", handler)
     app[PROTOCOL_KEY] = protocol
+    app[LIMITS_KEY] = lim
 
     async def _close_pool(_app: web.Application) -> None:
         if executor is None:
@@ -121,8 +175,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class _VendorRequestHandler(web.RequestHandler):
-    """Answers HTTP-level failures (unparseable request line, bad method token, bad headers) in
-    the vendor's error shape instead of aiohttp's plain-text page."""
+    """Answers HTTP-level failures in the vendor's error shape instead of aiohttp's plain-text page:
+    whatever aiohttp's parser refuses before the app runs (request line, method token, version, header
+    syntax, oversize line or header count, Content-Length, chunked framing) comes here as a 400, and
+    a failure outside the app as the vendor's internal-error 500. The connection is then closed."""
 
     vendor_protocol: WireProtocol | None = None
 
@@ -131,10 +187,13 @@ class _VendorRequestHandler(web.RequestHandler):
         proto = self.vendor_protocol
         if proto is None:
             return super().handle_error(request, status, exc, message)
-        if status >= 500:
-            log.error("%s mock: HTTP-level failure", proto.vendor, exc_info=exc)
         wreq = WireRequest("", "/", {}, request.headers if request is not None else CIMultiDict(), b"")
-        wresp = proto.server_error(wreq) if status >= 500 else proto.bad_http(wreq, status, "Malformed HTTP request.")
+        if status >= 500:
+            if not isinstance(exc, ConnectionError):  # a client gone mid-body is no failure of the mock
+                log.error("%s mock: HTTP-level failure", proto.vendor, exc_info=exc)
+            wresp = internal_error(proto, wreq)
+        else:
+            wresp = proto.bad_http(wreq, status, "Malformed HTTP request.")
         resp = _to_aiohttp(wresp)
         resp.force_close()
         return resp
@@ -162,7 +221,10 @@ async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Map
     endpoints: dict[str, Endpoint] = {}
     try:
         for vendor, app in apps.items():
-            runner = _VendorAppRunner(app, access_log=None, handle_signals=False)
+            lim = app.get(LIMITS_KEY)
+            lim = lim if isinstance(lim, ServerLimits) else ServerLimits()
+            runner = _VendorAppRunner(app, access_log=None, handle_signals=False, auto_decompress=False,
+                                      keepalive_timeout=lim.header_timeout_s, lingering_time=lim.linger_s)
             await runner.setup()
             runners.append(runner)
             try:
@@ -182,11 +244,13 @@ class MockServers:
     """Serve protocols on ports from a background thread. Use as a context manager.
 
     ``MockServers({"aws": AwsProtocol(...)}, ports={"aws": 0})`` binds free ports when 0.
-    ``.endpoints[vendor].url`` gives each base URL once started."""
+    ``.endpoints[vendor].url`` gives each base URL once started; ``limits`` sets the timeouts."""
 
     def __init__(self, protocols: Mapping[str, WireProtocol], host: str = "127.0.0.1",
-                 ports: Mapping[str, int] | None = None, faults: Mapping[str, Faults] | None = None):
+                 ports: Mapping[str, int] | None = None, faults: Mapping[str, Faults] | None = None,
+                 limits: ServerLimits | None = None):
         self.protocols = dict(protocols)
+        self.limits = limits or ServerLimits()
         self.host = host
         self.ports = dict(ports or {})
         self.faults = dict(faults or {})
@@ -203,7 +267,7 @@ class MockServers:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
-            apps = {v: make_app(p, self.faults.get(v)) for v, p in self.protocols.items()}
+            apps = {v: make_app(p, self.faults.get(v), limits=self.limits) for v, p in self.protocols.items()}
             try:
                 self._runners, self.endpoints = loop.run_until_complete(start_sites(apps, self.host, self.ports))
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread

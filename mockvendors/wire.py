@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -63,13 +64,74 @@ class WireProtocol(Protocol):
 
     def throttled(self, request: WireRequest, retry_after_s: float) -> WireResponse: ...
 
-    def server_error(self, request: WireRequest) -> WireResponse: ...
+    def server_error(self, request: WireRequest) -> WireResponse:
+        """The vendor's 500 for an injected fault (:mod:`mockvendors.faults`)."""
+        ...
 
     def body_too_large(self, request: WireRequest) -> WireResponse: ...
 
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         """A request the HTTP layer could not parse (bad method token, request line, headers)."""
         ...
+
+
+def internal_error(protocol: WireProtocol, request: WireRequest) -> WireResponse:
+    """The vendor's 500 for a failure of the mock itself (a bug), never labelled as an injected fault:
+    the protocol's ``internal_error`` when it has one (optional, so older protocols still serve)."""
+    answer = getattr(protocol, "internal_error", None)
+    if answer is None:
+        return protocol.server_error(request)
+    response: WireResponse = answer(request)
+    return response
+
+
+# --- Content-Encoding ---------------------------------------------------------------------------
+class BodyTooLarge(ValueError):
+    """The inflated body is larger than the vendor accepts."""
+
+
+class BodyUndecodable(ValueError):
+    """The body does not decode as its Content-Encoding says (not gzip, truncated, unknown coding)."""
+
+
+def inflate(body: bytes, content_encoding: str, limit: int) -> bytes:
+    """``body`` with its ``Content-Encoding`` (gzip, x-gzip, deflate, identity; a list is undone last
+    first) undone, never holding more than ``limit + 1`` inflated bytes: a gzip bomb costs the time
+    to inflate ``limit`` bytes, then :class:`BodyTooLarge`. A truncated or corrupt stream, trailing
+    bytes, or another coding raise :class:`BodyUndecodable`. An empty body is left empty."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    for coding in reversed(codings):
+        if coding == "identity" or not body:
+            continue
+        if coding in ("gzip", "x-gzip"):
+            body = _inflate_stream(body, 16 + zlib.MAX_WBITS, limit, members=True)
+        elif coding == "deflate":  # RFC 9110: zlib-wrapped; some clients send raw deflate
+            wbits = zlib.MAX_WBITS if body[0] & 0x0F == 8 else -zlib.MAX_WBITS
+            body = _inflate_stream(body, wbits, limit, members=False)
+        else:
+            raise BodyUndecodable(f"unsupported Content-Encoding {coding[:40]!r}")
+    if len(body) > limit:
+        raise BodyTooLarge(f"the body is over {limit} bytes")
+    return body
+
+
+def _inflate_stream(data: bytes, wbits: int, limit: int, members: bool) -> bytes:
+    out = bytearray()
+    while True:
+        d = zlib.decompressobj(wbits)
+        try:
+            out += d.decompress(data, limit + 1 - len(out))  # max_length: zlib stops once the cap is passed
+        except zlib.error as exc:
+            raise BodyUndecodable(f"the body does not inflate ({exc})") from None
+        if len(out) > limit:
+            raise BodyTooLarge(f"the body inflates to over {limit} bytes")
+        if not d.eof:
+            raise BodyUndecodable("the compressed body is truncated")
+        data = d.unused_data
+        if not data:
+            return bytes(out)
+        if not members:
+            raise BodyUndecodable("bytes follow the end of the compressed body")
 
 
 def request_id() -> str:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
@@ -25,6 +26,7 @@ VENDOR = "aws"
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # ImageBlob max 5,242,880
+RECOGNIZE_MAX_FACES = 64  # RecognizeCelebrities answers for the 64 largest faces (CompareFaces: 100, the profile's)
 # base64 of a 5 MiB image plus two images for CompareFaces, with JSON overhead
 MAX_BODY_BYTES = 2 * (MAX_IMAGE_BYTES * 4 // 3 + 4) + 64 * 1024
 _AUTH = re.compile(
@@ -100,6 +102,10 @@ class AwsProtocol:
         return error_response("InternalServerError", "Amazon Rekognition experienced a service issue "
                               "(injected fault). Try your call again.", 500)
 
+    def internal_error(self, request: WireRequest) -> WireResponse:
+        return error_response("InternalServerError", "Amazon Rekognition experienced a service issue "
+                              "(internal error of the mock). Try your call again.", 500)
+
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         return error_response("SerializationException", message, 400)
 
@@ -159,7 +165,7 @@ class AwsProtocol:
     # --- operations -----------------------------------------------------------------------------
     def recognize_celebrities(self, params: dict[str, Any]) -> dict[str, Any]:
         image = self._analyze(self._image(params, "Image"))
-        result = self.behaviour.recognize_analysis(image)
+        result = self.behaviour.recognize_analysis(replace(image, faces=image.faces[:RECOGNIZE_MAX_FACES]))
         return {
             "CelebrityFaces": [shapes.celebrity(m, image) for m in result.faces if m.named],
             "UnrecognizedFaces": [shapes.compared_face(m.face, image) for m in result.faces if not m.named],

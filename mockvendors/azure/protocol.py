@@ -37,6 +37,7 @@ CV_MAX_BYTES = 4 * 1024 * 1024  # Computer Vision: < 4 MB
 FACE_MIN_BYTES, FACE_MAX_BYTES = 1024, 6 * 1024 * 1024  # Face: 1 KB - 6 MB
 MAX_BODY_BYTES = FACE_MAX_BYTES + 64 * 1024
 MODEL_VERSION = "2021-04-01"
+DETECT_MAX_FACES = 100  # Face detect answers for the 100 largest faces
 _CV_PATH = re.compile(r"^/vision/v3\.[012]/models/celebrities/analyze/?$", re.I)
 # Face API versions: v1.0 (the REST API, azure-cognitiveservices-vision-face), v1.0-preview, and the ones
 # azure-ai-vision-face 1.0.0b2 sends (its default v1.2-preview.1, v1.1-preview.1) plus GA v1.2. Detect,
@@ -188,6 +189,10 @@ class AzureProtocol:
     def server_error(self, request: WireRequest) -> WireResponse:
         return error_response(500, "InternalServerError", "An internal server error occurred (injected fault).")
 
+    def internal_error(self, request: WireRequest) -> WireResponse:
+        return error_response(500, "InternalServerError", "An internal server error occurred (internal error of "
+                              "the mock).")
+
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         return error_response(400, "BadArgument", message)
 
@@ -313,7 +318,7 @@ class AzureProtocol:
         except ImageRejected as exc:
             raise AzureError(400, exc.code, exc.message) from None
         out = []
-        for f in image.faces[: self.behaviour.profile.max_faces]:
+        for f in image.faces[: min(self.behaviour.profile.max_faces, DETECT_MAX_FACES)]:
             item: dict[str, Any] = {}
             if return_id:
                 item["faceId"] = self.faces.add(f.embedding, ttl)

@@ -138,6 +138,9 @@ class NaverProtocol:
     def server_error(self, request: WireRequest) -> WireResponse:
         return error_response(request, 500, "ER99", "Internal server error (injected fault).")
 
+    def internal_error(self, request: WireRequest) -> WireResponse:
+        return error_response(request, 500, "ER99", "Internal server error (internal error of the mock).")
+
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         return error_response(request, 400, "ER01", message)
 
