@@ -53,6 +53,7 @@ def clean_env() -> dict[str, str]:
     env[CACHE_ENV] = str(cache_dir())  # where the models and demo photos are (not a vendor setting)
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull  # no ~/.aws either
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # this dfi's console script
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
@@ -70,10 +71,11 @@ class Outcome:
         return self.tests - self.failures - self.errors - self.skipped
 
 
-def run_app_tests(app: Path, tmp_path: Path, *args: str) -> Outcome:
+def run_app_tests(app: Path, tmp_path: Path, *args: str, script: str | None = None) -> Outcome:
+    """The app's suite in a child pytest (``script``: through that script of the app, which runs pytest)."""
     report = tmp_path / f"report-{len(list(tmp_path.glob('report-*')))}.xml"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--setup-show", f"--junitxml={report}",
-           *args]
+    pytest_args = ["-p", "no:cacheprovider", "--setup-show", f"--junitxml={report}", *args]
+    cmd = [str(app / script), *pytest_args] if script else [sys.executable, "-m", "pytest", *pytest_args]
     proc = subprocess.run(cmd, cwd=app, env=clean_env(), capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert report.is_file(), f"no report from {' '.join(args)}:\n{output[-3000:]}"
@@ -134,14 +136,18 @@ def app_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def test_the_documented_recording_reproduces_the_committed_cassettes_and_replay_is_strict(
-        app_copy: Path, tmp_path: Path) -> None:
-    assert_all_passed(run_app_tests(app_copy, tmp_path, "--record-mode=rewrite"))
-    recorded = app_copy / "tests" / "cassettes"
+def assert_same_calls(recorded: Path) -> None:
     names = sorted(p.relative_to(recorded) for p in recorded.rglob("*.yaml"))
     assert names == sorted(p.relative_to(CASSETTES) for p in CASSETTES.rglob("*.yaml"))
     for name in names:  # the same calls, in the same order (face ids and dates differ)
         assert calls(recorded / name) == calls(CASSETTES / name), name
+
+
+def test_the_documented_recording_reproduces_the_committed_cassettes_and_replay_is_strict(
+        app_copy: Path, tmp_path: Path) -> None:
+    assert_all_passed(run_app_tests(app_copy, tmp_path, "--record-mode=rewrite"))
+    recorded = app_copy / "tests" / "cassettes"
+    assert_same_calls(recorded)
 
     # a call the cassette lacks fails the replay: the Hanks answer filed under the group-photo test
     naver = recorded / "test_naver"
@@ -152,3 +158,16 @@ def test_the_documented_recording_reproduces_the_committed_cassettes_and_replay_
     assert "FAILED tests/test_naver.py::test_a_stranger_is_no_celebrity_at_the_apps_threshold" in outcome.output
     assert "CannotOverwriteExistingCassetteException" in outcome.output
     assert "image 0 sha256" in outcome.output  # the matcher says what differs
+
+
+def test_recording_against_dfi_serve_gives_the_same_cassettes(app_copy: Path, tmp_path: Path) -> None:
+    """record-against-dfi-serve.sh: endpoints and fake credentials from the environment, as a
+    recording against the real services takes them."""
+    outcome = run_app_tests(app_copy, tmp_path, script="record-against-dfi-serve.sh")
+    assert_all_passed(outcome)
+    assert "celebcheck vendors: env" in outcome.output and "mock_vendor_servers" not in outcome.output
+    recorded = app_copy / "tests" / "cassettes"
+    assert_same_calls(recorded)
+    scan = subprocess.run([sys.executable, "-m", "harness", "cassettes", "scan", str(recorded)],
+                          capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert scan.returncode == 0, scan.stdout + scan.stderr
