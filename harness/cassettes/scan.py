@@ -99,8 +99,8 @@ def scan_text(text: str, names: bool = True) -> Iterator[tuple[str, str]]:
         if names:
             for name, value in _named_values(form):
                 yield f"credential field {name}", _mask(value)
-    for value in secrets.contains_known(text, known):
-        yield "credential in use (from the environment)", _mask(value)
+        for value in secrets.contains_known(form, known):
+            yield "credential in use (from the environment)", _mask(value)
 
 
 def _headers(h: Any) -> Iterable[tuple[str, str]]:

@@ -100,7 +100,7 @@ VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 40 chars of the base64 alphabet with a digit and a letter beyond hex (a sha1 is not a key),
     # in mixed case or lower case (a lower-cased AWS secret key is still one)
     ("40-char secret key",
-     re.compile(rf"(?<![{_B64}=])(?=[{_B64}]{{40}}(?![{_B64}=]))(?=[^\s]{{0,39}}[0-9])(?=[^\s]{{0,39}}[g-zG-Z])"
+     re.compile(rf"(?<![{_B64}])(?=[{_B64}]{{40}}(?![{_B64}=]))(?=[^\s]{{0,39}}[0-9])(?=[^\s]{{0,39}}[g-zG-Z])"
                 rf"[{_B64}]{{40}}")),
     ("private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 )
@@ -133,13 +133,13 @@ def known_values(env: Mapping[str, str] | None = None, remembered: bool = True) 
 
 
 def _char(c: str) -> str:
-    """One character in any of its spellings: itself (any case), %XX, \\u00XX, \\/ and '+' for a space."""
+    """One character in any of its spellings: itself (any case), %XX, \\u00XX, \\xXX, \\/."""
     code = ord(c)
     alts = [re.escape(c)]
     if code < 0x100:
-        alts += [f"%{code:02x}", rf"\\u00{code:02x}", rf"\\x{code:02x}"]
+        alts += [f"%{code:02x}", rf"\\+u00{code:02x}", rf"\\+x{code:02x}"]  # escaped once or more
     if c == "/":
-        alts.append(r"\\/")
+        alts.append(r"\\+/")
     return "(?:" + "|".join(alts) + ")"
 
 
