@@ -1,24 +1,30 @@
-"""Fuzz the three mock servers: random methods, paths, headers, bodies and content types.
+"""Fuzz the three mock servers: random methods, paths, headers, bodies and content types; compressed
+bodies mangled (truncated, flipped, padded, mislabelled); request heads mangled byte by byte on raw sockets.
 
-Never a 5xx, never a traceback in the body, always JSON in the vendor's own error shape."""
+Never a 5xx, never a traceback in the body, always JSON in the vendor's own error shape, and each
+answer within a bounded time."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
+import socket
+import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from mockvendors.analysis import CachingAnalyzer
-from mockvendors.server import MockServers, build_protocols
+from mockvendors.server import MockServers, ServerLimits, build_protocols
 
 from support.mock_data import build_gallery
 
@@ -66,6 +72,7 @@ def _naver_error(body: Any) -> bool:
 
 
 ERROR_SHAPE = {"aws": _aws_error, "ms": _azure_error, "nav": _naver_error}
+ANSWER_WITHIN_S = 15.0  # generous: one face-model call on a loaded 2-core machine is well under a second
 PATHS = {
     "aws": ["/", "/x", "//", "/?Action=Recognize"],
     "ms": ["/vision/v3.2/models/celebrities/analyze", "/face/v1.0/detect", "/face/v1.0/verify",
@@ -150,7 +157,9 @@ def test_fuzz_never_5xx_always_vendor_error_shape(urls, http, vendor, method, pa
     headers.update(junk_headers)
     if content_type:
         headers["Content-Type"] = content_type
+    t = time.perf_counter()
     r = http.request(method, urls[vendor] + path, headers=headers, content=body)
+    assert time.perf_counter() - t < ANSWER_WITHIN_S
     assert r.status_code < 500, (r.status_code, r.text[:300])
     assert "Traceback" not in r.text
     data = r.json()
@@ -196,8 +205,131 @@ def well_formed(draw: st.DrawFn) -> tuple[str, str, str, dict[str, str], bytes]:
 @given(req=well_formed())
 def test_fuzz_well_formed_envelopes_with_odd_contents(urls, http, req):
     vendor, method, path, headers, body = req
+    t = time.perf_counter()
     r = http.request(method, urls[vendor] + path, headers=headers, content=body)
+    assert time.perf_counter() - t < ANSWER_WITHIN_S
     assert r.status_code < 500, (r.status_code, r.text[:300])
     data = r.json()
     if r.status_code >= 400:
         assert ERROR_SHAPE[vendor](data), data
+
+
+# --- compressed bodies, mangled ------------------------------------------------------------------------
+def _compress(coding: str, data: bytes) -> bytes:
+    if coding in ("gzip", "x-gzip"):
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    return data
+
+
+@st.composite
+def encoded(draw: st.DrawFn) -> tuple[str, str, str, dict[str, str], bytes]:
+    """A well-formed request whose body is compressed, then perhaps mangled or mislabelled."""
+    vendor, method, path, headers, body = draw(well_formed())
+    coding = draw(st.sampled_from(["gzip", "x-gzip", "deflate", "identity", "br", "gzip, gzip", "zstd", ""]))
+    data = body
+    for c in reversed([c.strip() for c in coding.split(",") if c.strip()]):
+        data = _compress(c, data)
+    how = draw(st.sampled_from(["intact", "truncate", "flip", "append", "bomb", "label_only"]))
+    if how == "truncate" and data:
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif how == "flip" and data:
+        at = draw(st.integers(0, len(data) - 1))
+        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
+    elif how == "append":
+        data += draw(st.binary(min_size=1, max_size=30))
+    elif how == "bomb":
+        data = gzip.compress(b"{" * draw(st.integers(7_000_000, 40_000_000)), compresslevel=1)
+    elif how == "label_only":
+        data = body
+    return vendor, method, path, {**headers, "Content-Encoding": coding}, data
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(req=encoded())
+def test_fuzz_content_encoding(urls, http, req):
+    vendor, method, path, headers, body = req
+    t = time.perf_counter()
+    r = http.request(method, urls[vendor] + path, headers=headers, content=body)
+    assert time.perf_counter() - t < ANSWER_WITHIN_S
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    assert "Traceback" not in r.text
+    if r.status_code >= 400:
+        assert ERROR_SHAPE[vendor](r.json()), r.text[:300]
+
+
+# --- request heads, mangled on raw sockets ----------------------------------------------------------------
+HEADS = {
+    "aws": (b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH.encode()
+            + b"\r\nX-Amz-Target: RekognitionService.RecognizeCelebrities\r\n"
+              b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"),
+    "ms": (b"POST /face/v1.0/detect HTTP/1.1\r\nHost: x\r\nOcp-Apim-Subscription-Key: k\r\n"
+           b"Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+           b"3\r\nabc\r\n0\r\n\r\n"),
+    "nav": (b"POST /v1/vision/celebrity HTTP/1.1\r\nHost: x\r\nX-Naver-Client-Id: a\r\nX-Naver-Client-Secret: b"
+            b"\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 9\r\nConnection: close"
+            b"\r\n\r\n--xyz--\r\n"),
+}
+_SPECIAL = b"\r\n: \t\x00\x7f\xff;,=/"
+
+
+@st.composite
+def mangled(draw: st.DrawFn) -> tuple[str, bytes]:
+    vendor = draw(st.sampled_from(sorted(HEADS)))
+    data = bytearray(HEADS[vendor])
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data) - 1))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        byte = draw(st.sampled_from(list(_SPECIAL)) | st.integers(0, 255))
+        if op == "replace":
+            data[at] = byte
+        elif op == "insert":
+            data.insert(at, byte)
+        else:
+            del data[at]
+    return vendor, bytes(data)
+
+
+@pytest.fixture(scope="module")
+def raw_ports(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Iterator[dict[str, int]]:
+    """Servers with 1 s timeouts: a mangled head that never ends (or a body shorter than its length)
+    is dropped in a second. (The client must not half-close instead: aiohttp then drops the connection
+    before it answers.)"""
+    protocols = build_protocols(("aws", "ms", "nav"), build_gallery(shared_data, mockvendors_analyzer),
+                                mockvendors_analyzer)
+    with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0},
+                     limits=ServerLimits(header_timeout_s=1.0, body_timeout_s=1.0, linger_s=0.5)) as s:
+        yield {v: e.port for v, e in s.endpoints.items()}
+
+
+def _raw_answer(port: int, data: bytes) -> bytes:
+    """The server's whole answer to ``data``, read until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_WITHIN_S) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except ConnectionResetError:
+            pass
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(req=mangled())
+def test_fuzz_mangled_request_heads_on_raw_sockets(raw_ports, req):
+    vendor, data = req
+    t = time.perf_counter()
+    out = _raw_answer(raw_ports[vendor], data)
+    assert time.perf_counter() - t < ANSWER_WITHIN_S
+    if not out:  # closed by the header timeout: the mangled head never ended
+        event("no answer")
+        return
+    head, _, body = out.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    event(f"status {status}")
+    assert status < 500, out[:300]
+    if status >= 400:
+        assert ERROR_SHAPE[vendor](json.loads(body)), out[:300]
