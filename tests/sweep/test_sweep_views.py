@@ -205,3 +205,22 @@ def test_dfi_sweep_first_line_within_a_second(table_file, tmp_path):
     assert first.startswith("dfi sweep: 1 results file") and "changes fastest" in out
     # 1 s asked; a loaded test machine gets some slack, the job's imports alone take longer
     assert waited < 2.0, waited
+
+
+@pytest.mark.shared
+def test_on_the_study_data_the_ms_curves_move_visibly_on_the_zoomed_axis(shared_data):
+    from harness.report.plots_zoom import needs_log_axis
+    from harness.results.paper import import_paper
+
+    table, _ = import_paper([shared_data / "paper-results"])
+    coarse = sweep(table)
+    zoom = vendor_zoom(table, coarse)
+    for vendor, log in (("ms", True), ("aws", False)):
+        curve = zoom[(zoom["vendor"] == vendor) & (zoom["parameter"] == "beta") & (zoom["metric"] == "DHC")
+                     & (zoom["dataset"] == POOLED)].sort_values("threshold")
+        assert needs_log_axis(curve["threshold"].to_numpy(), curve["value"].to_numpy()) is log, vendor
+    ms = zoom[(zoom["vendor"] == "ms") & (zoom["parameter"] == "beta") & (zoom["metric"] == "DHC")
+              & (zoom["dataset"] == POOLED)]
+    # on the 0:100:1 grid MS's DHC goes from its value at 99 to 0 in one step; zoomed it has many points there
+    top = ms[(ms["threshold"] >= 99.0) & (ms["threshold"] < 100.0)]
+    assert top["value"].nunique() > 50 and top["value"].max() - top["value"].min() > 30
