@@ -32,6 +32,10 @@ CASSETTES = APP / "tests" / "cassettes"
 EXPECTED_TESTS = 17
 EXPECTED_CASSETTES = 16  # every test but the one that makes no call (missing credentials)
 VENDOR_ENV_PREFIXES = ("AWS_", "AZURE_", "NAVER_", "NCP_", "DFI_")
+# the documented commands (docs/ci-app.md; tests/examples/test_ci_app_docs.py holds the page to them)
+LIVE_ARGS = ("--disable-recording",)
+REPLAY_ARGS = ("--block-network",)
+RECORD_ARGS = ("--record-mode=rewrite",)
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -92,14 +96,14 @@ def assert_all_passed(outcome: Outcome) -> None:
 
 
 def test_the_apps_suite_passes_against_the_plugins_mock_servers(tmp_path: Path) -> None:
-    outcome = run_app_tests(APP, tmp_path, "--disable-recording")
+    outcome = run_app_tests(APP, tmp_path, *LIVE_ARGS)
     assert_all_passed(outcome)
     assert "celebcheck vendors: mock" in outcome.output
     assert "SETUP    S mock_vendor_servers" in outcome.output  # the plugin's servers, started once
 
 
 def test_the_apps_suite_passes_replaying_its_committed_cassettes(tmp_path: Path) -> None:
-    outcome = run_app_tests(APP, tmp_path, "--block-network")
+    outcome = run_app_tests(APP, tmp_path, *REPLAY_ARGS)
     assert_all_passed(outcome)
     assert "celebcheck vendors: replay" in outcome.output
     # no mock server, no face model: only the cassettes answered
@@ -145,7 +149,7 @@ def assert_same_calls(recorded: Path) -> None:
 
 def test_the_documented_recording_reproduces_the_committed_cassettes_and_replay_is_strict(
         app_copy: Path, tmp_path: Path) -> None:
-    assert_all_passed(run_app_tests(app_copy, tmp_path, "--record-mode=rewrite"))
+    assert_all_passed(run_app_tests(app_copy, tmp_path, *RECORD_ARGS))
     recorded = app_copy / "tests" / "cassettes"
     assert_same_calls(recorded)
 
@@ -153,7 +157,7 @@ def test_the_documented_recording_reproduces_the_committed_cassettes_and_replay_
     naver = recorded / "test_naver"
     shutil.copy(naver / "test_celebrities_names_tom_hanks.yaml",
                 naver / "test_a_stranger_is_no_celebrity_at_the_apps_threshold.yaml")
-    outcome = run_app_tests(app_copy, tmp_path, "--block-network")
+    outcome = run_app_tests(app_copy, tmp_path, *REPLAY_ARGS)
     assert (outcome.passed, outcome.failures, outcome.errors) == (EXPECTED_TESTS - 1, 1, 0), outcome.output[-3000:]
     assert "FAILED tests/test_naver.py::test_a_stranger_is_no_celebrity_at_the_apps_threshold" in outcome.output
     assert "CannotOverwriteExistingCassetteException" in outcome.output
