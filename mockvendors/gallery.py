@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,9 @@ from harness.faces.types import FaceError
 from mockvendors.analysis import Analyzer, sha256_hex
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+# ``(photos enrolled, photos in all)``, called as each enrolment photo is analysed: set by a caller
+# that shows progress (``dfi run`` while it starts the mock backend) around code that enrols
+_ENROLMENT_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("enrolment_progress", default=None)
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -162,10 +167,15 @@ class Gallery:
         rows: list[np.ndarray] = []
         owner: list[int] = []
         shas: list[str] = []
+        progress = _ENROLMENT_PROGRESS.get()
+        total, seen = sum(len(list(srcs)) for srcs in photos.values()), 0
         for name, sources in photos.items():
             used = 0
             idx = len(identities)
             for src in sources:
+                if progress is not None:
+                    progress(seen, total)
+                seen += 1
                 label = str(src) if not isinstance(src, bytes) else f"<{len(src)} bytes>"
                 data = src if isinstance(src, bytes) else _read(Path(src))
                 try:
@@ -195,6 +205,17 @@ class Gallery:
         if all(not isinstance(src, bytes) for sources in photos.values() for src in sources):
             gallery.photo_files = {name: [str(src) for src in sources] for name, sources in photos.items()}
         return gallery
+
+    @staticmethod
+    @contextmanager
+    def enrolment_progress(callback: Callable[[int, int], None]) -> Iterator[None]:
+        """Call ``callback(photos enrolled, photos in all)`` as photos are enrolled inside the block
+        (in this thread); a gallery enrolled again for a second recognizer starts the count again."""
+        token = _ENROLMENT_PROGRESS.set(callback)
+        try:
+            yield
+        finally:
+            _ENROLMENT_PROGRESS.reset(token)
 
     @classmethod
     def from_folder(cls, root: str | Path, analyzer: Analyzer, holdout: bool = True,

@@ -28,6 +28,7 @@ DHF) depend on - far better (README: KS 0.57 -> 0.09 for AWS). Both are monotone
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -182,9 +183,15 @@ class CalibrationReport:
 
 def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", seed: int = 0,
               params: SimulationParams | None = None,
-              profile: VendorProfile | None = None) -> tuple[VendorProfile, CalibrationReport]:
+              profile: VendorProfile | None = None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[VendorProfile, CalibrationReport]:
     """Fit ``vendor``'s calibration to the ``recorded`` rows of that vendor. Returns the fitted
-    profile and the report (distances before/after on held-out data)."""
+    profile and the report (distances before/after on held-out data). ``progress(done, total)``
+    after each of its steps (simulating the fit and evaluation worlds, fitting, measuring)."""
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, 4)
+
     from harness.simulate.params import SimulationParams
     from mockvendors.profile import load_profile
 
@@ -203,8 +210,11 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     fit_rows, test_rows = split_by_target(rows, seed)
     fit_samples = {p: population_sample(fit_rows, p) for p in ("genuine", "deepfake")}
     test_samples = {p: population_sample(test_rows, p) for p in ("genuine", "deepfake")}
+    step(0)
     fit_world = world_cosines(params, profile, datasets, seed=params.seed + 2 * seed)
+    step(1)
     eval_world = world_cosines(params, profile, datasets, seed=params.seed + 2 * seed + 1)
+    step(2)
     threshold_fraction = profile.report_threshold / profile.scale
     cal: Calibration
     if method == "isotonic":
@@ -212,6 +222,7 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
     else:
         cal = fit_logistic(profile, fit_world, fit_samples)
     fitted = replace(profile, calibration=cal, source=f"fitted by dfi calibrate ({method})")
+    step(3)
 
     def dists(prof: VendorProfile, world: MockCosines, samples: dict[str, Sample]) -> list[Distance]:
         return [distance(p, samples[p], mock_sample(prof, world.of(p))) for p in ("genuine", "deepfake")]
@@ -226,6 +237,7 @@ def calibrate(recorded: pd.DataFrame, vendor: str, method: str = "logistic", see
         notes=[f"mock side: simulated world ({', '.join(sorted(datasets))}; fit seed {params.seed + 2 * seed}, "
                f"evaluation seed {params.seed + 2 * seed + 1}); recorded split by (dataset, target), seed {seed}"],
     )
+    step(4)
     if own.recognizer != scale_of:
         report.notes.append(f"fitted on the reference recognizer's cosine scale ({scale_of}) and carried "
                             f"to {vendor}'s own recognizer ({own.recognizer}) through their anchors")

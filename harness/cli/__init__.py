@@ -15,20 +15,47 @@ import sys
 import click
 
 from harness import __version__
-from harness.cli.console import print_error, stderr_console
+from harness.cli.console import print_error, stderr_console, stdout_console
 from harness.errors import DfiError
 
 # module name -> command names it defines (kept explicit so `dfi --help` stays cheap)
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {}
+# command name -> its one-line help as `dfi --help` lists it, without importing the command's module
+# (tests/cli/test_cli_layout.py keeps each equal to the command's own docstring)
+SHORT_HELP: dict[str, str] = {}
 
 
-def register(module: str, *names: str) -> None:
-    COMMAND_MODULES[module] = names
+def register(module: str, name: str, short_help: str) -> None:
+    COMMAND_MODULES[module] = (*COMMAND_MODULES.get(module, ()), name)
+    SHORT_HELP[name] = short_help
 
 
-for _name in ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
-              "calibrate", "defend", "simulate", "bench", "study", "vendorfit"):
-    register(f"harness.cli.{_name.replace('-', '_')}", _name)
+for _name, _help in (
+    ("run", "Run a dataset against vendors, resumably, and write results, metrics, plots and a report."),
+    ("models", "Fetch and inspect the offline face models (cache: $DFI_CACHE_DIR or ~/.cache/dfi)."),
+    ("faces", "Detect, embed and compare faces in image files."),
+    ("serve", "Serve mock AWS Rekognition, Azure and Naver CFR on local ports (Ctrl-C stops)."),
+    ("import-paper", "Import the study's recorded result files (files or a folder such as "
+                     "../shared/data/paper-results)."),
+    ("metrics", "The study's six metrics per dataset x vendor, with 95% Wilson intervals and error counts."),
+    ("sweep", "DHC over beta, DHS over gamma, and NA/TA/DHF/SIC over a vendor reporting threshold tau."),
+    ("cassettes", "Recorded vendor calls (vcrpy): import, record, list, scan for secrets."),
+    ("compare", "Mock versus recorded vendor behaviour: per call (`calls`) and per distribution (`tables`)."),
+    ("calibrate", "Fit a mock vendor profile's cosine->confidence map to a recorded table (held-out distances "
+                  "reported)."),
+    ("defend", "Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each "
+               "detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."),
+    ("simulate", "Embedding-space simulation at the study's scale through the mock vendors' behaviour code: "
+                 "metrics, sweeps, the defense, and how the conclusions move with beta, gamma and the vendors' "
+                 "reporting thresholds."),
+    ("bench", "Time models: throughput (images/s), latency p50/p95/p99, FLOPs and share of the device's peak."),
+    ("study", "Every table and figure the study's recorded files allow: the result grid, the per-celebrity "
+              "tables, whom deepfakes are named as, the most-named identities, confidence statistics, "
+              "multi-frame aggregation and (with --attributes) attribute groups."),
+    ("vendorfit", "Behaviour models of AWS, Azure and Naver fitted to the study's recorded answers (maximum "
+                  "likelihood), and their check on held-out celebrities."),
+):
+    register(f"harness.cli.{_name.replace('-', '_')}", _name, _help)
 
 
 class LazyGroup(click.Group):
@@ -49,6 +76,30 @@ class LazyGroup(click.Group):
                     if cmd.name == cmd_name:
                         return cmd
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        """The command to run; on a terminal a spinner shows while its module imports (up to a second or
+        two for the ones that load numpy, pandas and the models' runtimes), so the first output comes at once."""
+        console = stdout_console()
+        if not console.is_terminal or not args or args[0].startswith("-"):
+            return super().resolve_command(ctx, args)
+        with console.status(f"loading dfi {args[0]}...", spinner="dots"):
+            return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``dfi --help`` from :data:`SHORT_HELP`, importing no command module."""
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = [(name, _shorten(SHORT_HELP[name], limit) if name in SHORT_HELP else
+                 (self.get_command(ctx, name) or click.Command(name)).get_short_help_str(limit))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word, with "..." (as click shortens a command's help)."""
+    return click.utils.make_default_short_help(text, limit)
 
 
 def _unavailable(name: str, exc: Exception) -> click.Command:

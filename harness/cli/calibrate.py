@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from harness.cli.console import stdout_console
+from harness.cli.feedback import Feedback
 from harness.cli.options import fmt_number as _fmt
 from harness.vendors import registry
 
@@ -26,12 +27,14 @@ WIDTH = 150
 def calibrate_cmd(recorded: tuple[Path, ...], vendor: str, method: str, seed: int, output: Path,
                   report_path: Path | None) -> None:
     """Fit a mock vendor profile's cosine->confidence map to a recorded table (held-out distances reported)."""
-    from harness.jobs.calibrate import calibrate_profile
+    console = stdout_console(width=WIDTH)
+    feedback = Feedback(console)
+    with feedback.step("loading dfi calibrate..."):
+        from harness.jobs.calibrate import calibrate_profile
 
     c = calibrate_profile(recorded=recorded, vendor=vendor, output=output, method=method, seed=seed,
-                          report_path=report_path)
+                          report_path=report_path, status=feedback.step)
     report = c.report
-    console = stdout_console(width=WIDTH)
     console.print(f"{vendor.upper()}: {method} fit on {report.recorded_rows['fit']} recorded rows, "
                   f"evaluated on {report.recorded_rows['held_out']} held-out rows ({', '.join(report.datasets)})")
     t = Table(title="Held-out distances, recorded vs mock (named answers, 0-100)", title_style="bold")

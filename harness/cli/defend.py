@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.console import stdout_console
+from harness.cli.feedback import Feedback
 from harness.cli.options import crop_choice, crop_options, key_values
 from harness.jobs.defend import DEFAULT_DETECTORS, LIVENESS_NOTE
 from harness.vendors.registry import display_name
@@ -117,8 +118,8 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
                              ports=port_map, cassettes=cassettes, detectors=detectors, ensemble=ens, beta=beta,
                              gamma=gamma, out_dir=out_dir, retrain_detector=retrain_detector,
                              concurrency=concurrency, crop=crop_choice(crop, no_crop), allow_cost=yes,
-                             confirm_cost=confirm_cost,
-                             status=out_console.status, log=lambda m: out_console.print(f"[dim]{escape(m)}[/dim]"))
+                             confirm_cost=confirm_cost, status=Feedback(out_console).step,
+                             log=lambda m: out_console.print(f"[dim]{escape(m)}[/dim]"))
     if result.detector_report is not None:
         out_console.print(detector_report_table(result.detector_report))
     out_console.print(defense_rich_table(result.table, f"Defense measured on {result.name} ({backend}), "

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from harness.jobs.sweep import GROUPINGS
+from harness.jobs.choices import GROUPINGS
 
 __all__ = ["GROUPINGS", "PROFILE_HELP", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values",
            "profile_choice"]
@@ -19,7 +19,7 @@ PROFILE_HELP = ("a profile set for every vendor (default; study-2020: fitted to 
 
 def crop_options(help_crop: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--crop [faceplugin|mtcnn]`` (a bare ``--crop``: faceplugin) and ``--no-crop``; see :func:`crop_choice`."""
-    from harness.jobs.run import CROPPERS
+    from harness.jobs.choices import CROPPERS
 
     def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option("--no-crop", is_flag=True, help="send the whole image, uncropped")(f)

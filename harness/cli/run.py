@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.console import stdout_console
+from harness.cli.feedback import Feedback
 from harness.cli.options import PROFILE_HELP, crop_choice, crop_options, key_values, profile_choice
 
 
@@ -94,7 +95,8 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--port", "ports", multiple=True, help="mock-http: VENDOR=PORT (default aws=4566 ms=4567 nav=4568)")
 @click.option("--cassettes", type=click.Path(path_type=Path), help="cassette backend: folder with <vendor>.yaml")
 @click.option("--concurrency", default=4, show_default=True, help="worker threads per vendor")
-@click.option("--batch-size", default=256, show_default=True, help="probes per batch for the in-process mocks")
+@click.option("--batch-size", default=16, show_default=True,
+              help="probes per batch for the in-process mocks (their bars move once per batch)")
 @click.option("--rate", "rates", multiple=True, help="VENDOR=CALLS_PER_SECOND rate limit (repeatable)")
 @crop_options("cut out the largest face before upload, as the study did: with the default detector (margin 0.3 "
               "of the box) or with MTCNN (facenet-pytorch's 160x160 crop)")
@@ -127,19 +129,21 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
     dataset against the three in-process mock vendors. Rerunning the same command on the same
     --out resumes: finished rows and answered calls are not repeated.
     """
-    from harness.backends import parse_vendor_list
-    from harness.jobs.run import prepare_campaign
-    from harness.report import print_metrics
-
     console = stdout_console()
-    vendor_list = parse_vendor_list(vendors)
-    campaign = prepare_campaign(
-        dataset=dataset_path, vendors=vendor_list, backend=backend, out_dir=out_dir, gallery=gallery, host=host,
-        ports=key_values(ports, "--port", int), cassettes=cassettes, concurrency=concurrency, batch_size=batch_size,
-        rate=key_values(rates, "--rate", float), crop=crop_choice(crop, no_crop), split=split, samples=samples,
-        run_length=run_length,
-        pairs=pairs, labels=labels, beta=beta, gamma=gamma, max_retries=max_retries, retry_errors=retry_errors,
-        fresh=fresh, profiles=profile_choice(profiles, vendor_list) or None, status=console.status)
+    feedback = Feedback(console, disable=no_progress)
+    with feedback.step("loading dfi..."):  # the first line within a second: the imports below take one
+        from harness.backends import parse_vendor_list
+        from harness.jobs.run import prepare_campaign
+        from harness.report import print_metrics
+
+        vendor_list = parse_vendor_list(vendors)
+        campaign = prepare_campaign(
+            dataset=dataset_path, vendors=vendor_list, backend=backend, out_dir=out_dir, gallery=gallery, host=host,
+            ports=key_values(ports, "--port", int), cassettes=cassettes, concurrency=concurrency,
+            batch_size=batch_size, rate=key_values(rates, "--rate", float), crop=crop_choice(crop, no_crop),
+            split=split, samples=samples, run_length=run_length, pairs=pairs, labels=labels, beta=beta, gamma=gamma,
+            max_retries=max_retries, retry_errors=retry_errors, fresh=fresh,
+            profiles=profile_choice(profiles, vendor_list) or None, status=feedback.step)
 
     done = campaign.rows_done()
     console.print(f"[bold]{len(campaign.probes)} probes[/bold] x {', '.join(vendor_list)} via [bold]{backend}[/bold]"
@@ -155,7 +159,8 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
         summary = campaign.run(on_row=lambda v, row: progress.advance(tasks[v]))
     console.print(_summary_table(summary, vendor_list))
 
-    result = campaign.write_outputs(summary)
+    with feedback.step("writing the results, metrics, plots and report..."):
+        result = campaign.write_outputs(summary)
     print_metrics(console, result.records, result.counts)
     if result.notice:
         console.print(f"[yellow]{result.notice}[/yellow]")

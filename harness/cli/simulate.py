@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.defend import _f, console, defense_rich_table
+from harness.cli.feedback import Feedback
 from harness.cli.options import key_values
 from harness.jobs.simulate import DEFAULT_SIM_DETECTORS
 from harness.vendors import registry
@@ -54,7 +55,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     out = console()
     if estimate_to is not None:
-        est = estimate_parameters(to=estimate_to, status=out.status)
+        est = estimate_parameters(to=estimate_to, status=Feedback(out).step)
         out.print_json(json.dumps(est.params.to_dict()))
         out.print(f"wrote {est.path}")
         return
@@ -88,7 +89,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     r = run_simulation(params_path=params_path, scale=scale, seed=seed, vendors=vendor_list, overrides=overrides,
                        detectors=settings, beta=beta, gamma=gamma, out_dir=out_dir, sensitivity=not no_sensitivity,
-                       fit_study=fit_study, profile_set=profile_set, status=out.status)
+                       fit_study=fit_study, profile_set=profile_set, status=Feedback(out).step)
     if r.fit_table is not None:
         out.print(_fit_table(r.fit_table))
     params, w = r.params, r.world

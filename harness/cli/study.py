@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.console import stdout_console
+from harness.cli.feedback import Feedback
 from harness.cli.options import Threshold
 from harness.metrics.meta import METRICS
 from harness.study.definitions import CELEBRITY_KEYS, DEFAULT_FRAMES, TA_AGAINST, ZERO_SIMILARITY
@@ -63,7 +64,7 @@ def study_cmd(paths: tuple[Path, ...], out_dir: Path, beta: float, gamma: float,
                                    keep_duplicates=keep_duplicates, top_names=top_names)
     command = _command_line(click.get_current_context())
     console = stdout_console()
-    result = run_study(paths, out_dir, definitions, attributes, command=command, status=console.status)
+    result = run_study(paths, out_dir, definitions, attributes, command=command, status=Feedback(console).step)
     print_summary(console, result)
 
 

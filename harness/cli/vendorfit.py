@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from harness.cli.console import stdout_console
+from harness.cli.feedback import Feedback
 
 WIDTH = 200   # the distance table is wide; fixed so the output never depends on the terminal
 PATHS_HELP = "the study's result files or their folder (default: ../shared/data/paper-results)"
@@ -47,7 +48,7 @@ def fit_cmd(paths: tuple[Path, ...], out_dir: Path, half: str, seed: int, fit_da
     from harness.report.vendorfit import summary_view
 
     console = stdout_console(width=WIDTH)
-    r = fit_models(paths, out_dir, half=half, seed=seed, fit_date=fit_date, status=console.status)
+    r = fit_models(paths, out_dir, half=half, seed=seed, fit_date=fit_date, status=Feedback(console).step)
     console.print(f"fitted on half {half} (seed {seed}) of {len(r.sources)} files: {', '.join(r.sources)}")
     console.print(_table("Fitted vendor models (rates %, outcome split of named deepfakes of known targets)",
                          summary_view(r.summary)))
@@ -72,7 +73,7 @@ def profile_cmd(paths: tuple[Path, ...], out_dir: Path, name: str, seed: int, fi
     from harness.jobs.vendorfit import write_profile_set
 
     console = stdout_console(width=WIDTH)
-    r = write_profile_set(name, out_dir, paths, seed=seed, fit_date=fit_date, status=console.status)
+    r = write_profile_set(name, out_dir, paths, seed=seed, fit_date=fit_date, status=Feedback(console).step)
     console.print(f"profile set {name}: fitted on every recorded row of {', '.join(r.fit.sources)}")
     console.print(f"wrote {', '.join(str(p) for p in r.files)}")
 
@@ -99,7 +100,7 @@ def validate_cmd(paths: tuple[Path, ...], out_dir: Path, seed: int, resamples: i
 
     console = stdout_console(width=WIDTH)
     r = validate_models(paths, out_dir, seed=seed, resamples=resamples, replicas=replicas,
-                        dependence=not independent, status=console.status)
+                        dependence=not independent, status=Feedback(console).step)
     view = cells_view(r.cells)
     console.print(_table("Held-out distances: model fitted on half A vs recorded half B (named confidences, 0-100)",
                          view))

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.jobs._common import StatusFn, no_status
+
 
 @dataclass
 class CalibrationResult:
@@ -19,7 +21,8 @@ class CalibrationResult:
 
 
 def calibrate_profile(*, recorded: Sequence[Path], vendor: str, output: Path, method: str = "logistic",
-                      seed: int = 0, report_path: Path | None = None) -> CalibrationResult:
+                      seed: int = 0, report_path: Path | None = None,
+                      status: StatusFn = no_status) -> CalibrationResult:
     """Fit ``vendor``'s profile to the recorded tables (or the study's files); write the profile to
     ``output`` and the report to ``report_path`` (default: ``output`` with .report.json)."""
     import yaml
@@ -27,8 +30,10 @@ def calibrate_profile(*, recorded: Sequence[Path], vendor: str, output: Path, me
     from harness.calibrate.fit import calibrate, fitted_profile_dict
     from harness.results.sources import read_tables
 
-    rec = read_tables(recorded, "recorded")
-    fitted, report = calibrate(rec, vendor, method=method, seed=seed)
+    with status("reading the recorded tables..."):
+        rec = read_tables(recorded, "recorded")
+    with status(f"fitting {vendor}'s calibration ({method}) on the simulated world...") as advance:
+        fitted, report = calibrate(rec, vendor, method=method, seed=seed, progress=advance)
     header = (f"# {vendor} mock profile fitted by `dfi calibrate --method {method} --seed {seed}` to "
               f"{', '.join(p.name for p in recorded)}\n# held-out KS genuine/deepfake: "
               f"{report.before[0].ks:.3f}/{report.before[1].ks:.3f} (built-in) -> "

@@ -14,6 +14,7 @@ from harness.errors import DfiError
 from harness.jobs._common import JobInputError, LogFn, StatusFn, no_log, no_status
 from harness.metrics.files import write_metric_csv
 from harness.vendors import registry
+from mockvendors.gallery import Gallery
 
 DEFAULT_DETECTORS = ("spectrum_lr", "fr_liveness", "sim:indep:0.9,0.1", "sim:corr:0.9,0.1,0.9")
 LIVENESS_NOTE = ("fr_liveness is an anti-spoofing (printed photo / screen replay) model, not a deepfake detector: "
@@ -85,8 +86,8 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
     if dataset is None:
         from harness.datasets.demo import demo_dataset
 
-        with status("building the demo dataset (once; cached)..."):
-            demo = demo_dataset()
+        with status("building the demo dataset (once; cached)...") as advance:
+            demo = demo_dataset(progress=advance)
         probes, name = demo.probes(), "demo"
     else:
         from harness.datasets import load_dataset
@@ -102,11 +103,12 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
         raise JobInputError("the defense runs the dataset several times against the real services (it costs "
                             "money): not confirmed")
     gallery_src = gallery if gallery is not None else (demo_gallery(demo) if backend == "mock" and demo else None)
-    be = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=port_map, cassettes=cassettes)
+    with status(f"starting the {backend} backend...") as advance, Gallery.enrolment_progress(advance):
+        be = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=port_map, cassettes=cassettes)
 
     def trained() -> Any:
-        with status("training spectrum_lr on the project's own deepfakes (once; cached)..."):
-            return load_or_train(retrain=retrain_detector)
+        with status("training spectrum_lr on the project's own deepfakes (once; cached)...") as advance:
+            return load_or_train(retrain=retrain_detector, progress=advance)
 
     opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors,
                            crop=crop)

@@ -21,9 +21,11 @@ from typing import Any
 
 from harness.campaign.prepare import CROPPERS as CROPPERS  # re-exported for the CLI
 from harness.campaign.prepare import cropper_name
+from harness.campaign.runner import DEFAULT_BATCH_SIZE
 from harness.errors import DfiError, InputFileError
 from harness.jobs._common import StatusFn, no_status
 from harness.vendors import registry
+from mockvendors.gallery import Gallery
 
 BACKEND_NAMES = ("mock", "mock-http", "real", "cassette")
 RowCallback = Callable[[str, dict[str, Any]], None]
@@ -112,8 +114,8 @@ def load_probes(dataset: Path | None, *, split: str = "test", samples: int = 16,
     if dataset is None:
         from harness.datasets.demo import demo_dataset
 
-        with status("building the demo dataset (once; cached in the user cache)..."):
-            demo = demo_dataset()
+        with status("building the demo dataset (once; cached in the user cache)...") as advance:
+            demo = demo_dataset(progress=advance)
         probes = demo.probes()
         loaded = LoadedDataset(probes, "demo", Path(demo.root), None, demo.notice(len(probes)), demo)
     else:
@@ -239,7 +241,8 @@ def default_out_dir(dataset_name: str, backend: str) -> Path:
 def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None = None,
                      backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                      host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
-                     concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
+                     concurrency: int = 4, batch_size: int = DEFAULT_BATCH_SIZE,
+                     rate: Mapping[str, float] | None = None,
                      crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                      pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                      gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False,
@@ -265,7 +268,8 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
         from harness.backends import check_servers
 
         check_servers(vendor_list, host, dict(ports or {}))
-    with status(f"starting the {backend} backend..."):
+    with status(f"starting the {backend} backend (enrolling the gallery)..." if gallery_src is not None
+                else f"starting the {backend} backend...") as advance, Gallery.enrolment_progress(advance):
         be = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
                            rate=rate, max_retries=max_retries, profiles=profiles)
 
@@ -287,7 +291,8 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
 def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None = None,
                  backend: str = "mock", out_dir: Path | None = None, gallery: Path | None = None,
                  host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, cassettes: Path | None = None,
-                 concurrency: int = 4, batch_size: int = 256, rate: Mapping[str, float] | None = None,
+                 concurrency: int = 4, batch_size: int = DEFAULT_BATCH_SIZE,
+                 rate: Mapping[str, float] | None = None,
                  crop: bool | str = True, split: str = "test", samples: int = 16, run_length: int = 5,
                  pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                  gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False, fresh: bool = False,

@@ -93,18 +93,19 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     vendors = registry.names() if vendors is None else vendors
     import time
 
-    from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
-    from harness.report import error_table
-    from harness.report.html import write_html_report
-    from harness.report.plots import metric_bars
-    from harness.report.plots_sweep import plot_sweep
-    from harness.report.tables import write_metrics
-    from harness.results.io import write_results
-    from harness.simulate.defense import DetectorSetting, defense_study
-    from harness.simulate.params import SimulationParams
-    from harness.simulate.run import simulate
-    from harness.simulate.sensitivity import beta_gamma_table, threshold_table, threshold_table_from_results
-    from harness.sweep import sweep
+    with status("loading the simulation..."):  # the figures and the defense take seconds to import
+        from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
+        from harness.report import error_table
+        from harness.report.html import write_html_report
+        from harness.report.plots import metric_bars
+        from harness.report.plots_sweep import plot_sweep
+        from harness.report.tables import write_metrics
+        from harness.results.io import write_results
+        from harness.simulate.defense import DetectorSetting, defense_study
+        from harness.simulate.params import SimulationParams
+        from harness.simulate.run import simulate
+        from harness.simulate.sensitivity import beta_gamma_table, threshold_table, threshold_table_from_results
+        from harness.sweep import sweep
 
     vendor_list = list(vendors)
     ovr: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
@@ -141,14 +142,15 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     if models and fit_study:
         raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
 
-    def run(p: SimulationParams) -> Any:
-        if not models:
-            return simulate(p, vendor_list, ovr)
-        from harness.vendorfit.simulate import apply_thresholds, simulate_with_models
+    def run(p: SimulationParams, what: str) -> Any:
+        with status(f"simulating {what}: {p.total_probes:,} deepfakes x {len(vendor_list)} vendors...") as advance:
+            if not models:
+                return simulate(p, vendor_list, ovr, progress=advance)
+            from harness.vendorfit.simulate import apply_thresholds, simulate_with_models
 
-        s = simulate_with_models(p, models, vendor_list, dependence)
-        s.results = apply_thresholds(s.results, ovr)
-        return s
+            s = simulate_with_models(p, models, vendor_list, dependence, progress=advance)
+            s.results = apply_thresholds(s.results, ovr)
+            return s
 
     recorded = None
     if models:
@@ -161,45 +163,50 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
 
             recorded = compute_metrics(import_paper([sd / "paper-results"])[0], beta, gamma)
     t0 = time.perf_counter()
-    sim = run(params)
+    sim = run(params, "the study-scale world")
     t_sim = time.perf_counter() - t0
-    write_results(sim.results, out_dir / "results.parquet")
-    records, counts = write_metrics(sim.results, out_dir, beta, gamma)
-    from harness.compare.agreement import agreement
+    with status("writing the results, metrics and agreement..."):
+        write_results(sim.results, out_dir / "results.parquet")
+        records, counts = write_metrics(sim.results, out_dir, beta, gamma)
+        from harness.compare.agreement import agreement
 
-    agree = agreement(sim.results, by=("dataset",))
-    write_metric_csv(agree, out_dir / "agreement.csv")
-    pngs = [metric_bars(records, out_dir / "metrics.png", title="simulation at study scale")]
-    curves = sweep(sim.results)
-    write_metric_csv(curves, out_dir / "sweep.csv")
-    pngs += plot_sweep(curves, out_dir)
+        agree = agreement(sim.results, by=("dataset",))
+        write_metric_csv(agree, out_dir / "agreement.csv")
+        pngs = [metric_bars(records, out_dir / "metrics.png", title="simulation at study scale")]
+    with status("sweeping the thresholds and drawing the curves..."):
+        curves = sweep(sim.results)
+        write_metric_csv(curves, out_dir / "sweep.csv")
+        pngs += plot_sweep(curves, out_dir)
 
-    train = run(replace(params.scaled(0.25), seed=params.seed + 1))
-    dtable = defense_study(sim, train, settings, beta=beta, gamma=gamma, seed=params.seed)
-    write_metric_csv(dtable, out_dir / "defense.csv")
-    pngs += [defense_bars(dtable, out_dir / "defense_NA.png", "NA"),
-             estimate_scatter(dtable, out_dir / "estimate_vs_measured.png", "NA")]
+    train = run(replace(params.scaled(0.25), seed=params.seed + 1), "the detectors' training world")
+    with status(f"measuring the defense ({len(settings)} detector settings)..."):
+        dtable = defense_study(sim, train, settings, beta=beta, gamma=gamma, seed=params.seed)
+        write_metric_csv(dtable, out_dir / "defense.csv")
+        pngs += [defense_bars(dtable, out_dir / "defense_NA.png", "NA"),
+                 estimate_scatter(dtable, out_dir / "estimate_vs_measured.png", "NA")]
     bg = th = None
     if sensitivity:
-        bg = beta_gamma_table(sim.results)
-        th = (threshold_table_from_results(sim.results) if models
-              else threshold_table(sim.world, vendors=vendor_list, overrides=ovr))
-        write_metric_csv(pd.concat([bg, th], ignore_index=True), out_dir / "sensitivity.csv")
-        pngs.append(sensitivity_plot(bg, th, out_dir / "sensitivity.png"))
+        with status("measuring how the conclusions move with beta, gamma and the reporting thresholds..."):
+            bg = beta_gamma_table(sim.results)
+            th = (threshold_table_from_results(sim.results) if models
+                  else threshold_table(sim.world, vendors=vendor_list, overrides=ovr))
+            write_metric_csv(pd.concat([bg, th], ignore_index=True), out_dir / "sensitivity.csv")
+            pngs.append(sensitivity_plot(bg, th, out_dir / "sensitivity.png"))
     elapsed = time.perf_counter() - t0
 
     w = sim.world
-    report = write_html_report(
-        out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation", notice=NOTICE,
-        facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
-               ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
-               ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
-               ("seed", str(params.seed)), ("profiles", profile_set + (
-                   f" (answering from fitted models: {', '.join(models)})" if models else ""))],
-        records=records, counts=counts, errors=error_table(sim.results),
-        plots=[(p.stem.replace("_", " "), p) for p in pngs],
-        files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
-        + (["sensitivity.csv"] if bg is not None else []) + [p.name for p in pngs])
+    with status("writing the report..."):
+        report = write_html_report(
+            out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation", notice=NOTICE,
+            facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
+                   ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
+                   ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
+                   ("seed", str(params.seed)), ("profiles", profile_set + (
+                       f" (answering from fitted models: {', '.join(models)})" if models else ""))],
+            records=records, counts=counts, errors=error_table(sim.results),
+            plots=[(p.stem.replace("_", " "), p) for p in pngs],
+            files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
+            + (["sensitivity.csv"] if bg is not None else []) + [p.name for p in pngs])
     return SimulationResult(out_dir=out_dir, params=params, vendors=vendor_list, world=w, records=records,
                             counts=counts, defense=dtable, report=report, pngs=pngs, agreement=agree,
                             beta_gamma=bg, thresholds=th,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy.stats import norm
 
 
 def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -14,7 +15,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     """
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
-    z = norm.ppf(0.5 + confidence / 2.0)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)  # stdlib: scipy.stats costs 1.5 s to import
     z2 = z * z
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n

@@ -9,7 +9,7 @@ The table has the results schema, so metrics, sweeps, the defense and reports wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,18 +125,41 @@ def probe_ids(probes: SimProbes) -> np.ndarray:
     return np.array([f"{probes.spec.name}-{i:05d}" for i in range(probes.spec.probes)], dtype=object)
 
 
-def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour]) -> Simulation:
+def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour],
+              progress: Callable[[int], None] | None = None) -> Simulation:
+    """Every vendor on every probe of ``world``; ``progress()`` once per vendor x dataset."""
     ids = [probe_ids(p) for p in world.datasets]
-    frames = [pd.DataFrame(dataset_rows(world, p, beh, k))
-              for beh in vendors.values()
-              for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True)]
+    frames = []
+    for beh in vendors.values():
+        for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True):
+            frames.append(pd.DataFrame(dataset_rows(world, p, beh, k)))
+            if progress is not None:
+                progress(1)
     table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")
     return Simulation(world, dict(vendors), table, ids)
 
 
 def simulate(params: SimulationParams, vendors: Sequence[str] | None = None,
-             overrides: Mapping[str, dict[str, Any]] | None = None) -> Simulation:
-    """Build the world from ``params`` and run every vendor on every probe."""
+             overrides: Mapping[str, dict[str, Any]] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Simulation:
+    """Build the world from ``params`` and run every vendor on every probe; ``progress(done, total)``
+    as each dataset of each view is built and each vendor has answered each dataset."""
     vendors = registry.names() if vendors is None else vendors
-    world = World(params, {load_profile(v, (overrides or {}).get(v)).recognizer for v in vendors})
-    return run_world(world, vendor_behaviours(world, vendors, overrides))
+    recognizers = {load_profile(v, (overrides or {}).get(v)).recognizer for v in vendors}
+    step = StepCounter(World.build_steps(params, recognizers) + len(vendors) * len(params.datasets), progress)
+    world = World(params, recognizers, step)
+    return run_world(world, vendor_behaviours(world, vendors, overrides), step)
+
+
+class StepCounter:
+    """``progress(done, total)`` from calls that each say "one more step done"."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None):
+        self.total, self.done, self._progress = total, 0, progress
+        if progress is not None:
+            progress(0, total)
+
+    def __call__(self, steps: int = 1) -> None:
+        self.done += steps
+        if self._progress is not None:
+            self._progress(min(self.done, self.total), self.total)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,8 +174,10 @@ class World:
     """Celebrities, a gallery of their photos, and deepfake probes for each dataset, seen by every
     recognizer the parameters have statistics for (:attr:`views`; the reference first)."""
 
-    def __init__(self, params: SimulationParams, recognizers: Collection[str] | None = None):
-        """``recognizers``: build only these views besides the reference (default: every one)."""
+    def __init__(self, params: SimulationParams, recognizers: Collection[str] | None = None,
+                 progress: Callable[[int], None] | None = None):
+        """``recognizers``: build only these views besides the reference (default: every one).
+        ``progress()`` is called once per dataset of each view built (:meth:`build_steps` in all)."""
         self.params = params
         p = params
         self.latent_dim = max(p.stats_of(r)[0].dim for r in p.recognizer_names)
@@ -184,6 +186,7 @@ class World:
         self.pairs = [self._people(spec) for spec in p.datasets]
         wanted = p.recognizer_names if recognizers is None else [r for r in p.recognizer_names
                                                                    if r == p.recognizer or r in recognizers]
+        self._progress = progress
         self.views: dict[str, View] = {r: self._view(r) for r in wanted}
         ref = self.views[p.recognizer]
         self.geometry = ref.geometry
@@ -192,6 +195,13 @@ class World:
                                        ref.centres)
         self.gallery_embeddings = ref.gallery_embeddings
         self.datasets = ref.datasets
+
+    @staticmethod
+    def build_steps(params: SimulationParams, recognizers: Collection[str] | None = None) -> int:
+        """How many times building the world calls ``progress``: datasets x views built."""
+        views = len(params.recognizer_names) if recognizers is None else len(
+            [r for r in params.recognizer_names if r == params.recognizer or r in recognizers])
+        return views * len(params.datasets)
 
     def view(self, recognizer: str) -> View | None:
         return self.views.get(recognizer)
@@ -231,8 +241,11 @@ class World:
         g = solve_geometry(emb)
         centres = self._centres(streams, g, emb.dim)
         gallery = self._photos(streams, g, centres, self.gallery_owner, "gallery")
-        datasets = [self._dataset(streams, g, centres, spec, who, p.generators, gens)
-                    for spec, who in zip(p.datasets, self.pairs, strict=True)]
+        datasets = []
+        for spec, who in zip(p.datasets, self.pairs, strict=True):
+            datasets.append(self._dataset(streams, g, centres, spec, who, p.generators, gens))
+            if self._progress is not None:
+                self._progress(1)
         return View(recognizer, g, centres, gallery, datasets)
 
     def _centres(self, streams: Streams, g: Geometry, dim: int) -> np.ndarray:

@@ -21,7 +21,7 @@ re-named for the probe it lands on. The real-image answers are drawn per probe a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +30,15 @@ import pandas as pd
 from harness.results.io import validate_results
 from harness.results.schema import COLUMN_NAMES
 from harness.simulate.params import SimulationParams
-from harness.simulate.run import SOURCE, Simulation, dataset_rows, probe_ids, vendor_behaviours, vendor_view
+from harness.simulate.run import (
+    SOURCE,
+    Simulation,
+    StepCounter,
+    dataset_rows,
+    probe_ids,
+    vendor_behaviours,
+    vendor_view,
+)
 from harness.simulate.world import SimProbes, View, World
 from harness.vendorfit.dependence import Dependence, dependence_from_dict
 from harness.vendorfit.sample import STUDY_COLUMNS, WITH_REFERENCE, sample_table
@@ -135,14 +143,17 @@ def model_rows(world: World, probes: SimProbes, ids: np.ndarray, vendor: str, an
 
 def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorModel],
                          vendors: Sequence[str] | None = None,
-                         dependence: Mapping[str, Mapping[str, Dependence]] | None = None) -> Simulation:
+                         dependence: Mapping[str, Mapping[str, Dependence]] | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Build the world and answer every probe: vendors in ``models`` from their fitted model (coupled
     to their recognizer's view), the others through the mock behaviour code. The fitted vendors' rows
     also have the study's columns (:data:`harness.vendorfit.sample.STUDY_COLUMNS`), so
     :mod:`harness.study`'s tables (e.g. the outcome split) run on them."""
     vendors = list(registry.names() if vendors is None else vendors)
     recognizers = {v: load_profile(v).recognizer for v in vendors}
-    world = World(params, set(recognizers.values()))
+    step = StepCounter(World.build_steps(params, set(recognizers.values())) + len(vendors) * len(params.datasets),
+                       progress)
+    world = World(params, set(recognizers.values()), step)
     behaving = vendor_behaviours(world, [v for v in vendors if v not in models])
     ids = [probe_ids(p) for p in world.datasets]
     frames = []
@@ -155,6 +166,7 @@ def simulate_with_models(params: SimulationParams, models: Mapping[str, VendorMo
                 beh = behaving[v]
                 probes = vendor_view(world, beh.profile).datasets[k]
                 frames.append(pd.DataFrame(dataset_rows(world, probes, beh, pid)))
+            step()
     table = pd.concat(frames, ignore_index=True)
     for column in STUDY_COLUMNS:  # the fitted vendors' rows carry the study's columns; the others none
         if column in table.columns and column != "real_conf":

@@ -125,3 +125,43 @@ def test_a_broken_command_module_says_so_and_help_still_works(monkeypatch):
     assert r.exit_code != 0 and "'dfi broken' is unavailable" in r.output
     for name in COMMANDS:
         assert isinstance(cli_pkg.cli.get_command(click.Context(cli_pkg.cli), name), click.Command)
+
+
+def test_listed_short_help_is_each_commands_own():
+    """`dfi --help` lists commands from SHORT_HELP without importing them: it must say what each says."""
+    from harness.cli import SHORT_HELP, cli
+
+    ctx = click.Context(cli)
+    assert set(SHORT_HELP) == set(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.get_short_help_str(10_000) == SHORT_HELP[name], name
+
+
+def test_top_level_help_imports_no_command_module_and_no_numpy():
+    import subprocess
+    import sys
+
+    code = ("import sys; from harness.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "loaded = [m for m in sys.modules if m.startswith('harness.cli.') or m in ('numpy', 'pandas')]\n"
+            "loaded = [m for m in loaded if m not in ('harness.cli.console',)]\n"
+            "print('LOADED', sorted(loaded))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "LOADED []" in out, out
+
+
+def test_batch_size_flag_default_is_the_campaign_default():
+    from harness.campaign.runner import DEFAULT_BATCH_SIZE
+    from harness.cli.run import run_cmd
+
+    assert {p.name: p.default for p in run_cmd.params}["batch_size"] == DEFAULT_BATCH_SIZE
+
+
+def test_cli_choices_mirror_what_the_jobs_accept():
+    from harness.campaign.prepare import CROPPERS
+    from harness.jobs import choices
+    from harness.jobs.sweep import GROUPINGS
+
+    assert choices.CROPPERS == CROPPERS
+    assert choices.GROUPINGS == GROUPINGS
