@@ -32,8 +32,8 @@ from harness.cassettes.errors import (
 )
 from harness.cassettes.integrity import IntegritySummary, check_structure, verify
 from harness.cassettes.keys import call_key
-from harness.cassettes.persister import one_line
 from harness.cassettes.vcr_config import OrderedCassette, load_cassette, mismatch_details, patched
+from harness.cassettes.wording import one_line
 from harness.clients.config import ClientOptions
 from harness.errors import DfiError
 from harness.vendors import registry

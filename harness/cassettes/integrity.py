@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.cassettes.errors import CorruptCassetteError
 from harness.cassettes.keys import CallKey, call_key
+from harness.cassettes.wording import one_line
 from harness.vendors import registry
 
 DIGEST_FIELD = "dfi_sha256"
@@ -165,7 +166,7 @@ def _check_answer(path: str, i: int, key: CallKey, response: dict[str, Any]) -> 
         recognition = spec.load("parse")(key.operation, body, None)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise CorruptCassetteError(path, f"{where}: not a {spec.display_name} {key.operation} answer "
-                                         f"({type(exc).__name__}: {exc})") from None
+                                         f"({one_line(exc)})") from None
     for face in recognition.faces:
         if face.name is not None and not face.name.strip():
             raise CorruptCassetteError(path, f"{where}: a face is named by an empty string")

@@ -16,11 +16,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 
 from harness.cassettes.errors import CassetteError, CorruptCassetteError
 from harness.cassettes.integrity import stamp, verify
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+from harness.cassettes.wording import one_line
 
 
 class VerifyingPersister:

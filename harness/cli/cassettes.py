@@ -139,7 +139,7 @@ def list_cmd(paths: tuple[Path, ...]) -> None:
     from harness.cassettes.backend import inspect_cassette
     from harness.cassettes.errors import CassetteError, CorruptCassetteError
     from harness.cassettes.keys import call_key
-    from harness.cassettes.persister import one_line
+    from harness.cassettes.wording import one_line
 
     files = _cassette_files(paths)
     rows, broken = [], []
@@ -192,8 +192,8 @@ def scan_cmd(paths: tuple[Path, ...]) -> None:
     status 1 if anything is found."""
     from harness.cassettes.backend import inspect_cassette
     from harness.cassettes.errors import CassetteError
-    from harness.cassettes.persister import one_line
     from harness.cassettes.scan import Finding, scan_file
+    from harness.cassettes.wording import one_line
 
     files = _cassette_files(paths)
     findings: list[Finding] = []
