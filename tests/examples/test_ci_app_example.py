@@ -117,6 +117,10 @@ def test_the_committed_cassettes_hold_no_credential_and_one_cassette_per_calling
                           capture_output=True, text=True, env=clean_env(), timeout=120)
     assert scan.returncode == 0 and f"scanned {EXPECTED_CASSETTES} cassette(s): 0 finding(s)" in scan.stdout, \
         scan.stdout + scan.stderr
+    listed = subprocess.run([sys.executable, "-m", "harness", "cassettes", "list", str(CASSETTES)],
+                            capture_output=True, text=True, env=clean_env(), timeout=120)
+    # exit 1: a cassette replay would refuse (re-record: cd examples/ci-app && python -m pytest --record-mode=rewrite)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
     for f in files:  # the fake credentials the recording used are not there either
         text = f.read_text()
         assert not any(fake in text for fake in ("testing", "fake-key", "fake-id", "fake-secret")), f
