@@ -61,7 +61,7 @@ _WORDS = frozenset((
 _SAFE_NAMES = frozenset(("nexttoken", "paginationtoken", "continuationtoken", "tokencount", "maxtokens",
                          "keypoints", "sortkey", "partitionkey"))
 # query parameters that are credentials although their name says nothing (Azure Functions, SAS)
-_QUERY_NAMES = frozenset(("code", "sig", "se", "sv", "sp", "skoid", "sktid", "key", "awsaccesskeyid"))
+_QUERY_NAMES = frozenset(("code", "sig", "key", "awsaccesskeyid"))
 
 
 def _words(name: str) -> list[str]:
@@ -81,7 +81,7 @@ def is_credential_name(name: str, query: bool = False) -> bool:
         return True
     if words[-1] in ("key", "keys") or ("key" in words and words[-1] == "id"):
         return True
-    return words[-2:] == ["client", "id"] or words[-2:] == ["access", "key"]
+    return words[-2:] == ["client", "id"]
 
 
 # ----- shapes ---------------------------------------------------------------------------------------
