@@ -309,3 +309,36 @@ def test_tally(intact, tmp_path):
         tally.setdefault(kind, []).append(name)
     assert not [k for k in tally if k.startswith("WRONG")], tally
     assert len(tally["corrupt"]) >= 40
+
+
+# -- cassettes without digests (committed ones, older dfi) ------------------------------------------
+# plausible edits only a digest reveals: without one they replay what the file now says
+UNDETECTABLE_WITHOUT_DIGESTS = {"altered name", "extra face", "faces removed", "request key altered",
+                                "status 200 -> 500"}
+
+
+@pytest.fixture(scope="module")
+def older(intact, tmp_path_factory) -> Path:
+    data = yaml.safe_load(intact.read_text())
+    for inter in data["interactions"]:
+        inter["response"].pop(DIGEST_FIELD)
+    out = tmp_path_factory.mktemp("older") / "ms.yaml"
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
+def test_older_cassettes_replay_and_list_says_they_have_no_digests(intact, older):
+    assert answers(older) == answers(intact)
+    res = CliRunner().invoke(cassettes_group, ["list", str(older), str(intact)])
+    assert res.exit_code == 0 and "none (older dfi)" in res.output and "sha256" in res.output
+
+
+def test_without_digests_everything_but_a_plausible_edit_is_still_caught(older, tmp_path):
+    wrong = set()
+    for name in ALL:
+        if "digest" in name:
+            continue
+        kind, _ = outcome(older, damaged(older, tmp_path, name))
+        if kind.startswith("WRONG"):
+            wrong.add(name)
+    assert wrong == UNDETECTABLE_WITHOUT_DIGESTS
