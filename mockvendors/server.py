@@ -279,6 +279,10 @@ class MockServers:
             loop.run_forever()
             for r in self._runners:
                 loop.run_until_complete(r.cleanup())
+            left = asyncio.all_tasks(loop)  # handlers of connections still open (lingering, keep-alive)
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=run, name="mockvendors-server", daemon=True)
