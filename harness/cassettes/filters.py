@@ -19,10 +19,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from harness.cassettes import secrets
 from harness.cassettes.keys import REDACTED_MARKER, body_bytes, call_key
 
-# kept for callers that read them; the knowledge itself lives in harness.cassettes.secrets
-SECRET_REQUEST_HEADERS = secrets.CREDENTIAL_HEADERS
-SECRET_RESPONSE_HEADERS = secrets.CREDENTIAL_HEADERS
-
 
 def _secret_header(name: str) -> bool:
     return secrets.is_credential_name(name)

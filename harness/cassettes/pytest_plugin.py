@@ -8,7 +8,9 @@
       def vcr_config(dfi_vcr_config):
           return dfi_vcr_config
 
-- ``pytest_recording_configure`` registers the ``vendor_image`` matcher on pytest-recording's VCR.
+- ``pytest_recording_configure`` registers the ``vendor_image`` matcher on pytest-recording's VCR
+  and wraps its persister (:class:`harness.cassettes.persister.VerifyingPersister`): each
+  interaction is saved with its digest, and a damaged cassette is a one-line error, not an answer.
 
 Loaded by the ``mockvendors`` plugin (``pytest_plugins``); without pytest-recording the hook is
 never called and the fixture is merely unused.
@@ -23,7 +25,7 @@ import pytest
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """pytest-recording built its VCR: register dfi's ``vendor_image`` matcher on it."""
+    """pytest-recording built its VCR: register dfi's ``vendor_image`` matcher and verifying persister on it."""
     from harness.cassettes.vcr_config import register
 
     register(vcr)
