@@ -32,7 +32,7 @@ def plot_deception_heatmap(grid: pd.DataFrame, path: Path, svg: bool = False) ->
     rows = math.ceil(len(groups) / cols)
     with figure(path, (4.4 * cols + 0.8, 3.8 * rows + 0.5), nrows=rows, ncols=cols, dpi=DPI,
                 layout="constrained", svg=svg) as (fig, axes):
-        mesh = None
+        mesh = lines = None
         for ax, (key, part) in zip(axes.flat, groups):
             key = key if isinstance(key, tuple) else (key,)
             labels = dict(zip(keys, key))
@@ -43,8 +43,8 @@ def plot_deception_heatmap(grid: pd.DataFrame, path: Path, svg: bool = False) ->
             mesh = ax.pcolormesh(gammas, betas, z, shading="nearest", cmap="magma", vmin=0, vmax=100,
                                  rasterized=True)  # an SVG with one image, not 10,000 rectangles
             if len(betas) > 2 and len(gammas) > 2 and np.nanmax(z) > np.nanmin(z):
+                # contour levels are read off the colour bar (labels on the lines cost seconds of layout)
                 lines = ax.contour(gammas, betas, z, levels=list(CONTOURS), colors="white", linewidths=0.7)
-                ax.clabel(lines, fontsize=7, fmt="%g%%")
             ax.plot([STUDY_VALUES["gamma"]], [STUDY_VALUES["beta"]], marker="o", ms=7, mfc="none", mec="cyan", mew=2)
             at = study_point_value(part)
             note = f"study (beta 90, gamma 80): {at:.1f}%" if at is not None else "study point (90, 80)"
@@ -58,7 +58,10 @@ def plot_deception_heatmap(grid: pd.DataFrame, path: Path, svg: bool = False) ->
         for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
         if mesh is not None:
-            fig.colorbar(mesh, ax=list(axes.flat[:len(groups)]), label="% of valid probes", shrink=0.9)
+            bar = fig.colorbar(mesh, ax=list(axes.flat[:len(groups)]), shrink=0.9,
+                               label=f"% of valid probes (white lines: {', '.join(f'{c:g}' for c in CONTOURS)}%)")
+            if lines is not None:
+                bar.add_lines(lines)
         fig.suptitle(DECEPTION_TITLE, fontsize=11)
     return path
 
