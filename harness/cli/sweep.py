@@ -29,7 +29,7 @@ def _fmt_threshold(x: float | None) -> str:
 @click.command("sweep")
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/sweep"),
-              show_default=True, help="folder for sweep.csv and the PNG plots")
+              show_default=True, help="folder for sweep.csv, sweep.json and the plots (PNG and SVG)")
 @click.option("--grid", default="0:100:1", show_default=True,
               help="thresholds: start:stop:step (stop included) or a comma-separated list, on 0-100")
 @click.option("--by", "by", type=click.Choice(sorted(GROUPINGS)), default="dataset", show_default=True)

@@ -74,10 +74,10 @@ def sweep_payload(curves: pd.DataFrame, pooled: pd.DataFrame, *, grid: np.ndarra
 
     return {
         "dfi_version": version,
-        "parameters": {"grid": [float(x) for x in grid], "by": by, "basis_of_plots": basis,
-                       "curves": [{"parameter": p, "metric": m} for p, m in SWEEP_CURVES],
-                       "study_values": STUDY_VALUES, "pooled_label": POOLED},
         "inputs": list(inputs),
+        "parameters": {"by": by, "basis_of_plots": basis, "study_values": STUDY_VALUES, "pooled_label": POOLED,
+                       "curves": [{"parameter": p, "metric": m} for p, m in SWEEP_CURVES],
+                       "grid": [float(x) for x in grid]},
         "records": _records(curves),
         "pooled": _records(pooled),
     }
