@@ -115,11 +115,18 @@ def save_figure(fig: Figure, path: Path, *, dpi: float = DPI, svg: bool = False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = [(path, "png")] + ([(svg_path(path), "svg")] if svg else [])
-    with plot_style(), matplotlib.rc_context({"svg.fonttype": "none"}):
-        for target, fmt in targets:
-            tmp = target.with_name(f".{target.name}.tmp")
-            fig.savefig(tmp, format=fmt, dpi=dpi)
-            tmp.replace(target)
+    engine = fig.get_layout_engine()
+    try:
+        with plot_style(), matplotlib.rc_context({"svg.fonttype": "none"}):
+            for i, (target, fmt) in enumerate(targets):
+                if i == 1 and engine is not None:
+                    fig.set_layout_engine("none")  # laid out by the first save: the SVG keeps that layout
+                tmp = target.with_name(f".{target.name}.tmp")
+                fig.savefig(tmp, format=fmt, dpi=dpi)
+                tmp.replace(target)
+    finally:
+        if engine is not None and fig.get_layout_engine() is not engine:
+            fig.set_layout_engine(engine)
     return path
 
 
