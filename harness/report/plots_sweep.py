@@ -33,7 +33,7 @@ def curve_title(parameter: str, metric: str) -> str:
 def _line_label(keys: dict[str, object]) -> str:
     vendor = str(keys.get("vendor", ""))
     label = vendor_display(vendor)
-    extra = [str(v) for k, v in keys.items() if k not in ("dataset", "vendor")]
+    extra = [str(v) for k, v in keys.items() if k not in ("dataset", "vendor") and str(v)]
     return " / ".join([label, *extra]) if extra else label
 
 

@@ -60,14 +60,17 @@ def _panel(ax: Axes, lines: pd.DataFrame, vendor: str, parameter: str) -> None:
     log = needs_log_axis(pooled["threshold"].to_numpy(), pooled["value"].to_numpy())
     x_of = _distance if log else (lambda t: np.asarray(t, dtype=np.float64))
     styles = ["--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2))]
-    datasets = [d for d in dict.fromkeys(lines["dataset"]) if d != POOLED]
-    for i, dataset in enumerate(datasets if len(datasets) > 1 else []):
-        line = lines[lines["dataset"] == dataset]
+    keys = [k for k in ("dataset", "source") if k in lines.columns]
+    groups = [(key, line) for key, line in lines[lines["dataset"] != POOLED].groupby(keys, sort=True)]
+    for i, (key, line) in enumerate(groups if len(groups) > 1 else []):
+        label = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)) if str(k))
         ax.plot(x_of(line["threshold"]), line["value"], linestyle=styles[i % len(styles)], color=colour, lw=1.0,
-                alpha=0.8, label=str(dataset))
+                alpha=0.8, label=label)
     x = x_of(pooled["threshold"])
+    only = groups[0][0] if len(groups) == 1 else POOLED
     ax.plot(x, pooled["value"], "-", color=colour, lw=2.2,
-            label=POOLED if len(datasets) > 1 else str(datasets[0] if datasets else POOLED))
+            label=POOLED if len(groups) != 1 else " / ".join(str(k) for k in (only if isinstance(only, tuple)
+                                                                                 else (only,)) if str(k)))
     wilson_band(ax, x, pooled["ci_low"].to_numpy(), pooled["ci_high"].to_numpy(), colour)
     start, stop = float(lines["threshold"].min()), float(lines["threshold"].max())
     for label, at in MARKS.get(parameter, {}).items():
