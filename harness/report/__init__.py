@@ -27,6 +27,13 @@ from harness.report.parameters import ReportParameters
 from harness.report.plots import confidence_histograms, metric_bars, single_metric_bars
 from harness.report.tables import print_metrics, write_metrics
 
+HEATMAP_CAPTION = "High-score deception over beta x gamma: DHC(beta) or DHS(gamma)"
+HEATMAP_NOTE = ("The share of valid probes on which one of the vendor's two calls gives the attacker a high score: "
+                "recognition names someone with confidence above beta, or it names no one and the similarity to "
+                "the real target is above gamma. The two cannot both happen, so this is DHC's numerator at beta "
+                "plus DHS's at gamma over the valid probes. Vendors without a similarity call are not shown. "
+                "The ring marks the study's beta = 90, gamma = 80.")
+
 __all__ = ["ReportFiles", "build_report", "error_table", "print_metrics"]
 
 
@@ -103,10 +110,10 @@ def build_report(out_dir: Path, results: pd.DataFrame, *, title: str, facts: lis
              "journal.jsonl", *[f for png in figures for f in (png, png.removesuffix(".png") + ".svg")]]
     shown = [("Metrics by dataset x vendor", metrics_png), ("Confidence: genuine vs deepfake", confidence_png)]
     if heatmap_png:
-        shown.append(("High-score deception over beta x gamma: DHC(beta) or DHS(gamma)", heatmap_png))
+        shown.append((HEATMAP_CAPTION, heatmap_png))
     examples = examples_html(results, image_root=image_root, genuine_images=genuine_images,
                              per_vendor=examples_per_vendor)
     report = write_html_report(out_dir / "report.html", title=title, notice=notice, facts=facts,
                                records=records, counts=counts, errors=errors, plots=shown, files=files,
-                               parameters=parameters, examples=examples)
+                               parameters=parameters, examples=examples, notes={HEATMAP_CAPTION: HEATMAP_NOTE})
     return ReportFiles(report, metrics_png, confidence_png, records, counts, errors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +45,7 @@ def _relative(path: Path, folder: Path) -> str | None:
         return None
 
 
-def _figure(caption: str, path: Path, folder: Path) -> str:
+def _figure(caption: str, path: Path, folder: Path, note: str = "") -> str:
     """The embedded PNG, and links to the PNG and the SVG beside it when they lie under ``folder``."""
     links = []
     for file in (path, svg_path(path)):
@@ -53,7 +53,8 @@ def _figure(caption: str, path: Path, folder: Path) -> str:
         if rel is not None:
             links.append(f'<a href="{html.escape(rel)}">{file.suffix[1:].upper()}</a>')
     files = f" <small>({' / '.join(links)})</small>" if links else ""
-    return (f"<h2>{html.escape(caption)}</h2><figure>{_img(path)}"
+    about = f"<p><small>{html.escape(note)}</small></p>" if note else ""
+    return (f"<h2>{html.escape(caption)}</h2>{about}<figure>{_img(path)}"
             f"<figcaption>{html.escape(path.name)}{files}</figcaption></figure>")
 
 
@@ -118,9 +119,10 @@ def _files_html(files: Sequence[str], folder: Path) -> str:
 def write_html_report(path: Path, *, title: str, notice: str | None, facts: list[tuple[str, str]],
                       records: pd.DataFrame, counts: pd.DataFrame, errors: pd.DataFrame,
                       plots: list[tuple[str, Path]], files: list[str], parameters: ReportParameters | None = None,
-                      examples: str = "") -> Path:
+                      examples: str = "", notes: Mapping[str, str] | None = None) -> Path:
     """``parameters`` default: beta and gamma of the records, nothing else known; ``examples``: the
-    body of the "Example probes" section (:func:`harness.report.examples.examples_html`), none when empty."""
+    body of the "Example probes" section (:func:`harness.report.examples.examples_html`), none when
+    empty; ``notes``: figure caption -> a sentence shown above that figure."""
     folder = Path(path).parent
     if parameters is None:
         beta = float(records["beta"].iloc[0]) if len(records) else 90.0
@@ -145,7 +147,7 @@ def write_html_report(path: Path, *, title: str, notice: str | None, facts: list
     parts.append(f"<h2>Metrics ({BASIS_LABELS['all']})</h2>")
     parts.append(_metrics_html(records, "all"))
     for caption, p in plots:
-        parts.append(_figure(caption, p, folder))
+        parts.append(_figure(caption, p, folder, (notes or {}).get(caption, "")))
     if examples:
         parts.append(f"<h2>Example probes</h2>{examples}")
     parts.append("<h2>Probes and errors</h2>")

@@ -62,6 +62,8 @@ def test_figures_are_200_dpi_png_with_svg_beside_them_and_linked(built_report):
     for name in ("plots/metrics.png", "plots/metrics.svg", "plots/deception_beta_gamma.svg"):
         assert f'<a href="{name}">' in page, name
     assert page.count("data:image/png;base64,") == 3  # metric bars, confidence, beta x gamma
+    heatmap = page[page.index("<h2>High-score deception over beta x gamma"):]
+    assert heatmap.index("numerator at beta plus DHS") < heatmap.index("<figure>")  # said above the figure
 
 
 def test_file_list_links_the_files_that_exist(built_report):
