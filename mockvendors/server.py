@@ -22,12 +22,12 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from multidict import CIMultiDict
 
 from mockvendors.faults import FaultInjector
@@ -46,6 +46,7 @@ log = logging.getLogger("mockvendors.server")
 
 PROTOCOL_KEY = web.AppKey("protocol", object)
 LIMITS_KEY = web.AppKey("limits", object)
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,8 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
     injector = FaultInjector(faults or Faults())
     lim = limits or ServerLimits()
     pool = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mock-{protocol.vendor}")
-    cap = protocol.max_body_bytes
 
-    async def handler(request: web.Request) -> web.StreamResponse:
+    async def serve(request: web.Request) -> web.StreamResponse:
         headers = request.headers
         wreq = WireRequest(request.method, request.path, dict(request.query), headers, b"")
         if injector.faults.latency_ms:
@@ -90,38 +90,54 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
             return _to_aiohttp(protocol.throttled(wreq, wait))
         if injector.inject_error():
             return _to_aiohttp(protocol.server_error(wreq))
-        if request.content_length is not None and request.content_length > cap:
-            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
-        try:
-            raw = await asyncio.wait_for(request.read(), lim.body_timeout_s)  # raw: auto_decompress is off
-        except TimeoutError:
-            resp = protocol.bad_http(wreq, 408, f"The request body did not arrive within {lim.body_timeout_s:g} s.")
-            resp.status = 408
-            return _to_aiohttp(resp, close=True)
-        except web.HTTPRequestEntityTooLarge:
-            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
-        except web.RequestPayloadError:  # broken chunked framing, a body cut short
-            return _to_aiohttp(protocol.bad_http(wreq, 400, "The request body is malformed."), close=True)
-        loop = asyncio.get_running_loop()
-        encoding = headers.get("Content-Encoding", "")
-        try:
-            body = await loop.run_in_executor(pool, inflate, raw, encoding, cap) if encoding else raw
-        except BodyTooLarge:
-            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
-        except BodyUndecodable as exc:
-            return _to_aiohttp(protocol.bad_http(wreq, 400, f"The request body cannot be decoded: {exc} (check "
-                                                 "its Content-Encoding)."), close=True)
+        body = await _read_body(request, protocol, wreq, lim, pool)
+        if isinstance(body, WireResponse):
+            return _to_aiohttp(body, close=True)
         wreq = WireRequest(request.method, request.path, dict(request.query), headers, body)
         try:
-            resp = await loop.run_in_executor(pool, protocol.handle, wreq)
+            resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)
         except Exception:  # a bug: answer in the vendor's shape, keep the traceback in the log only
             log.exception("%s mock failed on %s %s", protocol.vendor, request.method, request.path)
             resp = internal_error(protocol, wreq)
         return _to_aiohttp(resp)
 
-    app = web.Application(client_max_size=cap)
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        """``Expect: 100-continue`` is answered with 100 Continue, unless the announced body is too large
+        (then the vendor's oversize error, before the body is sent); another Expect is the vendor's 417
+        (aiohttp's default handler answers it in plain text)."""
+        if request.version < HttpVersion11:
+            return None
+        wreq = WireRequest(request.method, request.path, dict(request.query), request.headers, b"")
+        if request.headers.get("Expect", "").strip().lower() != "100-continue":
+            refused = protocol.bad_http(wreq, 417, "Unsupported Expect header: only 100-continue is supported.")
+            refused.status = 417
+            return _to_aiohttp(refused, close=True)
+        if request.content_length is not None and request.content_length > protocol.max_body_bytes:
+            return _to_aiohttp(protocol.body_too_large(wreq), close=True)
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the interim answer is not the response
+        return None
+
+    @web.middleware
+    async def vendor_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        """What the router refuses in plain text is the vendor's: a request-target the catch-all
+        route cannot match (``OPTIONS *``, ``CONNECT host:443``) goes to the protocol, which answers
+        its own 404; any other aiohttp HTTP error is the vendor's error shape with that status."""
+        try:
+            return await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+            return await serve(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            wreq = WireRequest(request.method, request.path, dict(request.query), request.headers, b"")
+            refused = protocol.bad_http(wreq, exc.status, exc.reason)
+            refused.status = exc.status
+            return _to_aiohttp(refused, close=True)
+
+    app = web.Application(client_max_size=protocol.max_body_bytes, middlewares=[vendor_errors])
     # [\s\S], not ".": a %0a in the path decodes to a newline, which "." does not match
-    app.router.add_route("*", r"/{tail:[\s\S]*}", handler)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", serve, expect_handler=expect)
     app[PROTOCOL_KEY] = protocol
     app[LIMITS_KEY] = lim
 
@@ -131,6 +147,34 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
 
     app.on_cleanup.append(_close_pool)
     return app
+
+
+async def _read_body(request: web.Request, protocol: WireProtocol, wreq: WireRequest, limits: ServerLimits,
+                     pool: ThreadPoolExecutor) -> bytes | WireResponse:
+    """The request's body, its Content-Encoding undone (in ``pool``), at most the vendor's
+    ``max_body_bytes`` before and after; else the vendor's answer (oversize, malformed, 408)."""
+    cap = protocol.max_body_bytes
+    if request.content_length is not None and request.content_length > cap:
+        return protocol.body_too_large(wreq)
+    try:
+        raw = await asyncio.wait_for(request.read(), limits.body_timeout_s)  # raw: auto_decompress is off
+    except TimeoutError:
+        late = protocol.bad_http(wreq, 408, f"The request body did not arrive within {limits.body_timeout_s:g} s.")
+        late.status = 408
+        return late
+    except web.HTTPRequestEntityTooLarge:
+        return protocol.body_too_large(wreq)
+    except web.RequestPayloadError:  # broken chunked framing, a body cut short
+        return protocol.bad_http(wreq, 400, "The request body is malformed.")
+    encoding = request.headers.get("Content-Encoding", "")
+    if not encoding:
+        return raw
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, inflate, raw, encoding, cap)
+    except BodyTooLarge:
+        return protocol.body_too_large(wreq)
+    except BodyUndecodable as exc:
+        return protocol.bad_http(wreq, 400, f"The request body cannot be decoded: {exc} (check its Content-Encoding).")
 
 
 def _to_aiohttp(resp: WireResponse, close: bool = False) -> web.Response:

@@ -211,7 +211,18 @@ RAW_CASES = {
     "oversize_url": b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "lf_only_line_ends": b"POST / HTTP/1.1\nHost: x\n\n",
     "tls_client_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 40,
+    "http2_preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "http11_without_host": b"GET / HTTP/1.1\r\n\r\n",
+    "non_utf8_path": b"GET /\xc3\xa9\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+    "two_content_lengths": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "negative_content_length": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    "huge_chunk_size": b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n",
+    "bad_trailer": b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer\r\n\r\n",
+    "obsolete_line_folding": b"POST / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
 }
+# request-targets the catch-all route cannot match (aiohttp's router answered them in plain text)
+UNROUTABLE = {"options_star": b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+              "connect": b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n"}
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
@@ -236,6 +247,41 @@ def test_unparseable_http_is_the_vendors_json_400(servers: MockServers, vendor: 
     assert status == 400, body
     assert "json" in headers["content-type"]
     assert _is_vendor_error(vendor, json.loads(body)), body
+
+
+@pytest.mark.models
+@pytest.mark.shared
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("case", sorted(UNROUTABLE))
+def test_unroutable_targets_are_the_vendors_404(servers: MockServers, vendor: str, case: str) -> None:
+    status, headers, body = raw_exchange(servers.endpoints[vendor].port, UNROUTABLE[case])
+    assert status == 404 and "json" in headers["content-type"], body
+    assert _is_vendor_error(vendor, json.loads(body)), body
+
+
+@pytest.mark.models
+@pytest.mark.shared
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_expect_headers(servers: MockServers, obama: bytes, vendor: str) -> None:
+    port = servers.endpoints[vendor].port
+    status, headers, body = raw_exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n"
+                                               b"Content-Length: 2\r\n\r\n{}")
+    assert status == 417 and _is_vendor_error(vendor, json.loads(body)), body
+    # an announced body over the limit is refused before it is sent
+    status, headers, body = raw_exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                               b"Content-Length: 99999999\r\n\r\n")
+    assert status == 400 and _code(vendor, json.loads(body)) == OVERSIZE_CODE[vendor], body
+    req = _request(servers, vendor, obama)
+    head = b"".join([f"POST {req.url.raw_path.decode()} HTTP/1.1\r\n".encode(), b"Expect: 100-continue\r\n",
+                     b"Connection: close\r\n", *(f"{k}: {v}\r\n".encode() for k, v in req.headers.items()), b"\r\n"])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head)
+        assert s.recv(25).startswith(b"HTTP/1.1 100 Continue"), "no 100 Continue"
+        s.sendall(req.content)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    assert b"HTTP/1.1 200" in out, out[:300]
 
 
 # --- slowloris: heads and bodies that never end -------------------------------------------------------
