@@ -17,7 +17,6 @@ A call in flight at the moment of the kill has no record and is made again on re
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterable
@@ -50,6 +49,7 @@ class Journal:
         self._lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.torn_bytes = 0
+        self.quarantined = 0  # records set aside as untrustworthy (see quarantine)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         existing = self._load()
         if existing is None:
@@ -94,17 +94,36 @@ class Journal:
         if not lines:
             return None
         try:
-            header = json.loads(lines[0])
-        except json.JSONDecodeError:
-            raise JournalError(f"{self.path}: the first line is not a journal header") from None
-        if header.get("k") != "h" or header.get("version") != JOURNAL_VERSION:
-            raise JournalError(f"{self.path}: not a dfi campaign journal (version {JOURNAL_VERSION})")
+            header = orjson.loads(lines[0])
+        except orjson.JSONDecodeError:  # also bytes that are not UTF-8
+            header = None
+        if not isinstance(header, dict) or header.get("k") != "h" or header.get("version") != JOURNAL_VERSION:
+            raise JournalError(f"{self.path}: not a dfi campaign journal (version {JOURNAL_VERSION}); use another "
+                               "output folder, or --fresh to discard it")
         for n, line in enumerate(lines[1:], start=2):
             try:
-                self.records.append(orjson.loads(line))
-            except json.JSONDecodeError:
-                raise JournalError(f"{self.path}, line {n}: damaged record in the middle of the journal") from None
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                self.quarantine(line, f"line {n}: not a JSON record")
+                continue
+            if not isinstance(record, dict):
+                self.quarantine(line, f"line {n}: not a JSON object")
+                continue
+            self.records.append(record)
         return header
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".quarantine.jsonl")
+
+    def quarantine(self, record: bytes | dict[str, Any], reason: str) -> None:
+        """Set aside a record that cannot be trusted (damaged, or an answer no vendor gives): it is
+        copied, with the reason, to :attr:`quarantine_path` and not replayed, so the work it stood for
+        is done again instead of failing every resume."""
+        raw = record.decode("utf-8", "backslashreplace") if isinstance(record, bytes) else record
+        with open(self.quarantine_path, "ab") as f:
+            f.write(orjson.dumps({"reason": reason, "record": raw}, default=str) + b"\n")
+        self.quarantined += 1
 
     def append(self, record: dict[str, Any]) -> None:
         self.append_many((record,))

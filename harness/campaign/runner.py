@@ -28,6 +28,7 @@ from typing import Any
 from harness.campaign.cache import CacheKey, CallCache, CallResult
 from harness.campaign.journal import Journal
 from harness.campaign.prepare import ImagePreparer, PreparedImage
+from harness.campaign.replay_checks import call_problem, row_problem
 from harness.datasets.probe import Probe
 from harness.errors import DfiError
 from harness.results.schema import SCHEMA_VERSION
@@ -72,6 +73,7 @@ class CampaignSummary:
     errors: Counter = field(default_factory=Counter)  # (vendor, call, code) -> rows
     errored_rows: Counter = field(default_factory=Counter)  # vendor -> rows with any error
     torn_journal_bytes: int = 0
+    quarantined_records: int = 0  # journal records set aside as damaged or invalid: their work done again
 
     @property
     def error_total(self) -> int:
@@ -127,6 +129,10 @@ class CampaignRunner:
         self.summary.torn_journal_bytes = self.journal.torn_bytes
         for rec in self.journal.records:
             kind = rec.get("k")
+            problem = call_problem(rec) if kind == "c" else row_problem(rec) if kind == "r" else None
+            if problem:
+                self.journal.quarantine(rec, problem)
+                continue
             if kind == "c":
                 result = CallResult.from_record(rec)
                 if self.options.retry_errors and result.error:
@@ -142,6 +148,7 @@ class CampaignRunner:
                     continue
                 self.rows[key] = row
         self.journal.records = []  # replayed; free the memory
+        self.summary.quarantined_records = self.journal.quarantined
 
     def pending(self) -> list[tuple[Probe, list[str]]]:
         """Probes with the vendors that still lack a finished row."""

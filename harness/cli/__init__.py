@@ -9,6 +9,7 @@ through the consoles of :mod:`harness.cli.console`.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -17,6 +18,9 @@ import click
 from harness import __version__
 from harness.cli.console import print_error, stderr_console, stdout_console
 from harness.errors import DfiError
+
+# the disk refused a write: a one-line error, whatever the path (the write may not name one)
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 
 # module name -> command names it defines (kept explicit so `dfi --help` stays cheap)
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {}
@@ -136,10 +140,15 @@ def main(argv: list[str] | None = None) -> None:
         print_error(str(exc))
         sys.exit(2)
     except OSError as exc:
-        if exc.filename is None:  # not about a path the user gave: a bug, keep the traceback
+        disk = exc.errno in _DISK_ERRNOS
+        if exc.filename is None and not disk:  # not about a path or the disk: a bug, keep the traceback
             raise
-        # e.g. an output file in a folder that cannot be created: say which path, in one line
-        print_error(f"{exc.filename}: {exc.strerror or exc}")
+        # e.g. an output file in a folder that cannot be created, or a full disk: one line that says
+        # what and where; what was written before stays (journal, results written whole or not at all)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(f"{where}{exc.strerror or exc}" + (
+            "; free some space and run the same command again (a campaign resumes from its journal)"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""))
         sys.exit(2)
     except KeyboardInterrupt:
         stderr_console().print("[red]interrupted[/red]")

@@ -10,6 +10,7 @@ import pandas as pd
 from rich.table import Table
 
 from harness.cli.console import stdout_console
+from harness.cli.options import Threshold
 from harness.cli.options import fmt_number as _fmt
 
 WIDTH = 150
@@ -30,8 +31,8 @@ def compare_group() -> None:
 @click.option("--profile-set", default="default", show_default=True,
               help="the simulated mock's profile set: default, or study-2020 (vendors answer from their fitted models)")
 @click.option("--seed", default=1, show_default=True, help="simulation seed (calibrate fits on seed 0)")
-@click.option("--beta", default=90.0, show_default=True)
-@click.option("--gamma", default=80.0, show_default=True)
+@click.option("--beta", default=90.0, show_default=True, type=Threshold(0, 100))
+@click.option("--gamma", default=80.0, show_default=True, type=Threshold(0, 100))
 @click.option("-o", "--out", "out_dir", default=Path("runs/compare"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def compare_tables_cmd(recorded: tuple[Path, ...], mock_paths: tuple[Path, ...], profiles: tuple[tuple[str, str], ...],

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from harness.cli.console import stdout_console
 from harness.cli.feedback import Feedback
-from harness.cli.options import crop_choice, crop_options, key_values
+from harness.cli.options import Threshold, crop_choice, crop_options
+from harness.cli.options import ports as port_values
 from harness.jobs.defend import DEFAULT_DETECTORS, LIVENESS_NOTE
 from harness.vendors.registry import display_name
 
@@ -86,11 +87,11 @@ def detector_report_table(report: dict) -> Table:
 @click.option("--ensemble", default=None,
               help="detectors combined by DD2 and DD3 (comma-separated names). Default: the non-simulated "
                    "detectors when there are two or more, else all of them")
-@click.option("--beta", default=90.0, show_default=True)
-@click.option("--gamma", default=80.0, show_default=True)
+@click.option("--beta", default=90.0, show_default=True, type=Threshold(0, 100))
+@click.option("--gamma", default=80.0, show_default=True, type=Threshold(0, 100))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="output folder (default runs/defend-<dataset>)")
 @click.option("--retrain-detector", is_flag=True, help="retrain spectrum_lr instead of using the cached model")
-@click.option("--concurrency", default=4, show_default=True)
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
 @crop_options("cut out the largest face before upload and detection (as `dfi run`): default detector or MTCNN")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
 def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: Path | None, host: str,
@@ -106,7 +107,7 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
     out_console = console()
     vendor_list = parse_vendor_list(vendors)
     ens = [e.strip() for e in ensemble.split(",") if e.strip()] if ensemble is not None else None
-    port_map = key_values(ports, "--port", int)
+    port_map = port_values(ports)
 
     def confirm_cost() -> bool:
         if not click.confirm("The defense runs the dataset several times against the real services (it costs "

@@ -41,7 +41,7 @@ def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--backend", type=click.Choice(["faceplugin", "insightface"]), default="faceplugin",
                      show_default=True)(f)
     f = click.option("--providers", help="onnxruntime providers by name, in order: cpu, cuda, tensorrt.")(f)
-    f = click.option("--threads", type=int, help="onnxruntime intra-op threads.")(f)
+    f = click.option("--threads", type=click.IntRange(1, 256), help="onnxruntime intra-op threads.")(f)
     f = click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="insightface model pack folder (e.g. ~/.insightface/models/buffalo_l).")(f)
     f = click.option("--recognizer", type=click.Choice(list(RECOGNIZERS)), default="faceplugin", show_default=True,
@@ -75,8 +75,10 @@ def faces_detect(images: tuple[Path, ...], backend: str, providers: str | None, 
     table = Table()
     for col in ("image", "face", "box x1,y1,x2,y2", "side px", "score", "eyes (l, r)"):
         table.add_column(col)
+    failed = 0
     for path, result in zip(images, pipe.detect_many([str(p) for p in images]), strict=True):
         if isinstance(result, FaceError):
+            failed += 1
             table.add_row(path.name, "-", f"[red]{type(result).__name__}: {result}[/red]", "", "", "")
             continue
         for k, f in enumerate(result):
@@ -84,6 +86,8 @@ def faces_detect(images: tuple[Path, ...], backend: str, providers: str | None, 
             eyes = f"({lx:.0f},{ly:.0f}) ({rx:.0f},{ry:.0f})"
             table.add_row(path.name, str(k), _fmt_box(f.box), f"{f.height:.0f}", f"{f.score:.3f}", eyes)
     _console().print(table)
+    if failed:  # the table lists every image; the status says some could not be read (as `faces embed`)
+        raise SystemExit(1)
 
 
 @faces_group.command("embed")

@@ -11,7 +11,7 @@ import click
 from harness.jobs.choices import GROUPINGS
 
 __all__ = ["GROUPINGS", "PROFILE_HELP", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values",
-           "profile_choice"]
+           "ports", "profile_choice", "rates"]
 
 PROFILE_HELP = ("a profile set for every vendor (default; study-2020: fitted to the study's answers; "
                 "study-2020/DATASET: one dataset's behaviour), or VENDOR=FILE, a YAML override of one vendor")
@@ -33,18 +33,40 @@ def crop_choice(crop: str, no_crop: bool) -> bool | str:
     return False if no_crop else crop
 
 
-def key_values(items: tuple[str, ...], what: str, cast: Callable[[str], Any] = float) -> dict[str, Any]:
-    """``("aws=5", "ms=2")`` -> ``{"aws": 5, "ms": 2}``; a usage error names the flag."""
+def key_values(items: tuple[str, ...], what: str, cast: Callable[[str], Any] = float,
+               valid: Callable[[Any], bool] = lambda value: True, expect: str = "a number") -> dict[str, Any]:
+    """``("aws=5", "ms=2")`` -> ``{"aws": 5, "ms": 2}``. A usage error names the flag when an item is
+    not ``VENDOR=VALUE``, the vendor is unknown, or the value does not cast or is not ``valid``
+    (``expect`` says what is: "a port (1-65535)")."""
+    from harness.vendors import registry
+
     out: dict[str, Any] = {}
     for item in items:
         k, sep, v = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r}: expected VENDOR=VALUE", param_hint=what)
+        vendor = k.strip().lower()
+        if vendor not in registry.names():
+            raise click.BadParameter(f"{item!r}: {k.strip()!r} is not a vendor ({', '.join(registry.names())})",
+                                     param_hint=what)
         try:
-            out[k.strip().lower()] = cast(v)
+            value = cast(v)
         except ValueError:
-            raise click.BadParameter(f"{item!r}: {v!r} is not a number", param_hint=what) from None
+            value = None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) or not valid(value):
+            raise click.BadParameter(f"{item!r}: {v.strip()!r} is not {expect}", param_hint=what)
+        out[vendor] = value
     return out
+
+
+def ports(items: tuple[str, ...], what: str = "--port") -> dict[str, int]:
+    """``--port VENDOR=PORT`` values (1-65535)."""
+    return key_values(items, what, int, lambda p: 1 <= p <= 65535, "a port (1-65535)")
+
+
+def rates(items: tuple[str, ...], what: str = "--rate") -> dict[str, float]:
+    """``--rate VENDOR=CALLS_PER_SECOND`` values (positive)."""
+    return key_values(items, what, float, lambda r: r > 0, "a positive number of calls per second")
 
 
 def profile_choice(items: tuple[str, ...], vendors: tuple[str, ...] | list[str], what: str = "--profile"

@@ -13,7 +13,9 @@ from rich.text import Text
 
 from harness.cli.console import stdout_console
 from harness.cli.feedback import Feedback
-from harness.cli.options import PROFILE_HELP, crop_choice, crop_options, key_values, profile_choice
+from harness.cli.options import PROFILE_HELP, Threshold, crop_choice, crop_options, profile_choice
+from harness.cli.options import ports as port_values
+from harness.cli.options import rates as rate_values
 
 
 def _rate(task: Task) -> float | None:
@@ -76,6 +78,9 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
         t.add_row(f"  {vendor} {call} call: {code}", str(n))
     if s.torn_journal_bytes:
         t.add_row("torn journal tail cut off (crash)", f"{s.torn_journal_bytes} bytes")
+    if s.quarantined_records:
+        t.add_row("journal records set aside (damaged or invalid; redone)",
+                  f"[yellow]{s.quarantined_records}[/yellow] -> journal.quarantine.jsonl")
     rate = s.rows_new / s.elapsed_s if s.elapsed_s and s.rows_new else 0.0
     t.add_row("elapsed", f"{s.elapsed_s:.1f} s" + (f" ({rate:.1f} rows/s)" if rate else ""))
     return t
@@ -94,23 +99,29 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--host", default="127.0.0.1", show_default=True, help="mock-http: where `dfi serve` listens")
 @click.option("--port", "ports", multiple=True, help="mock-http: VENDOR=PORT (default aws=4566 ms=4567 nav=4568)")
 @click.option("--cassettes", type=click.Path(path_type=Path), help="cassette backend: folder with <vendor>.yaml")
-@click.option("--concurrency", default=4, show_default=True, help="worker threads per vendor")
-@click.option("--batch-size", default=16, show_default=True,
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="worker threads per vendor")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 100_000),
               help="probes per batch for the in-process mocks (their bars move once per batch)")
 @click.option("--rate", "rates", multiple=True, help="VENDOR=CALLS_PER_SECOND rate limit (repeatable)")
 @crop_options("cut out the largest face before upload, as the study did: with the default detector (margin 0.3 "
               "of the box) or with MTCNN (facenet-pytorch's 160x160 crop)")
 @click.option("--split", type=click.Choice(["test", "all"]), default="test", show_default=True,
               help="Celeb-DF: which videos")
-@click.option("--samples", default=16, show_default=True, help="Celeb-DF: runs of frames per video")
-@click.option("--run-length", default=5, show_default=True, help="Celeb-DF: consecutive frames per run")
+@click.option("--samples", default=16, show_default=True, type=click.IntRange(1),
+              help="Celeb-DF: runs of frames per video")
+@click.option("--run-length", default=5, show_default=True, type=click.IntRange(1),
+              help="Celeb-DF: consecutive frames per run")
 @click.option("--pairs", type=click.Path(exists=True),
               help="CelebFOM: CSV 'fake file,real file' instead of embedding pairing")
 @click.option("--labels", type=click.Path(exists=True),
               help="Celeb-DF: CSV 'id,name' naming the identities (id0 -> a name)")
-@click.option("--beta", default=90.0, show_default=True, help="high-confidence threshold (DHC)")
-@click.option("--gamma", default=80.0, show_default=True, help="high-similarity threshold (DHS)")
-@click.option("--max-retries", default=3, show_default=True, help="retries of throttled/5xx calls")
+@click.option("--beta", default=90.0, show_default=True, type=Threshold(0, 100),
+              help="high-confidence threshold (DHC)")
+@click.option("--gamma", default=80.0, show_default=True, type=Threshold(0, 100),
+              help="high-similarity threshold (DHS)")
+@click.option("--max-retries", default=3, show_default=True, type=click.IntRange(0, 100),
+              help="retries of throttled/5xx calls")
 @click.option("--retry-errors", is_flag=True, help="redo rows that ended with an error in an earlier run")
 @click.option("--fresh", is_flag=True, help="discard the output folder's journal and start over")
 @click.option("--yes", "-y", is_flag=True, help="do not ask before spending money (real backend)")
@@ -139,8 +150,8 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
         vendor_list = parse_vendor_list(vendors)
         campaign = prepare_campaign(
             dataset=dataset_path, vendors=vendor_list, backend=backend, out_dir=out_dir, gallery=gallery, host=host,
-            ports=key_values(ports, "--port", int), cassettes=cassettes, concurrency=concurrency,
-            batch_size=batch_size, rate=key_values(rates, "--rate", float), crop=crop_choice(crop, no_crop),
+            ports=port_values(ports), cassettes=cassettes, concurrency=concurrency,
+            batch_size=batch_size, rate=rate_values(rates), crop=crop_choice(crop, no_crop),
             split=split, samples=samples, run_length=run_length, pairs=pairs, labels=labels, beta=beta, gamma=gamma,
             max_retries=max_retries, retry_errors=retry_errors, fresh=fresh,
             profiles=profile_choice(profiles, vendor_list) or None, status=feedback.step)

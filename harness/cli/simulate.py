@@ -13,7 +13,7 @@ from rich.table import Table
 
 from harness.cli.defend import _f, console, defense_rich_table
 from harness.cli.feedback import Feedback
-from harness.cli.options import key_values
+from harness.cli.options import Threshold, key_values
 from harness.jobs.simulate import DEFAULT_SIM_DETECTORS
 from harness.vendors import registry
 from harness.vendors.registry import display_name
@@ -35,8 +35,8 @@ from harness.vendors.registry import display_name
 @click.option("--detector", "detectors", multiple=True,
               help="simulated detector NAME:TPR,FPR[,CORRELATION] (repeatable). "
                    f"Default: {' '.join(DEFAULT_SIM_DETECTORS)}")
-@click.option("--beta", default=90.0, show_default=True)
-@click.option("--gamma", default=80.0, show_default=True)
+@click.option("--beta", default=90.0, show_default=True, type=Threshold(0, 100))
+@click.option("--gamma", default=80.0, show_default=True, type=Threshold(0, 100))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/simulate"),
               show_default=True)
 @click.option("--no-sensitivity", is_flag=True, help="skip the beta/gamma/threshold sensitivity runs")
@@ -63,7 +63,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
     if scale != 1.0 and scale <= 0:
         raise click.BadParameter("must be > 0", param_hint="--scale")
     overrides: dict[str, dict[str, Any]] = {}
-    for v, t in key_values(thresholds, "--threshold", float).items():
+    for v, t in key_values(thresholds, "--threshold", float, lambda t: t >= 0, "a threshold (0 or more)").items():
         overrides.setdefault(v, {})["report_threshold"] = t
     from mockvendors.profile import DEFAULT_SET, NAMED_SETS
 

@@ -53,9 +53,14 @@ def parse_ref(ref: str) -> ParsedRef:
     for part in filter(None, frag.split("&")):
         key, _, value = part.partition("=")
         if key == "frame":
+            if not value.isdigit():
+                raise ImageRefError(ref, "bad_reference", f"frame {value!r} is not a frame number (0, 1, 2, ...)")
             frame = int(value)
         elif key == "crop":
-            x1, y1, x2, y2 = (float(v) for v in value.split(","))
+            try:
+                x1, y1, x2, y2 = (float(v) for v in value.split(","))
+            except ValueError:
+                raise ImageRefError(ref, "bad_reference", f"crop {value!r} is not four numbers x1,y1,x2,y2") from None
             if not (0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1):
                 raise ImageRefError(ref, "bad_reference", f"crop {value} is not inside 0..1")
             crop = (x1, y1, x2, y2)

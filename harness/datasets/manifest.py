@@ -20,13 +20,14 @@ probe with ``error`` set (it becomes an error row in the results); a row that is
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from harness.datasets.images import parse_ref
 from harness.datasets.probe import METHODS, Probe
-from harness.errors import InputFileError
+from harness.errors import InputFileError, read_utf8
 
 REQUIRED = ("probe_id", "method", "deepfake", "target")
 FIELDS = ("probe_id", "dataset", "method", "deepfake", "target", "target_images", "references")
@@ -96,27 +97,25 @@ def read_manifest(path: str | Path) -> list[Probe]:
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
     out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(str(path), f"not valid JSON: {exc.msg}", row=i) from None
-            if not isinstance(rec, dict):
-                raise InputFileError(str(path), "each line must be a JSON object", row=i)
-            out.append((i, rec))
+    for i, line in enumerate(read_utf8(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(str(path), f"not valid JSON: {exc.msg}", row=i) from None
+        if not isinstance(rec, dict):
+            raise InputFileError(str(path), "each line must be a JSON object", row=i)
+        out.append((i, rec))
     return out
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputFileError(str(path), "missing column(s) in the header", row=1, column=missing[0])
-        return [(i, rec) for i, rec in enumerate(reader, start=2)]
+    reader = csv.DictReader(io.StringIO(read_utf8(path), newline=""))
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputFileError(str(path), "missing column(s) in the header", row=1, column=missing[0])
+    return [(i, rec) for i, rec in enumerate(reader, start=2)]
 
 
 def write_manifest(probes: Iterable[Probe], path: str | Path, *, relative_to: Path | None = None) -> Path:

@@ -12,6 +12,7 @@ Rate and retry settings are used in one place only, :func:`build_backend`.
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 from harness.campaign.prepare import CROPPERS as CROPPERS  # re-exported for the CLI
 from harness.campaign.prepare import cropper_name
 from harness.campaign.runner import DEFAULT_BATCH_SIZE
-from harness.errors import DfiError, InputFileError
+from harness.errors import DfiError, InputFileError, read_utf8
 from harness.jobs._common import StatusFn, no_status
 from harness.vendors import registry
 from mockvendors.gallery import Gallery
@@ -64,8 +65,7 @@ def read_pairs(path: str | Path | None) -> dict[str, str] | None:
     """A two-column CSV as a mapping (an optional header row is skipped)."""
     if not path:
         return None
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(io.StringIO(read_utf8(path), newline="")))
     out = {}
     for i, r in enumerate(rows, start=1):
         if len(r) != 2:

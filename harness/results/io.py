@@ -17,8 +17,8 @@ score columns hold ``float64`` on the 0-100 scale with ``NaN`` for "empty", ``sc
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import InputFileError
+from harness.paths import atomic_output
 from harness.results.schema import COLUMN_NAMES, COLUMNS, METHODS, REQUIRED_COLUMNS, SCHEMA_VERSION
 from harness.vendors import registry
 
@@ -89,7 +90,9 @@ def read_results(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
         return empty_results()
     if len(frames) == 1:
         return frames[0]
-    return _ordered(pd.concat(frames, ignore_index=True))
+    table = _ordered(pd.concat(frames, ignore_index=True))
+    _check_unique(table, " + ".join(str(p) for p in paths))
+    return table
 
 
 def write_results(df: pd.DataFrame, path: PathLike) -> Path:
@@ -99,21 +102,17 @@ def write_results(df: pd.DataFrame, path: PathLike) -> Path:
     table = _validated(df.copy(), f"<table for {path.name}>")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise InputFileError(str(path), f"cannot write here ({exc.strerror or exc})") from exc
-    os.close(fd)
-    try:
+    # an OSError while writing (a full disk) goes up as it is: the CLI prints it as one line, and the
+    # file at ``path``, if any, is left whole
+    with atomic_output(path) as tmp:
         if fmt == "csv":
-            table.to_csv(tmp_name, index=False)
+            table.to_csv(tmp, index=False)
         elif fmt == "parquet":
-            table.to_parquet(tmp_name, index=False)
+            table.to_parquet(tmp, index=False)
         else:
-            table.to_json(tmp_name, orient="records", lines=True, force_ascii=False)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+            table.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return path
 
 
@@ -128,13 +127,49 @@ def _read_one(path: Path) -> pd.DataFrame:
         elif fmt == "parquet":
             raw = pd.read_parquet(path)
         else:
-            raw = pd.read_json(path, lines=True, dtype=False)
+            raw = _read_jsonl(path)
+    except InputFileError:
+        raise
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InputFileError(str(path), f"cannot be read as {fmt}: {exc}") from exc
     for name in REQUIRED_COLUMNS:
         if name not in raw.columns:
             raise InputFileError(str(path), "missing required column", column=name)
     return _validated(raw, str(path))
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    """JSON Lines: every non-blank line one JSON object (a row); anything else names its line."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(str(path), f"not UTF-8 text (byte {exc.start}): JSON Lines must be UTF-8") from None
+    rows: list[dict[str, object]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(str(path), f"line {number} is not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise InputFileError(str(path), f"line {number} is a JSON {type(row).__name__}, not an object "
+                                            "(one row per line, as {\"column\": value, ...})")
+        rows.append(row)
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+
+def _check_unique(table: pd.DataFrame, origin: str) -> None:
+    """One row per (source, dataset, vendor, probe): a repeated row would count its probe twice."""
+    key = ["source", "dataset", "vendor", "probe_id"]
+    repeated = table.duplicated(key, keep="first").to_numpy()
+    if repeated.any():
+        row = _first_bad(repeated)
+        first = row - 1
+        values = table.iloc[first][key]
+        earlier = int(np.flatnonzero((table[key] == values).all(axis=1).to_numpy())[0]) + 1
+        raise InputFileError(origin, f"repeats row {earlier} (same source, dataset, vendor and probe_id "
+                                     f"{values['probe_id']!r}): each probe x vendor must appear once", row=row)
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -207,6 +242,7 @@ def _validated(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     extras = [c for c in frame.columns if c not in COLUMNS]
     for name in extras:
         table[name] = _text(frame[name])
+    _check_unique(table, origin)
     return table
 
 

@@ -18,11 +18,11 @@ from scipy.stats import binomtest
 from harness.metrics import compute_metrics, count_probes
 from harness.results import results_from_rows
 
-from support.metric_tables import maybe_score, probe_rows, scores  # noqa: F401
+from support.metric_tables import maybe_score, probe_rows, row_key, scores  # noqa: F401
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-tables = st.lists(probe_rows(), min_size=0, max_size=40)
+tables = st.lists(probe_rows(), unique_by=row_key, min_size=0, max_size=40)
 
 
 # ------------------------------------------------------------------ independent reference
@@ -150,14 +150,15 @@ def test_row_order_does_not_matter(rows, seed):
 
 
 @settings(SETTINGS, max_examples=50)
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30), extra=st.lists(probe_rows(), min_size=1, max_size=15),
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30),
+       extra=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=15),
        which=st.sampled_from(["fake_error", "target_error", "target2_error"]))
 def test_errored_rows_do_not_change_rates(rows, extra, which):
     keys = {(r["dataset"], r["vendor"]) for r in rows}
     errored = []
     for i, r in enumerate(extra):
         d, v = sorted(keys)[i % len(keys)]
-        errored.append(dict(r, dataset=d, vendor=v, **{which: "ServiceUnavailable"}))
+        errored.append(dict(r, dataset=d, vendor=v, probe_id=f"errored-{i}", **{which: "ServiceUnavailable"}))
     before = compute_metrics(results_from_rows(rows))
     after = compute_metrics(results_from_rows(rows + errored))
     pd.testing.assert_frame_equal(before, after)

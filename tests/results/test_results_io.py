@@ -48,9 +48,17 @@ def test_round_trip_every_format(tmp_path, suffix):
 def test_reading_several_files_concatenates(tmp_path):
     df = results_from_rows(ROWS)
     a = write_results(df, tmp_path / "a.csv")
-    b = write_results(df.iloc[:1], tmp_path / "b.parquet")
+    b = write_results(df.iloc[:1].assign(probe_id="another probe"), tmp_path / "b.parquet")
     both = read_results([a, b])
     assert len(both) == 4 and list(both.columns) == list(COLUMN_NAMES)
+
+
+def test_a_row_repeated_across_files_is_refused_not_counted_twice(tmp_path):
+    df = results_from_rows(ROWS)
+    a = write_results(df, tmp_path / "a.csv")
+    b = write_results(df.iloc[:1], tmp_path / "b.parquet")
+    with pytest.raises(InputFileError, match=r"a.csv \+ .*b.parquet, row 4: repeats row 1"):
+        read_results([a, b])
 
 
 def test_empty_results_round_trip(tmp_path):
@@ -142,7 +150,8 @@ def test_write_failure_midway_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", explode)
+    more = [dict(r, probe_id=f"{r['probe_id']}-{k}") for k in range(3) for r in ROWS]
     with pytest.raises(OSError, match="disk full"):
-        write_results(results_from_rows(ROWS * 3), path)
+        write_results(results_from_rows(more), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]

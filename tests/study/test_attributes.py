@@ -24,7 +24,7 @@ from harness.study.attributes import (
 from harness.study.data import ALL_DATASETS
 from harness.study.definitions import StudyDefinitions
 
-from support.metric_tables import PEOPLE, probe_rows
+from support.metric_tables import PEOPLE, probe_rows, row_key
 from support.study_tables import study_table
 
 ATTRIBUTES = "celebrity,region,gender\nAnna,Europe,female\nBob , Asia ,\nDan,Europe,male\n"
@@ -223,7 +223,7 @@ ADDITIVE = ("TA", "NA", "DHF", "DHC", "DHS", "SIC")  # SIC too: the groups split
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30),
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30),
        labels=st.dictionaries(st.sampled_from(PEOPLE), st.sampled_from(["a", "b", UNLABELLED]), max_size=3))
 def test_group_numerators_add_up_to_the_ungrouped(rows, labels):
     for i, row in enumerate(rows):

@@ -16,7 +16,7 @@ from harness.study.definitions import StudyDefinitions
 from harness.study.grid import COLUMNS, result_grid
 from harness.study.outcomes import outcome_split
 
-from support.metric_tables import probe_rows
+from support.metric_tables import probe_rows, row_key
 from support.study_tables import paper_rows, study_table
 
 DEFS = StudyDefinitions()
@@ -108,7 +108,7 @@ def _tables():
         row["references"] = draw(st.sampled_from(["", "Tom Hanks", "IU"]))
         return row
 
-    return st.lists(rows(), min_size=1, max_size=40)
+    return st.lists(rows(), unique_by=row_key, min_size=1, max_size=40)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from harness.report.plots_sweep import plot_sweep
 from harness.results import results_from_rows
 from harness.sweep import parse_grid, steepest_changes, sweep
 
-from support.metric_tables import probe_rows, scores  # same generated tables as the metric properties
+from support.metric_tables import probe_rows, row_key, scores  # same generated tables as the metric properties
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 grids = st.lists(scores, min_size=1, max_size=6).map(lambda xs: np.unique(np.array(xs + [0.0, 90.0, 100.0])))
@@ -38,7 +38,7 @@ def _curve(table, parameter, metric, basis="study"):
 
 
 @SETTINGS
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30), grid=grids)
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30), grid=grids)
 def test_beta_and_gamma_curves_equal_metrics_recomputed_at_each_point(rows, grid):
     df = results_from_rows(rows)
     curves = sweep(df, grid)
@@ -54,7 +54,7 @@ def test_beta_and_gamma_curves_equal_metrics_recomputed_at_each_point(rows, grid
 
 
 @SETTINGS
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30), grid=grids)
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30), grid=grids)
 def test_tau_curves_equal_metrics_of_the_thresholded_table(rows, grid):
     curves = sweep(results_from_rows(rows), grid)
     for t in grid:
@@ -68,7 +68,7 @@ def test_tau_curves_equal_metrics_of_the_thresholded_table(rows, grid):
 
 
 @SETTINGS
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30))
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30))
 def test_curves_non_increasing_and_bands_hold_the_value(rows):
     curves = sweep(results_from_rows(rows), np.arange(0.0, 101.0, 5.0))
     for _, curve in curves.groupby(["dataset", "vendor", "parameter", "metric", "basis"]):

@@ -29,7 +29,7 @@ from harness.sweep import (
     zoom_grid,
 )
 
-from support.metric_tables import probe_rows, scores
+from support.metric_tables import probe_rows, row_key, scores
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 small_grids = st.lists(scores, min_size=1, max_size=4).map(lambda xs: np.unique(np.array(xs + [90.0, 80.0])))
@@ -54,7 +54,7 @@ def _row_by_row(df: pd.DataFrame, beta: float, gamma: float) -> dict[tuple[str, 
 
 
 @SETTINGS
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30), betas=small_grids, gammas=small_grids)
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30), betas=small_grids, gammas=small_grids)
 def test_deception_grid_counts_probes_fooled_by_either_call(rows, betas, gammas):
     df = results_from_rows(rows)
     grid = deception_grid(ProbeArrays.from_frame(df), betas, gammas)
@@ -72,7 +72,7 @@ def test_deception_grid_counts_probes_fooled_by_either_call(rows, betas, gammas)
 
 
 @SETTINGS
-@given(rows=st.lists(probe_rows(), min_size=1, max_size=30))
+@given(rows=st.lists(probe_rows(), unique_by=row_key, min_size=1, max_size=30))
 def test_pooled_curves_are_the_sweep_of_one_merged_dataset(rows):
     df = results_from_rows(rows)
     pooled = pooled_sweep(df, np.arange(0.0, 101.0, 10.0))
