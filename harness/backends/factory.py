@@ -105,7 +105,7 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host
         if cassettes is None:
             raise BackendError("--backend cassette needs --cassettes DIR (with <vendor>.yaml files)")
         from harness.cassettes.backend import CassetteVendor
-        from harness.cassettes.errors import UnrecordedCallError
+        from harness.cassettes.errors import CassetteError
 
         replayed: dict[str, Vendor] = {}
         for v in vendors:
@@ -113,7 +113,8 @@ def make_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host
             if not path.is_file():
                 raise BackendError(f"no cassette for {v}: {path} not found")
             replayed[v] = CassetteVendor(v, path)
-        return Backend(name, replayed, fatal_errors=(AuthError, UnrecordedCallError))
+        # an unrecorded call or a corrupt cassette stops the campaign: never a row, never "no celebrity"
+        return Backend(name, replayed, fatal_errors=(AuthError, CassetteError))
     raise BackendError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
 
 

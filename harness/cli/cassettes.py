@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from harness.cli.console import print_error, stdout_console
 from harness.errors import InputFileError
@@ -149,8 +150,11 @@ def list_cmd(paths: tuple[Path, ...]) -> None:
             meta = data.get("metadata") or {}
             ops: Counter[str] = Counter()
             statuses: Counter[int] = Counter()
+            seen_vendors: set[str] = set()
             for inter in data["interactions"]:
-                ops[call_key(Request._from_dict(inter["request"])).operation] += 1
+                key = call_key(Request._from_dict(inter["request"]))
+                ops[key.operation] += 1
+                seen_vendors.add(key.vendor)
                 statuses[int(inter["response"]["status"]["code"])] += 1
         except CassetteError as exc:
             broken.append(str(exc))
@@ -158,7 +162,9 @@ def list_cmd(paths: tuple[Path, ...]) -> None:
         except Exception as exc:  # noqa: BLE001 - whatever else a damaged file trips: one line, not a traceback
             broken.append(str(CorruptCassetteError(str(f), one_line(exc))))
             continue
-        rows.append((str(f), str(meta.get("vendor", "?")), str(meta.get("provenance", "unknown")),
+        # a cassette written by plain vcrpy / pytest-recording has no metadata: name the vendors its calls go to
+        vendor = str(meta.get("vendor") or ", ".join(sorted(seen_vendors)) or "?")
+        rows.append((str(f), vendor, str(meta.get("provenance", "unknown")),
                      str(len(data["interactions"])), ", ".join(f"{k} x{v}" for k, v in sorted(ops.items())),
                      ", ".join(f"{k} x{v}" for k, v in sorted(statuses.items())), integrity.label,
                      f"{f.stat().st_size / 1024:.1f}"))
@@ -167,7 +173,7 @@ def list_cmd(paths: tuple[Path, ...]) -> None:
         for col in ("file", "vendor", "provenance", "calls", "operations", "statuses", "digests", "KiB"):
             table.add_column(col, justify="right" if col in ("calls", "KiB") else "left")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # literally: "[v1.0]" in a file name is not markup
         stdout_console(width=160).print(table)
     for message in broken:
         print_error(message)
