@@ -29,6 +29,7 @@ from harness.campaign.cache import CacheKey, CallCache, CallResult
 from harness.campaign.journal import Journal
 from harness.campaign.prepare import ImagePreparer, PreparedImage
 from harness.campaign.replay_checks import call_problem, row_problem
+from harness.cassettes.secrets import scrub
 from harness.datasets.probe import Probe
 from harness.errors import DfiError
 from harness.results.schema import SCHEMA_VERSION
@@ -90,11 +91,14 @@ def probes_fingerprint(probes: Sequence[Probe], vendors: Sequence[str]) -> str:
 
 
 def _error_text(exc: BaseException) -> str:
+    """The row's error text; a credential a vendor quotes back in its message never reaches the results."""
     if isinstance(exc, VendorError):
-        return f"{exc.code}: {exc.message}"
-    if isinstance(exc, DfiError):
-        return f"{type(exc).__name__}: {exc}"
-    return f"internal_error: {type(exc).__name__}: {exc}"
+        text = f"{exc.code}: {exc.message}"
+    elif isinstance(exc, DfiError):
+        text = f"{type(exc).__name__}: {exc}"
+    else:
+        text = f"internal_error: {type(exc).__name__}: {exc}"
+    return scrub(text)
 
 
 def _code(error: str) -> str:

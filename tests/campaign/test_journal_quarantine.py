@@ -68,3 +68,21 @@ def test_a_file_that_is_not_a_journal_is_one_clear_error(tmp_path: Path, content
     path.write_bytes(content)
     with pytest.raises(JournalError, match="not a dfi campaign journal.*--fresh"):
         Journal(path, {"campaign": "x"})
+
+
+def test_a_credential_quoted_in_a_vendor_error_never_reaches_the_results(tmp_path: Path, monkeypatch):
+    from harness.vendors.base import VendorError
+
+    token = "FwoGZXIvYXdzEJr//////////wEaDFAKESESSIONTOKENxyzxyzxyzxyzxyzxyz0123456789abcdef"
+    monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+
+    class Leaky(ScriptedVendor):
+        def recognize(self, image: bytes):
+            raise VendorError("aws", "UnrecognizedClientException", f"The security token {token} is invalid")
+
+    probes = synthetic_probes(tmp_path / "data", 2)
+    runner, _ = _run(probes, tmp_path / "out", Leaky("aws"))
+    rows = runner.ordered_rows()
+    assert rows and all("UnrecognizedClientException" in r["target_error"] + r["fake_error"] for r in rows)
+    assert "[REDACTED]" in json.dumps(rows)
+    assert token not in json.dumps(rows) and token not in (tmp_path / "out" / "journal.jsonl").read_text()
