@@ -206,6 +206,19 @@ class Campaign:
             if on_row is not None:
                 self._on_row.remove(on_row)
 
+    def reporting_thresholds(self) -> dict[str, float] | None:
+        """Vendor -> the 0-100 confidence below which the in-process mocks name no one; None for the
+        other backends (what a real service or a recording used is not known here)."""
+        if self.backend_name != "mock":
+            return None
+        from mockvendors.profile import load_profile
+
+        out = {}
+        for v in self.vendors:
+            profile = load_profile(v, self.profiles.get(v))
+            out[v] = 100.0 * profile.report_threshold / profile.scale
+        return out
+
     def write_outputs(self, summary: Any) -> RunResult:
         """results.csv, metrics, plots and report.html in the output folder."""
         from harness.report import build_report
@@ -225,8 +238,13 @@ class Campaign:
                  ("rows resumed from the journal", str(summary.rows_resumed))]
         title = (f"dfi campaign: {self.dataset.name} x {', '.join(self.vendors)} "
                  f"({self.backend_name})")
-        files = build_report(out_dir, results, title=title, facts=facts, notice=self.dataset.notice, beta=self.beta,
-                             gamma=self.gamma)
+        files = build_report(
+            out_dir, results, title=title, facts=facts, notice=self.dataset.notice, beta=self.beta, gamma=self.gamma,
+            tau=self.reporting_thresholds(), backend=self.backend_name,
+            profile=", ".join(f"{v} {p}" for v, p in self.profiles.items())
+            or ("default (the built-in profiles)" if self.backend_name == "mock" else None),
+            inputs=[self.dataset.path] if self.dataset.path else [], image_root=Path(self.dataset.root),
+            genuine_images={p.probe_id: p.target_images[0] for p in self.probes if p.target_images})
         return RunResult(out_dir=out_dir, results_csv=out_dir / "results.csv", metrics_csv=out_dir / "metrics.csv",
                          metrics_json=out_dir / "metrics.json", metrics_png=files.metrics_png,
                          confidence_png=files.confidence_png, report=files.report, summary=summary,

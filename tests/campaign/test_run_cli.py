@@ -46,7 +46,9 @@ def test_demo_run_writes_results_metrics_plots_and_report(demo, tmp_path: Path):
     assert set(results["method"]) == {"replacement", "reenactment", "synthesis"}
     html = (out / "report.html").read_text()
     assert "Demonstration dataset" in html and f"{len(demo.people)} people" in html
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 3  # metric bars, confidence, beta x gamma heatmap
+    assert "image not available" not in html and html.count("data:image/jpeg;base64,") >= 6  # probe thumbnails
+    assert "reporting threshold" in html.lower() or "tau" in html
     records = json.loads((out / "metrics.json").read_text())
     dhs_nav = [x for x in records if x["vendor"] == "nav" and x["metric"] == "DHS"]
     assert dhs_nav and all(x["value"] is None for x in dhs_nav)  # NAV has no similarity call
