@@ -196,8 +196,15 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
 
     w = sim.world
     with status("writing the report..."):
+        from harness.report.parameters import ReportParameters
+
+        packaged = Path(__file__).resolve().parent.parent / "simulate" / "params.json"
+        parameters = ReportParameters.collect(beta=beta, gamma=gamma, tau=None, profile=profile_set,
+                                              backend="simulation (embedding space)",
+                                              inputs=[Path(params_path) if params_path else packaged])
         report = write_html_report(
             out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation", notice=NOTICE,
+            parameters=parameters,
             facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
                    ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
                    ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
