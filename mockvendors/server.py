@@ -53,9 +53,9 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ServerLimits:
     """Timeouts of one vendor's server.
 
-    ``header_timeout_s``: a connection is closed when no complete request head arrived within this
-    many seconds of connecting or of the previous answer (aiohttp has one timer for both, its
-    keep-alive timeout, so an idle keep-alive connection is closed after it too; clients reconnect).
+    ``header_timeout_s``: a connection is closed when a request head is not complete within this many
+    seconds of its first byte (or of connecting, for the first request).
+    ``idle_timeout_s``: an idle keep-alive connection is closed after this many seconds.
     ``body_timeout_s``: the whole body must arrive within this many seconds of the head, else the
     vendor's 408 and the connection is closed.
     ``linger_s``: after an answer to a body not read to its end (refused as too large, timed out), the
@@ -65,10 +65,12 @@ class ServerLimits:
 
     header_timeout_s: float = 5.0
     body_timeout_s: float = 5.0
+    idle_timeout_s: float = 75.0
     linger_s: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (self.header_timeout_s > 0 and self.body_timeout_s > 0 and self.linger_s >= 0):
+        if not (self.header_timeout_s > 0 and self.body_timeout_s > 0 and self.idle_timeout_s > 0
+                and self.linger_s >= 0):
             raise ValueError("ServerLimits timeouts must be positive")
 
 
@@ -225,6 +227,48 @@ class _VendorRequestHandler(web.RequestHandler):
     a failure outside the app as the vendor's internal-error 500. The connection is then closed."""
 
     vendor_protocol: WireProtocol | None = None
+    head_timeout_s: float | None = None  # see ServerLimits.header_timeout_s; None: no head timer
+    _head_timer: asyncio.TimerHandle | None = None
+
+    # --- the head timer: a request head must be complete within head_timeout_s of its first byte (or
+    # of connecting). It reads aiohttp 3.x internals (_messages: parsed heads not yet handled; _waiter:
+    # pending while the connection waits for a head); without them there is no head timer.
+    def _can_time_heads(self) -> bool:
+        return self.head_timeout_s is not None and hasattr(self, "_messages") and hasattr(self, "_waiter")
+
+    def _awaiting_head(self) -> bool:
+        waiter = self._waiter
+        return waiter is not None and not waiter.done() and not self._messages
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None and self._can_time_heads():
+            assert self.head_timeout_s is not None
+            self._head_timer = self._loop.call_later(self.head_timeout_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._awaiting_head():
+            self.force_close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._can_time_heads() and self._awaiting_head():
+            self._arm_head_timer()  # the first bytes of a head
+        super().data_received(data)
+        if self._can_time_heads() and self._messages:
+            self._cancel_head_timer()  # a head is complete
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
 
     def handle_error(self, request, status: int = 500, exc: BaseException | None = None,  # noqa: ANN001
                      message: str | None = None) -> web.StreamResponse:
@@ -247,6 +291,7 @@ class _VendorServer(web.Server):
     def __call__(self) -> web.RequestHandler:
         handler = _VendorRequestHandler(self, loop=self._loop, **self._kwargs)
         handler.vendor_protocol = getattr(self, "vendor_protocol", None)
+        handler.head_timeout_s = getattr(self, "head_timeout_s", None)
         return handler
 
 
@@ -256,6 +301,12 @@ class _VendorAppRunner(web.AppRunner):
         if hasattr(server, "_loop") and hasattr(server, "_kwargs"):  # aiohttp 3.x internals; else plain text errors
             server.__class__ = _VendorServer
             server.vendor_protocol = self._app.get(PROTOCOL_KEY)  # type: ignore[attr-defined]
+            lim = self._app.get(LIMITS_KEY)
+            server.head_timeout_s = lim.header_timeout_s if isinstance(lim, ServerLimits) else None  # type: ignore[attr-defined]
+        else:  # no head timer: the keep-alive timeout (idle or mid-head) must bound a head instead
+            lim = self._app.get(LIMITS_KEY)
+            if isinstance(lim, ServerLimits):
+                server._kwargs["keepalive_timeout"] = min(lim.idle_timeout_s, lim.header_timeout_s)
         return server
 
 
@@ -268,7 +319,7 @@ async def start_sites(apps: Mapping[str, web.Application], host: str, ports: Map
             lim = app.get(LIMITS_KEY)
             lim = lim if isinstance(lim, ServerLimits) else ServerLimits()
             runner = _VendorAppRunner(app, access_log=None, handle_signals=False, auto_decompress=False,
-                                      keepalive_timeout=lim.header_timeout_s, lingering_time=lim.linger_s)
+                                      keepalive_timeout=lim.idle_timeout_s, lingering_time=lim.linger_s)
             await runner.setup()
             runners.append(runner)
             try:

@@ -294,13 +294,14 @@ def mangled(draw: st.DrawFn) -> tuple[str, bytes]:
 
 @pytest.fixture(scope="module")
 def raw_ports(shared_data: Path, mockvendors_analyzer: CachingAnalyzer) -> Iterator[dict[str, int]]:
-    """Servers with 1 s timeouts: a mangled head that never ends (or a body shorter than its length)
-    is dropped in a second. (The client must not half-close instead: aiohttp then drops the connection
-    before it answers.)"""
+    """Servers with 1 s timeouts: a mangled head that never ends, a body shorter than its length, or a
+    kept-alive connection after the answer (a mangled ``Connection: close``) is dropped in a second.
+    (The client must not half-close instead: aiohttp then drops the connection before it answers.)"""
     protocols = build_protocols(("aws", "ms", "nav"), build_gallery(shared_data, mockvendors_analyzer),
                                 mockvendors_analyzer)
     with MockServers(protocols, ports={"aws": 0, "ms": 0, "nav": 0},
-                     limits=ServerLimits(header_timeout_s=1.0, body_timeout_s=1.0, linger_s=0.5)) as s:
+                     limits=ServerLimits(header_timeout_s=1.0, body_timeout_s=1.0, idle_timeout_s=1.0,
+                                         linger_s=0.5)) as s:
         yield {v: e.port for v, e in s.endpoints.items()}
 
 

@@ -221,8 +221,8 @@ RAW_CASES = {
     "obsolete_line_folding": b"POST / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
 }
 # request-targets the catch-all route cannot match (aiohttp's router answered them in plain text)
-UNROUTABLE = {"options_star": b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
-              "connect": b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n"}
+UNROUTABLE = {"options_star": b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+              "connect": b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
@@ -350,6 +350,36 @@ def test_a_slow_but_steady_body_within_the_timeout_is_served(servers: MockServer
         while chunk := s.recv(65536):
             out += chunk
     assert out.startswith(b"HTTP/1.1 200"), out[:300]
+
+
+def _read_one_response(s: socket.socket) -> bytes:
+    """One whole response (head and Content-Length body) from a keep-alive connection."""
+    out = b""
+    while b"\r\n\r\n" not in out:
+        chunk = s.recv(65536)
+        assert chunk, f"the server closed the connection: {out[:200]!r}"
+        out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection mid-body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@pytest.mark.models
+@pytest.mark.shared
+def test_an_idle_keep_alive_connection_outlives_the_head_timeout(servers: MockServers, obama: bytes) -> None:
+    req = _request(servers, "ms", obama)
+    one = b"".join([b"POST /face/v1.0/detect HTTP/1.1\r\n", *(f"{k}: {v}\r\n".encode() for k, v in req.headers.items()),
+                    b"\r\n", req.content])
+    with socket.create_connection(("127.0.0.1", servers.endpoints["ms"].port), timeout=30) as s:
+        for _ in range(2):
+            s.sendall(one)
+            answer = _read_one_response(s)
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+            time.sleep(LIMITS.header_timeout_s * 2.5)  # idle, not mid-head: the connection stays
 
 
 def test_server_limits_must_be_positive() -> None:
