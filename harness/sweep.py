@@ -30,6 +30,7 @@ once. The cost is O(rows x log(grid)), not O(rows x grid).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,6 +40,9 @@ from harness.metrics.compute import DEFAULT_BY, rate_table
 from harness.metrics.probes import ProbeArrays
 
 DEFAULT_GRID = np.arange(0.0, 101.0, 1.0)
+# a grid point costs a row per group and metric in sweep.csv and a point in every curve (0:100:0.05 fits;
+# the zoomed views refine the grid by themselves where a curve moves)
+MAX_GRID_POINTS = 2_001
 SWEEP_CURVES: tuple[tuple[str, str], ...] = (
     ("beta", "DHC"), ("gamma", "DHS"), ("tau", "NA"), ("tau", "TA"), ("tau", "DHF"), ("tau", "SIC"),
 )
@@ -56,11 +60,18 @@ def parse_grid(text: str) -> np.ndarray:
             if len(parts) != 3:
                 raise ValueError(f"a range needs three parts, start:stop:step (e.g. 0:100:1), not {len(parts)}")
             start, stop, step = (float(x) for x in parts)
-            if step <= 0:
+            if not step > 0:
                 raise ValueError("step must be positive")
+            if not (math.isfinite(start) and math.isfinite(stop)):
+                raise ValueError("start and stop must be finite numbers")
+            points = math.floor((stop - start) / step + 0.5) + 1
+            if points > MAX_GRID_POINTS:  # checked before the array exists: 0:100:1e-7 would be 1e9 points
+                raise ValueError(f"{points:,} points; at most {MAX_GRID_POINTS:,} (use a larger step)")
             grid = np.arange(start, stop + step / 2, step)
         else:
             grid = np.array([float(x) for x in text.split(",") if x.strip()])
+            if grid.size > MAX_GRID_POINTS:
+                raise ValueError(f"{grid.size:,} points; at most {MAX_GRID_POINTS:,}")
     except ValueError as exc:
         raise ValueError(f"bad grid {text!r}: {exc}; use start:stop:step or a,b,c") from exc
     if not np.isfinite(grid).all():  # NaN would pass every range check and match no score

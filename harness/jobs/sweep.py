@@ -25,9 +25,8 @@ import pandas as pd
 
 from harness.errors import InputFileError
 from harness.jobs._common import JobInputError
+from harness.jobs.choices import GROUPINGS
 from harness.metrics.files import write_metric_csv
-
-GROUPINGS: dict[str, tuple[str, ...]] = {"dataset": ("dataset", "vendor"), "source": ("dataset", "vendor", "source")}
 
 # ``on_step(description, done, total)`` before each step of the sweep (the CLI moves a progress bar)
 StepFn = Callable[[str, int, int], None]
@@ -113,7 +112,8 @@ def run_sweep(*, results: Sequence[Path], thresholds: Sequence[float] | np.ndarr
     on_step("finding where each vendor's curves move", next(step), total)
     zoom = vendor_zoom(table, curves, keys, basis)
     on_step("beta x gamma grid", next(step), total)
-    deception = deception_grid(probes, grid, grid)
+    axis = heatmap_axis(grid)  # grid x grid cells: a fine --grid would not fit in memory
+    deception = deception_grid(probes, axis, axis)
     out_dir = Path(out_dir)
     csv_path, json_path = out_dir / "sweep.csv", out_dir / "sweep.json"
     data_files = [json_path, out_dir / "sweep_pooled.csv", out_dir / "sweep_zoom.csv",
@@ -150,3 +150,15 @@ def run_sweep(*, results: Sequence[Path], thresholds: Sequence[float] | np.ndarr
     on_step("done", total, total)
     steep = None if curves.empty else steepest_changes(curves, keys, basis)
     return SweepResult(csv_path, curves, grid, keys, pngs, steep, json_path, pooled, data_files)
+
+
+HEATMAP_POINTS = 101  # per axis of the beta x gamma grid
+
+
+def heatmap_axis(grid: np.ndarray, points: int = HEATMAP_POINTS) -> np.ndarray:
+    """``grid`` itself when it has at most ``points`` values, else ``points`` of them evenly spread
+    (first and last kept): the heatmap has a cell per (beta, gamma) pair, so its size is the square."""
+    if len(grid) <= points:
+        return grid
+    return np.asarray(grid)[np.unique(np.linspace(0, len(grid) - 1, points).round().astype(int))]
+

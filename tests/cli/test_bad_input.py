@@ -118,3 +118,22 @@ def test_a_full_disk_is_one_line_with_what_to_do(capsys, monkeypatch, tmp_path, 
     code, err = _dfi(capsys, "sweep", str(results_jsonl), "--out-dir", str(tmp_path / "out"))
     line = _one_error_line(err)
     assert code == 2 and "No space left on device" in line and "run the same command again" in line
+
+
+@pytest.mark.parametrize("grid", ["0:100:0.0000001", "0:1e12:1", "0:inf:1", "0:100:nan"])
+def test_a_sweep_grid_too_fine_or_not_finite_is_refused_at_once(capsys, tmp_path, results_jsonl, grid):
+    code, err = _dfi(capsys, "sweep", str(results_jsonl), "--grid", grid, "--out-dir", str(tmp_path / "out"))
+    line = _one_error_line(err)
+    assert code == 2 and "--grid" in line and not (tmp_path / "out").exists()
+
+
+def test_the_heatmap_axis_is_capped_whatever_the_grid():
+    import numpy as np
+
+    from harness.jobs.sweep import HEATMAP_POINTS, heatmap_axis
+
+    fine = np.round(np.arange(0, 100.0001, 0.05), 10)
+    axis = heatmap_axis(fine)
+    assert len(axis) == HEATMAP_POINTS and axis[0] == 0 and axis[-1] == 100 and set(axis) <= set(fine)
+    coarse = np.arange(0, 101.0)
+    assert heatmap_axis(coarse) is coarse
