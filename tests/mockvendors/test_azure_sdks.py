@@ -135,3 +135,28 @@ def test_computer_vision_sdk_sees_the_mocks_errors(mock_azure_url):
         client.analyze_image_by_domain_in_stream("celebrities", io.BytesIO(b"not an image at all"))
     assert exc.value.response.status_code == 400
     assert exc.value.error.error.innererror.code == "InvalidImageFormat"
+
+
+def test_the_documented_sdk_lines_run_as_printed(mock_azure_url, mockvendors_known_photo, other_person):
+    """docs/mock-vendors.md's Azure SDK block, line for line (its free names given here)."""
+    _face_sdk()
+    pytest.importorskip("azure.cognitiveservices.vision.computervision", reason="the Computer Vision SDK is "
+                        "not installed (pip install 'azure-cognitiveservices-vision-computervision==0.9.1')")
+    photo = mockvendors_known_photo.data
+    other_id = _detect(_face_client(mock_azure_url, None), other_person)[0].face_id
+    # --- docs/mock-vendors.md, as printed
+    from azure.ai.vision.face import FaceClient                      # azure-ai-vision-face 1.0.0b2
+    from azure.core.credentials import AzureKeyCredential
+    face = FaceClient(endpoint=mock_azure_url, credential=AzureKeyCredential("any"))   # or api_version="v1.0"
+    [f] = face.detect(photo, detection_model="detection_03", recognition_model="recognition_04", return_face_id=True)
+    face.verify_face_to_face(face_id1=f.face_id, face_id2=other_id)  # .is_identical, .confidence
+    face.find_similar(face_id=f.face_id, face_ids=[other_id])        # [.face_id, .confidence]
+
+    from azure.cognitiveservices.vision.computervision import ComputerVisionClient   # 0.9.1, as the study
+    from msrest.authentication import CognitiveServicesCredentials
+    cv = ComputerVisionClient(mock_azure_url, CognitiveServicesCredentials("any"))
+    cv.analyze_image_by_domain_in_stream("celebrities", io.BytesIO(photo)).result["celebrities"]
+    # --- end of the block; what it gave
+    assert face.verify_face_to_face(face_id1=f.face_id, face_id2=other_id).is_identical is False
+    celebrities = cv.analyze_image_by_domain_in_stream("celebrities", io.BytesIO(photo)).result["celebrities"]
+    assert celebrities[0]["name"] == "Tom Hanks"
