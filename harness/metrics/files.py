@@ -21,6 +21,7 @@ from typing import IO, Any
 import pandas as pd
 
 from harness.metrics.meta import METRICS
+from harness.paths import atomic_output
 
 METRIC_COLUMN = "metric"
 METRIC_FILE_IDS: dict[str, str] = {m: m.lower() for m in METRICS}
@@ -55,7 +56,12 @@ def metric_names_from_file(frame: pd.DataFrame) -> pd.DataFrame:
 def write_metric_csv(frame: pd.DataFrame, path_or_buf: str | os.PathLike[str] | IO[str], **to_csv: Any) -> None:
     """``frame.to_csv(path_or_buf, index=False, **to_csv)`` with the metric column as file ids."""
     to_csv.setdefault("index", False)
-    metric_ids_for_file(frame).to_csv(path_or_buf, **to_csv)
+    table = metric_ids_for_file(frame)
+    if hasattr(path_or_buf, "write"):
+        table.to_csv(path_or_buf, **to_csv)
+        return
+    with atomic_output(path_or_buf) as tmp:  # whole or not at all (a full disk leaves the old file)
+        table.to_csv(tmp, **to_csv)
 
 
 def read_metric_csv(source: str | os.PathLike[str] | IO[str], **read_csv: Any) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.metrics import METRICS
+from harness.paths import write_atomic
 from harness.report.examples import examples_html
 from harness.report.html import write_html_report
 from harness.report.parameters import ReportParameters
@@ -92,7 +93,7 @@ def build_report(out_dir: Path, results: pd.DataFrame, *, title: str, facts: lis
     plots.mkdir(parents=True, exist_ok=True)
     records, counts = write_metrics(results, out_dir, beta, gamma)
     errors = error_table(results)
-    errors.to_csv(out_dir / "errors.csv", index=False)
+    write_atomic(out_dir / "errors.csv", errors.to_csv(index=False))
     own_results = out_dir / "results.csv"
     hashed = [*inputs] + ([own_results] if own_results.is_file() and own_results not in inputs else [])
     parameters = ReportParameters.collect(beta=beta, gamma=gamma, tau=tau, profile=profile, backend=backend,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.metrics.meta import BASIS_LABELS, METRIC_META, METRICS, undefined_without_similarity
+from harness.paths import write_atomic
 from harness.plotstyle import known_vendors, svg_path, vendor_display, vendor_order
 from harness.report.parameters import ReportParameters
 
@@ -160,5 +161,5 @@ def write_html_report(path: Path, *, title: str, notice: str | None, facts: list
     parts.append(_files_html(files, folder))
     parts.append(f"<p><small>written by dfi {html.escape(parameters.version)}, {parameters.written}</small></p>"
                  "</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
+    write_atomic(path, "\n".join(parts))  # a full disk leaves no truncated page
     return path

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.paths import write_atomic
 from harness.plotstyle import vendor_display, vendor_order
 from harness.report.provenance import InputFile, describe_inputs, dfi_version
 
@@ -51,7 +52,7 @@ class ReportParameters:
                 "written": self.written, "inputs": [i.as_dict() for i in self.inputs]}
 
     def write_json(self, path: Path) -> Path:
-        path.write_text(json.dumps(self.as_dict(), indent=1) + "\n", encoding="utf-8")
+        write_atomic(path, json.dumps(self.as_dict(), indent=1) + "\n")
         return path
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from harness.metrics import METRICS, compute_metrics, count_probes
 from harness.metrics.files import write_metric_csv
 from harness.metrics.meta import BASIS_LABELS, denominator_note
+from harness.paths import write_atomic
 from harness.plotstyle import vendor_display, vendor_order
 
 
@@ -65,8 +66,8 @@ def write_metrics(results: pd.DataFrame, out_dir: Path, beta: float = 90.0, gamm
     counts = count_probes(results, by=("dataset", "vendor"))
     write_metric_csv(records, out_dir / "metrics.csv")
     payload = json.loads(records.to_json(orient="records"))  # NaN -> null
-    (out_dir / "metrics.json").write_text(json.dumps(payload, indent=1) + "\n")
-    counts.to_csv(out_dir / "counts.csv", index=False)
+    write_atomic(out_dir / "metrics.json", json.dumps(payload, indent=1) + "\n")
+    write_atomic(out_dir / "counts.csv", counts.to_csv(index=False))
     return records, counts
 
 

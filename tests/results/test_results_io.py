@@ -155,3 +155,47 @@ def test_write_failure_midway_leaves_no_partial_file(tmp_path, monkeypatch):
         write_results(results_from_rows(more), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.parquet"]
+
+
+def test_report_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A full disk while writing report.html, metrics.csv, ... leaves the old file and no temp file."""
+    import errno
+
+    from harness.metrics.files import write_metric_csv
+    from harness.paths import write_atomic
+
+    page = write_atomic(tmp_path / "report.html", "<html>old</html>")
+    metrics = tmp_path / "metrics.csv"
+    write_metric_csv(pd.DataFrame({"metric": ["NA"], "value": [1.0]}), metrics)
+    before = {p.name: p.read_bytes() for p in (page, metrics)}
+    assert oct(page.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    from pathlib import Path
+
+    real_write_bytes = Path.write_bytes
+
+    def half_then_full(self, data):
+        real_write_bytes(self, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def csv_half_then_full(self, path, *args, **kwargs):
+        Path(path).write_text("metric,value\nta,0.")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", csv_half_then_full)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(page, "<html>" + "x" * 100_000 + "</html>")
+    with pytest.raises(OSError, match="No space"):
+        write_metric_csv(pd.DataFrame({"metric": ["TA"] * 50_000, "value": [0.5] * 50_000}), metrics)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in (page, metrics)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv", "report.html"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
