@@ -4,8 +4,9 @@ Why aiohttp: it is already a dependency of the project, is well kept, runs a fas
 server with keep-alive, and lets one process serve several vendors on several ports from one event
 loop (``dfi serve``) or from a background thread (test fixtures).
 
-What a request may cost is bounded (:class:`ServerLimits`): its head must arrive within
-``header_timeout_s`` and its body within ``body_timeout_s``, so slowloris clients are dropped; the body
+What a request may cost is bounded (:class:`ServerLimits`): its head must be complete within
+``header_timeout_s`` of its first byte and its body within ``body_timeout_s``, so slowloris clients are
+dropped (an idle keep-alive connection lives ``idle_timeout_s``); the body
 is read raw with the vendor's size cap, and a ``Content-Encoding`` is undone by
 :func:`mockvendors.wire.inflate` in the thread pool, capped at the same size (a gzip bomb is the
 vendor's oversize error, a truncated or corrupt stream its 400). The vendor's synchronous ``handle``
@@ -13,7 +14,8 @@ runs in that pool too, so neither inflating nor a face model call blocks the loo
 share. Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of
 the protocol and answers in the vendor's own error shape; a bug of the mock is the vendor's 500 saying
 "internal error", never "injected fault". Requests aiohttp cannot parse (request line, headers,
-chunked framing) are answered in the vendor's error shape by :class:`_VendorRequestHandler`.
+chunked framing) are answered in the vendor's error shape by :class:`_VendorRequestHandler`, what its
+router refuses (``OPTIONS *``, an unknown ``Expect``) by :func:`_vendor_errors` and :func:`_expect_handler`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import HttpVersion11, web
+from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict
 
 from mockvendors.faults import FaultInjector
@@ -103,6 +106,21 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
             resp = internal_error(protocol, wreq)
         return _to_aiohttp(resp)
 
+    app = web.Application(client_max_size=protocol.max_body_bytes, middlewares=[_vendor_errors(protocol, serve)])
+    # [\s\S], not ".": a %0a in the path decodes to a newline, which "." does not match
+    app.router.add_route("*", r"/{tail:[\s\S]*}", serve, expect_handler=_expect_handler(protocol))
+    app[PROTOCOL_KEY] = protocol
+    app[LIMITS_KEY] = lim
+
+    async def _close_pool(_app: web.Application) -> None:
+        if executor is None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(_close_pool)
+    return app
+
+
+def _expect_handler(protocol: WireProtocol) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
     async def expect(request: web.Request) -> web.StreamResponse | None:
         """``Expect: 100-continue`` is answered with 100 Continue, unless the announced body is too large
         (then the vendor's oversize error, before the body is sent); another Expect is the vendor's 417
@@ -120,6 +138,10 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
         request.writer.output_size = 0  # the interim answer is not the response
         return None
 
+    return expect
+
+
+def _vendor_errors(protocol: WireProtocol, serve: _Handler) -> Middleware:
     @web.middleware
     async def vendor_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
         """What the router refuses in plain text is the vendor's: a request-target the catch-all
@@ -137,18 +159,7 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
             refused.status = exc.status
             return _to_aiohttp(refused, close=True)
 
-    app = web.Application(client_max_size=protocol.max_body_bytes, middlewares=[vendor_errors])
-    # [\s\S], not ".": a %0a in the path decodes to a newline, which "." does not match
-    app.router.add_route("*", r"/{tail:[\s\S]*}", serve, expect_handler=expect)
-    app[PROTOCOL_KEY] = protocol
-    app[LIMITS_KEY] = lim
-
-    async def _close_pool(_app: web.Application) -> None:
-        if executor is None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    app.on_cleanup.append(_close_pool)
-    return app
+    return vendor_errors
 
 
 async def _read_body(request: web.Request, protocol: WireProtocol, wreq: WireRequest, limits: ServerLimits,
