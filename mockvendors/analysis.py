@@ -138,16 +138,29 @@ class FairGate:
         self.slots = slots
         self._cond = threading.Condition()
         self._next_ticket = 0
-        self._serving = 0  # tickets below this have been admitted
+        self._serving = 0  # tickets below this have been admitted (or given up)
         self._busy = 0
+        self._given_up: set[int] = set()  # tickets whose waiter was interrupted
+
+    def _pass_given_up(self) -> None:
+        while self._serving in self._given_up:
+            self._given_up.discard(self._serving)
+            self._serving += 1
 
     def __enter__(self) -> None:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
-            self._cond.wait_for(lambda: ticket == self._serving and self._busy < self.slots)
+            try:
+                self._cond.wait_for(lambda: ticket == self._serving and self._busy < self.slots)
+            except BaseException:  # e.g. KeyboardInterrupt: the ticket must not block the ones behind it
+                self._given_up.add(ticket)
+                self._pass_given_up()
+                self._cond.notify_all()
+                raise
             self._serving += 1
             self._busy += 1
+            self._pass_given_up()
             self._cond.notify_all()  # the next ticket may fit in a free slot
 
     def __exit__(self, *exc: object) -> None:

@@ -59,6 +59,32 @@ def test_fair_gate_admits_in_arrival_order() -> None:
     assert order == list(range(5))
 
 
+def test_fair_gate_skips_a_waiter_that_gave_up() -> None:
+    gate = FairGate()
+    gate.__enter__()
+    real_wait = gate._cond.wait_for
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:  # as a KeyboardInterrupt in the wait would
+        raise RuntimeError("interrupted")
+
+    gate._cond.wait_for = interrupted  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        gate.__enter__()
+    gate._cond.wait_for = real_wait  # type: ignore[method-assign]
+    done = threading.Event()
+
+    def later() -> None:
+        with gate:
+            done.set()
+
+    t = threading.Thread(target=later)
+    t.start()
+    time.sleep(0.05)
+    gate.__exit__(None, None, None)
+    assert done.wait(5), "the waiter behind a given-up ticket was never admitted"
+    t.join()
+
+
 def test_fair_gate_slots() -> None:
     gate = FairGate(slots=2)
     inside, most = 0, 0
