@@ -55,10 +55,17 @@ def _per_vendor(values: tuple[str, ...], option: str, cast: type = float) -> dic
 @click.option("--error-rate", multiple=True, metavar="[VENDOR=]P", help="Share of requests answered with a 5xx.")
 @click.option("--tps", multiple=True, metavar="[VENDOR=]N", help="Requests/s above which the vendor throttles.")
 @click.option("--no-holdout", is_flag=True, help="Also recognise the exact photos the gallery was enrolled from.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True,
+              help="Seconds a request head may take to arrive before the connection is closed.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True,
+              help="Seconds a request body may take to arrive before the vendor's 408.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=75.0, show_default=True,
+              help="Seconds an idle keep-alive connection stays open.")
 @click.option("--exit-after", type=float, default=None, hidden=True, help="Stop after this many seconds (tests).")
 def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_port: int, gallery: Path | None,
           save_gallery: Path | None, profiles: tuple[str, ...], latency_ms: tuple[str, ...],
-          error_rate: tuple[str, ...], tps: tuple[str, ...], no_holdout: bool, exit_after: float | None) -> None:
+          error_rate: tuple[str, ...], tps: tuple[str, ...], no_holdout: bool, header_timeout: float,
+          body_timeout: float, idle_timeout: float, exit_after: float | None) -> None:
     """Serve mock AWS Rekognition, Azure and Naver CFR on local ports (Ctrl-C stops).
 
     Point the vendors' own clients at the printed endpoints, e.g.
@@ -70,7 +77,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     from mockvendors.analysis import CachingAnalyzer, PipelineAnalyzer
     from mockvendors.behaviour import behaviour_for
     from mockvendors.gallery import resolve_gallery
-    from mockvendors.server import BindError, make_app, protocol_for, start_sites
+    from mockvendors.server import BindError, ServerLimits, make_app, protocol_for, start_sites
 
     console = stderr_console()
     chosen = registry.names() if "all" in vendors else tuple(dict.fromkeys(vendors))
@@ -89,6 +96,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
     source = (str(gallery) if gallery
               else "DEMO gallery (demo identities from the installed demo photos; not a celebrity database)")
 
+    limits = ServerLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout, idle_timeout_s=idle_timeout)
     apps: dict[str, Any] = {}
     faults: dict[str, Any] = {}
     for v in chosen:
@@ -98,7 +106,7 @@ def serve(vendors: tuple[str, ...], host: str, aws_port: int, ms_port: int, nav_
                     tps=float(rate[v]) if v in rate else f.tps)
         type(f).__post_init__(f)
         faults[v] = f
-        apps[v] = make_app(protocol_for(b), f)
+        apps[v] = make_app(protocol_for(b), f, limits=limits)
     ports = {"aws": aws_port, "ms": ms_port, "nav": nav_port}
 
     async def run() -> None:

@@ -82,3 +82,37 @@ def test_dfi_serve_names_the_busy_port_and_the_flag_to_change_it():
     assert lines[-1].startswith("error: cannot listen: ms on 127.0.0.1:") and f":{port}:" in lines[-1]
     assert "--ms-port" in lines[-1] and "Traceback" not in r.stderr
     assert str(BindError("aws", "h", 1, OSError(98, "busy"))) == "aws on h:1: busy"
+
+
+@pytest.mark.models
+def test_dfi_serve_timeouts_are_options(tmp_path):
+    """`dfi serve --header-timeout 0.5` drops a client that never finishes its request head."""
+    import re
+    import socket
+    import time
+
+    port_holder = socket.socket()
+    port_holder.bind(("127.0.0.1", 0))
+    port = port_holder.getsockname()[1]
+    port_holder.close()
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--vendor", "nav", "--nav-port", str(port),
+                             "--header-timeout", "0.5", "--exit-after", "60"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, COLUMNS="200"))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline() if proc.stdout else ""
+            if not line and proc.poll() is not None:
+                pytest.fail("dfi serve stopped before serving")
+            if "not installed" in line:
+                pytest.skip("face models not installed")
+            if re.search(rf"127\.0\.0\.1:{port}", line):
+                break
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"POST /v1/vision/celebrity HTTP/1.1\r\nHost: x\r\n")  # never ends the head
+            start = time.monotonic()
+            assert client.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - start < 8
+    finally:
+        proc.kill()
+        proc.wait()
