@@ -47,7 +47,9 @@ def test_gaussian_copula_correlation_is_recovered(rho, step, seed):
         x, y = np.round(x), np.round(y)
     fitted = fit_copula(x, y)
     assert fitted is not None
-    assert fitted.rho == pytest.approx(rho, abs=0.09 if step else 0.07)   # about 3 standard errors at n = 2000
+    # the estimate's standard error at n = 2000 is about (1 - rho^2) / sqrt(n) = 0.022: 4.5 of them, so that
+    # ten random seeds per run fail about once in ten thousand runs (3 failed about once in thirty)
+    assert fitted.rho == pytest.approx(rho, abs=0.12 if step else 0.10)
     if abs(rho) > 0.15:
         assert fitted.supported
 
