@@ -88,7 +88,9 @@ class LazyGroup(click.Group):
         console = stdout_console()
         if not console.is_terminal or not args or args[0].startswith("-"):
             return super().resolve_command(ctx, args)
-        with console.status(f"loading dfi {args[0]}...", spinner="dots"):
+        from harness.cli.feedback import Feedback
+
+        with Feedback(console).step(f"loading dfi {args[0]}..."):
             return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
