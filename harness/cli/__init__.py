@@ -105,7 +105,7 @@ class LazyGroup(click.Group):
 
 def _shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters at a word, with "..." (as click shortens a command's help)."""
-    return click.utils.make_default_short_help(text, limit)
+    return click.Command("", help=text).get_short_help_str(limit)  # click's own rule, through its public API
 
 
 def _unavailable(name: str, exc: Exception) -> click.Command:
