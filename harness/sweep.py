@@ -82,6 +82,18 @@ def parse_grid(text: str) -> np.ndarray:
     return grid
 
 
+def _with_rates(block: pd.DataFrame, num: np.ndarray, den: np.ndarray) -> pd.DataFrame:
+    """``block`` with the rate columns of ``num / den``: value (percent), numerator, denominator and
+    the Wilson interval."""
+    rates = rate_table(num, den)
+    block["value"] = rates["value"]
+    block["numerator"] = num.astype(np.int64)
+    block["denominator"] = den.astype(np.int64)
+    block["ci_low"] = rates["ci_low"]
+    block["ci_high"] = rates["ci_high"]
+    return block
+
+
 def counts_above(group: np.ndarray, values: np.ndarray, n_groups: int, grid: np.ndarray, strict: bool) -> np.ndarray:
     """(n_groups, len(grid)) counts of ``values > grid[j]`` (``>=`` when not strict) per group."""
     m = len(grid)
@@ -144,18 +156,12 @@ def sweep_probes(probes: ProbeArrays, grid: np.ndarray = DEFAULT_GRID) -> pd.Dat
     for (parameter, metric, basis), (num, den) in counts.items():
         num = np.asarray(num).reshape(-1)
         den = np.asarray(den).reshape(-1)
-        rates = rate_table(num, den)
         block = probes.keys.loc[np.repeat(np.arange(g), m)].reset_index(drop=True)
         block["parameter"] = parameter
         block["threshold"] = np.tile(grid, g)
         block["metric"] = metric
         block["basis"] = basis
-        block["value"] = rates["value"]
-        block["numerator"] = num.astype(np.int64)
-        block["denominator"] = den.astype(np.int64)
-        block["ci_low"] = rates["ci_low"]
-        block["ci_high"] = rates["ci_high"]
-        blocks.append(block)
+        blocks.append(_with_rates(block, num, den))
     if not blocks:
         return pd.DataFrame(columns=[*probes.keys.columns, *SWEEP_COLUMNS])
     return pd.concat(blocks, ignore_index=True)
@@ -229,16 +235,10 @@ def deception_grid(probes: ProbeArrays, betas: np.ndarray, gammas: np.ndarray) -
     for group in scored:
         num = (dhc[group][:, None] + dhs[group][None, :]).reshape(-1)
         den = np.full(num.shape, n_valid[group])
-        rates = rate_table(num, den)
         block = probes.keys.loc[np.repeat(group, nb * ng)].reset_index(drop=True)
         block["beta"] = np.repeat(betas, ng)
         block["gamma"] = np.tile(gammas, nb)
-        block["value"] = rates["value"]
-        block["numerator"] = num.astype(np.int64)
-        block["denominator"] = den.astype(np.int64)
-        block["ci_low"] = rates["ci_low"]
-        block["ci_high"] = rates["ci_high"]
-        blocks.append(block)
+        blocks.append(_with_rates(block, num, den))
     if not blocks:
         return pd.DataFrame(columns=[*probes.keys.columns, *DECEPTION_COLUMNS])
     return pd.concat(blocks, ignore_index=True)
