@@ -22,7 +22,7 @@ from harness.simulate.params import SimulationParams
 from harness.simulate.world import SimProbes, View, World
 from harness.vendors import registry
 from mockvendors.analysis import ImageAnalysis
-from mockvendors.behaviour import MockVendorBehaviour
+from mockvendors.behaviour import EmbeddingAnswers, MockVendorBehaviour
 from mockvendors.gallery import Gallery, Identity, stable_id
 from mockvendors.profile import VendorProfile, load_profile
 
@@ -81,24 +81,50 @@ class Simulation:
     probe_keys: list[np.ndarray]  # per dataset: probe ids (also the keys detectors score)
 
 
-def _answers(beh: MockVendorBehaviour, emb: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    ans = beh.recognize_embeddings(emb)
-    names = np.array(ans.names(beh.gallery), dtype=object)
-    names = np.where(ans.named, names, "")
+# The gallery cosines are a float32 matrix product whose rounding depends on how many rows it has
+# (OpenBLAS picks its kernels and threads by shape), so the simulation asks the vendors about blocks
+# of exactly this many probes (the last one padded): a probe's answer is then the same whatever
+# chunk it was built in.
+VENDOR_BLOCK = 512
+
+
+def recognize_blocked(beh: MockVendorBehaviour, emb: np.ndarray, block: int | None) -> EmbeddingAnswers:
+    """``beh.recognize_embeddings(emb)``, asked ``block`` rows at a time (``None``: all at once)."""
+    n = len(emb)
+    if block is None or n == block:
+        return beh.recognize_embeddings(emb)
+    parts = []
+    for start in range(0, n, block):
+        rows = emb[start:start + block]
+        if len(rows) < block:
+            rows = np.concatenate([rows, np.zeros((block - len(rows), emb.shape[1]), emb.dtype)])
+        parts.append(beh.recognize_embeddings(rows))
+    return EmbeddingAnswers(*(np.concatenate([getattr(a, f) for a in parts])[:n]
+                              for f in ("index", "cosine", "confidence", "named")))
+
+
+def _answers(beh: MockVendorBehaviour, emb: np.ndarray, scale: float,
+             block: int | None) -> tuple[np.ndarray, np.ndarray]:
+    ans = recognize_blocked(beh, emb, block)
+    identities = np.array([i.name for i in beh.gallery.identities] or [""], dtype=object)
+    names = np.where(ans.named, identities[np.maximum(ans.index, 0)], "")
     conf = np.where(ans.named, ans.confidence * (100.0 / scale), np.nan)
     return names, conf
 
 
-def dataset_rows(world: World, probes: SimProbes, beh: MockVendorBehaviour, ids: np.ndarray) -> dict[str, Any]:
+def dataset_rows(world: World, probes: SimProbes, beh: MockVendorBehaviour, ids: np.ndarray,
+                 block: int | None = None) -> dict[str, Any]:
+    """The results columns of ``beh`` on ``probes``; ``block``: ask the vendor that many probes at a
+    time (:data:`VENDOR_BLOCK`), so the answers do not depend on how many probes ``probes`` holds."""
     spec = probes.spec
     names = np.array(world.celebrities.names, dtype=object)
     scale = beh.profile.scale
-    fake_name, fake_conf = _answers(beh, probes.fake, scale)
-    target_name, target_conf = _answers(beh, probes.target_photo, scale)
-    n = spec.probes
+    fake_name, fake_conf = _answers(beh, probes.fake, scale, block)
+    target_name, target_conf = _answers(beh, probes.target_photo, scale, block)
+    n = len(probes.target)
     synthesis = spec.method == "synthesis"
     if synthesis:
-        t2_name, t2_conf = _answers(beh, probes.other_photo, scale)
+        t2_name, t2_conf = _answers(beh, probes.other_photo, scale, block)
         references = names[probes.target] + "|" + names[probes.other]
     else:
         t2_name, t2_conf = np.full(n, "", dtype=object), np.full(n, np.nan)
@@ -121,8 +147,10 @@ def dataset_rows(world: World, probes: SimProbes, beh: MockVendorBehaviour, ids:
     }
 
 
-def probe_ids(probes: SimProbes) -> np.ndarray:
-    return np.array([f"{probes.spec.name}-{i:05d}" for i in range(probes.spec.probes)], dtype=object)
+def probe_ids(probes: SimProbes, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Probe ids ``start`` to ``stop`` (default: every probe) of ``probes``' dataset."""
+    stop = probes.spec.probes if stop is None else stop
+    return np.array([f"{probes.spec.name}-{i:05d}" for i in range(start, stop)], dtype=object)
 
 
 def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour],
@@ -132,7 +160,7 @@ def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour],
     frames = []
     for beh in vendors.values():
         for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True):
-            frames.append(pd.DataFrame(dataset_rows(world, p, beh, k)))
+            frames.append(pd.DataFrame(dataset_rows(world, p, beh, k, VENDOR_BLOCK)))
             if progress is not None:
                 progress(1)
     table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")

@@ -30,12 +30,20 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.simulate.params import Coupling, DatasetSpec, EmbeddingStats, GeneratorStats, SimulationParams, Spread
+from harness.simulate.params import (
+    Coupling,
+    DatasetSpec,
+    EmbeddingStats,
+    GeneratorStats,
+    SimulationError,
+    SimulationParams,
+    Spread,
+)
 
 
 @dataclass(frozen=True)
@@ -90,27 +98,46 @@ def _project(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 class Streams:
     """Named random streams: the same name gives the same draws in every view, mixed with the view's
-    own draws by its coupling (the reference view, ``coupling=None``, takes the shared draws as they are)."""
+    own draws by its coupling (the reference view, ``coupling=None``, takes the shared draws as they are).
 
-    def __init__(self, seed: int, recognizer: str, latent_dim: int, coupling: Coupling | None):
+    A name's generator is kept, so drawing a stream in consecutive pieces gives the same numbers as
+    drawing it at once (numpy's Generator draws in order and caches nothing between calls): that is
+    what lets :meth:`World.probe_chunks` build a dataset chunk by chunk with the eager world's draws.
+    ``shared``: the views of one chunked build share their shared-stream generators and the chunk's
+    shared draws (each is drawn once, not once per view)."""
+
+    def __init__(self, seed: int, recognizer: str, latent_dim: int, coupling: Coupling | None,
+                 shared: SharedDraws | None = None):
         self.seed = seed
         self.own_key = zlib.crc32(recognizer.encode()) + 1
         self.latent_dim = latent_dim
         self.coupling = coupling
+        self._generators: dict[tuple[str, int], np.random.Generator] = {}
+        self._shared = shared
 
     def _rng(self, name: str, who: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, zlib.crc32(name.encode()), who])
+        if who == 0 and self._shared is not None:
+            return self._shared.generator(self.seed, name)
+        rng = self._generators.get((name, who))
+        if rng is None:
+            rng = self._generators[(name, who)] = _generator(self.seed, name, who)
+        return rng
 
     def shared(self, name: str) -> np.random.Generator:
         """A stream every view shares as it is (who impersonates whom, regions)."""
         return self._rng(name, 0)
+
+    def _shared_normal(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        if self._shared is None:
+            return self._rng(name, 0).standard_normal(shape)
+        return self._shared.normal(self.seed, name, shape)
 
     def normal(self, name: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
         """Standard normals of ``shape``; the last axis of a ``(n, d)`` draw is the first ``d`` of
         the latent dimension, so views of different dimensions share their leading coordinates."""
         vector = len(shape) == 2
         full = (shape[0], self.latent_dim) if vector else shape
-        z = self._rng(name, 0).standard_normal(full)
+        z = self._shared_normal(name, full)
         if vector:
             z = z[:, : shape[1]]
         if self.coupling is None:
@@ -120,6 +147,34 @@ class Streams:
             return z
         own = self._rng(name, self.own_key).standard_normal(shape)
         return math.sqrt(c) * z + math.sqrt(1.0 - c) * own
+
+
+def _generator(seed: int, name: str, who: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), who])
+
+
+class SharedDraws:
+    """The shared streams of a chunked build: one generator per name for all views, and the current
+    chunk's draw of each name (:meth:`next_chunk` forgets them)."""
+
+    def __init__(self) -> None:
+        self._generators: dict[str, np.random.Generator] = {}
+        self._draws: dict[str, np.ndarray] = {}
+
+    def generator(self, seed: int, name: str) -> np.random.Generator:
+        rng = self._generators.get(name)
+        if rng is None:
+            rng = self._generators[name] = _generator(seed, name, 0)
+        return rng
+
+    def normal(self, seed: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        z = self._draws.get(name)
+        if z is None:
+            z = self._draws[name] = self.generator(seed, name).standard_normal(shape)
+        return z
+
+    def next_chunk(self) -> None:
+        self._draws.clear()
 
 
 def _spread_draw(z: np.ndarray, s: Spread, lo: float, hi: float) -> np.ndarray:
@@ -135,7 +190,8 @@ class Celebrities:
 
 @dataclass
 class SimProbes:
-    """One dataset's probes: every array has one row per probe."""
+    """One dataset's probes (or a chunk of them: ``spec.probes`` is the whole dataset's count): every
+    array has one row per probe."""
 
     spec: DatasetSpec
     target: np.ndarray  # celebrity index the deepfake impersonates (synthesis: first source)
@@ -175,9 +231,11 @@ class World:
     recognizer the parameters have statistics for (:attr:`views`; the reference first)."""
 
     def __init__(self, params: SimulationParams, recognizers: Collection[str] | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, *, probes: bool = True):
         """``recognizers``: build only these views besides the reference (default: every one).
-        ``progress()`` is called once per dataset of each view built (:meth:`build_steps` in all)."""
+        ``progress()`` is called once per dataset of each view built (:meth:`build_steps` in all).
+        ``probes=False``: celebrities and galleries only (every view's ``datasets`` empty); the probes
+        come chunk by chunk from :meth:`probe_chunks`, with the same draws."""
         self.params = params
         p = params
         self.latent_dim = max(p.stats_of(r)[0].dim for r in p.recognizer_names)
@@ -187,6 +245,7 @@ class World:
         wanted = p.recognizer_names if recognizers is None else [r for r in p.recognizer_names
                                                                    if r == p.recognizer or r in recognizers]
         self._progress = progress
+        self._with_probes = probes
         self.views: dict[str, View] = {r: self._view(r) for r in wanted}
         ref = self.views[p.recognizer]
         self.geometry = ref.geometry
@@ -205,6 +264,29 @@ class World:
 
     def view(self, recognizer: str) -> View | None:
         return self.views.get(recognizer)
+
+    def probe_chunks(self, index: int, size: int) -> Iterator[dict[str, SimProbes]]:
+        """Dataset ``index``'s probes in consecutive chunks of ``size`` (the last one shorter), each as
+        every view sees it: the rows the eager world's ``views[r].datasets[index]`` has, whatever ``size``
+        (every stream is drawn in order). Each call starts again from the dataset's first probe."""
+        if size < 1:
+            raise SimulationError(f"a chunk needs at least one probe, not {size}")
+        p = self.params
+        spec, (target, other) = p.datasets[index], self.pairs[index]
+        shared = SharedDraws()
+        streams = {r: Streams(p.seed, r, self.latent_dim, self._coupling(r), shared) for r in self.views}
+        for start in range(0, spec.probes, size):
+            shared.next_chunk()
+            who = (target[start:start + size], other[start:start + size])
+            chunk = {}
+            for r, view in self.views.items():
+                _, gens = p.stats_of(r)
+                chunk[r] = self._dataset(streams[r], view.geometry, view.centres, spec, who, p.generators, gens)
+            yield chunk
+
+    def _coupling(self, recognizer: str) -> Coupling | None:
+        p = self.params
+        return None if recognizer == p.recognizer else p.recognizers[recognizer].coupling
 
     def _regions(self) -> list[str]:
         p = self.params
@@ -236,13 +318,12 @@ class World:
     def _view(self, recognizer: str) -> View:
         p = self.params
         emb, gens = p.stats_of(recognizer)
-        coupling = None if recognizer == p.recognizer else p.recognizers[recognizer].coupling
-        streams = Streams(p.seed, recognizer, self.latent_dim, coupling)
+        streams = Streams(p.seed, recognizer, self.latent_dim, self._coupling(recognizer))
         g = solve_geometry(emb)
         centres = self._centres(streams, g, emb.dim)
         gallery = self._photos(streams, g, centres, self.gallery_owner, "gallery")
-        datasets = []
-        for spec, who in zip(p.datasets, self.pairs, strict=True):
+        datasets: list[SimProbes] = []
+        for spec, who in zip(p.datasets if self._with_probes else (), self.pairs, strict=False):
             datasets.append(self._dataset(streams, g, centres, spec, who, p.generators, gens))
             if self._progress is not None:
                 self._progress(1)
@@ -269,7 +350,7 @@ class World:
                  who: tuple[np.ndarray, np.ndarray], reference: dict[str, GeneratorStats],
                  own: dict[str, GeneratorStats]) -> SimProbes:
         target, other = who
-        n, name = spec.probes, spec.name
+        n, name = len(target), spec.name
         gen = own[spec.method]
         source_t = self._photos(streams, g, centres, target, f"{name}/identity-source")
         source_o = self._photos(streams, g, centres, other, f"{name}/other-source")
