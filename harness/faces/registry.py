@@ -62,7 +62,7 @@ def _mobilefacenet(threads: int | None) -> FaceEmbedder:
 def _dlib(threads: int | None) -> FaceEmbedder:
     from harness.faces.dlib_backend import DlibEmbedder
 
-    return DlibEmbedder()
+    return DlibEmbedder(threads=threads)
 
 
 def _faceplugin_detector(threads: int | None) -> FaceDetector:
