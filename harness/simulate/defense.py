@@ -20,7 +20,9 @@ import pandas as pd
 from harness.defense.evaluate import blank_flagged, defense_table
 from harness.defense.policy import DD1, DD2, DD3, Policy, StackingCombiner
 from harness.detectors import DetectorSpecError, ImageTruth, SimulatedDetector, SimulatedSpec
+from harness.simulate.params import DatasetSpec
 from harness.simulate.run import Simulation
+from harness.simulate.stream import StreamedSimulation
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,33 @@ def simulation_truth(sim: Simulation) -> dict[str, ImageTruth]:
     centres = sim.world.celebrities.centres
     for probes, ids in zip(sim.world.datasets, sim.probe_keys, strict=True):
         quality = np.sum(probes.fake * centres[probes.target], axis=1)
-        for pid, q in zip(ids.tolist(), quality.tolist(), strict=True):
-            truth[f"{pid}:fake"] = ImageTruth(True, q, probes.spec.name)
-            truth[f"{pid}:target"] = ImageTruth(False)
-            if probes.spec.method == "synthesis":
-                truth[f"{pid}:target2"] = ImageTruth(False)
+        truth.update(dataset_truth(probes.spec, ids, quality))
+    return truth
+
+
+def dataset_truth(spec: DatasetSpec, ids: np.ndarray, quality: np.ndarray) -> dict[str, ImageTruth]:
+    """What the detectors are told about one dataset's images (``quality``: each deepfake's cosine to
+    its target's identity centre)."""
+    truth: dict[str, ImageTruth] = {}
+    for pid, q in zip(ids.tolist(), quality.tolist(), strict=True):
+        truth[f"{pid}:fake"] = ImageTruth(True, q, spec.name)
+        truth[f"{pid}:target"] = ImageTruth(False)
+        if spec.method == "synthesis":
+            truth[f"{pid}:target2"] = ImageTruth(False)
     return truth
 
 
 def make_detectors(sim: Simulation, settings: Sequence[DetectorSetting], seed: int = 0) -> list[SimulatedDetector]:
     truth = simulation_truth(sim)
     return [s.build(truth, seed=seed) for s in settings]
+
+
+def _policies(dets: Sequence[SimulatedDetector], comb: StackingCombiner | None) -> list[Policy]:
+    policies: list[Policy] = [DD1(d, name=f"DD1[{d.name}]") for d in dets]
+    if len(dets) > 1 and comb is not None:
+        policies.append(DD2(dets, name="DD2[" + "+".join(d.name for d in dets) + "]"))
+        policies.append(DD3(dets, comb, name="DD3[" + "+".join(d.name for d in dets) + "]"))
+    return policies
 
 
 def _scores(detectors: Sequence[SimulatedDetector], keys: list[str]) -> np.ndarray:
@@ -107,15 +125,46 @@ def defense_study(sim: Simulation, train_sim: Simulation, settings: Sequence[Det
     """DD1 for each detector, DD2 over all of them and DD3 (trained on ``train_sim``), evaluated on
     ``sim``: one :func:`harness.defense.evaluate.defense_table` per policy, stacked."""
     dets = make_detectors(sim, settings, seed)
-    train_dets = make_detectors(train_sim, settings, seed + 1)
-    policies: list[Policy] = [DD1(d, name=f"DD1[{d.name}]") for d in dets]
-    if len(dets) > 1:
-        policies.append(DD2(dets, name="DD2[" + "+".join(d.name for d in dets) + "]"))
-        comb = train_combiner(train_sim, train_dets)
-        policies.append(DD3(dets, comb, name="DD3[" + "+".join(d.name for d in dets) + "]"))
+    comb = train_combiner(train_sim, make_detectors(train_sim, settings, seed + 1)) if len(dets) > 1 else None
+    policies = _policies(dets, comb)
     book = ScoreBook(sim.results, dets)
     tables = []
     for pol in policies:
         after, f, t = defended_results(sim, pol, book)
         tables.append(defense_table(sim.results, after, f, t, beta=beta, gamma=gamma, policy=pol.name))
+    return pd.concat(tables, ignore_index=True)
+
+
+# --- the defense of a streamed simulation, one dataset at a time ------------------------------------
+# A simulated detector's score on an image depends only on the image's key and on its deepfake's
+# quality rank within its dataset, so detectors built on one dataset's truth score its images as the
+# whole world's would: the study splits by dataset with the same numbers.
+
+def streamed_combiner(train: StreamedSimulation, settings: Sequence[DetectorSetting],
+                      seed: int = 0) -> StackingCombiner | None:
+    """DD3's combiner fitted on a streamed training world's deepfakes and target photos (``None``
+    with fewer than two detectors); the same fit :func:`train_combiner` makes on its results."""
+    if len(settings) < 2:
+        return None
+    truth: dict[str, ImageTruth] = {}
+    for spec, ids, quality in zip(train.world.params.datasets, train.probe_keys, train.quality, strict=True):
+        truth.update(dataset_truth(spec, ids, quality))
+    dets = [s.build(truth, seed=seed + 1) for s in settings]
+    pids = np.concatenate(train.probe_keys).tolist()
+    fk, tk = [f"{p}:fake" for p in pids], [f"{p}:target" for p in pids]
+    y = np.r_[np.ones(len(fk), bool), np.zeros(len(tk), bool)]
+    return StackingCombiner(tuple(d.name for d in dets)).fit(_scores(dets, fk + tk), y)
+
+
+def dataset_defense(results: pd.DataFrame, spec: DatasetSpec, ids: np.ndarray, quality: np.ndarray,
+                    settings: Sequence[DetectorSetting], comb: StackingCombiner | None, *,
+                    beta: float = 90.0, gamma: float = 80.0, seed: int = 0) -> pd.DataFrame:
+    """:func:`defense_study`'s rows for one dataset (``results``: its rows, every vendor)."""
+    dets = [s.build(dataset_truth(spec, ids, quality), seed=seed) for s in settings]
+    book = ScoreBook(results, dets)
+    tables = []
+    for pol in _policies(dets, comb):
+        f, t, t2 = flags_for(results, pol, book)
+        after = blank_flagged(results, f, t, t2)
+        tables.append(defense_table(results, after, f, t | t2, beta=beta, gamma=gamma, policy=pol.name))
     return pd.concat(tables, ignore_index=True)

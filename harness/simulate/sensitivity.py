@@ -7,12 +7,15 @@ threshold changes what the vendor answers: see :func:`threshold_table`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.metrics import compute_metrics
+from harness.simulate.parts import interleave, pooled, read_part
 from harness.simulate.run import run_world, vendor_behaviours
+from harness.simulate.stream import DEFAULT_CHUNK, simulate_to_file
 from harness.simulate.world import World
 from harness.sweep import sweep
 from harness.vendors import registry
@@ -65,6 +68,31 @@ def threshold_table_from_results(results: pd.DataFrame, grid: Sequence[float] = 
     """As :func:`threshold_table`, with tau applied to the answers as they are (vendors that answer from
     a fitted model report nothing below their own floor, so a tau below it changes nothing)."""
     curves = sweep(results, np.asarray(grid, dtype=float), by)
+    curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study")
+                    & curves["metric"].isin(["NA", "TA", "SIC"])]
+    return curves.assign(parameter="tau").reset_index(drop=True)
+
+
+def pooled_beta_gamma(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`beta_gamma_table` (by vendor) of disjoint parts of a results table (e.g. its datasets),
+    pooled: DHC and DHS count rows, so the parts' numerators and denominators add up."""
+    return pooled(parts, ["parameter", "threshold", "vendor", "metric", "basis"])
+
+
+def streamed_threshold_table(world: World, scratch: Path, grid: Sequence[float] = DEFAULT_TAU_GRID,
+                             vendors: Sequence[str] | None = None, overrides: Mapping[str, dict] | None = None,
+                             chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """:func:`threshold_table` by vendor for a world built without its probes (``probes=False``): the
+    threshold-0 answers are streamed to ``scratch`` (removed afterwards) and swept a vendor at a time."""
+    vendors = registry.names() if vendors is None else vendors
+    ov = {v: {**dict((overrides or {}).get(v, {})), "report_threshold": 0.0} for v in vendors}
+    try:
+        simulate_to_file(world.params, scratch, vendors, ov, chunk, world=world)
+        parts = [sweep(read_part(scratch, "vendor", v), np.asarray(grid, dtype=float), ("vendor",))
+                 for v in sorted(vendors)]
+    finally:
+        scratch.unlink(missing_ok=True)
+    curves = interleave(parts, ["parameter", "metric", "basis"])
     curves = curves[(curves["parameter"] == "tau") & (curves["basis"] == "study")
                     & curves["metric"].isin(["NA", "TA", "SIC"])]
     return curves.assign(parameter="tau").reset_index(drop=True)

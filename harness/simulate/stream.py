@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.paths import atomic_output
-from harness.results.io import validate_results
+from harness.results.io import empty_results, validate_results
 from harness.simulate.params import SimulationError, SimulationParams
 from harness.simulate.run import (
     VENDOR_BLOCK,
@@ -111,10 +112,13 @@ class ResultsWriter:
         self._writer.write_table(arrow)
         self.rows += len(table)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._writer is None and kind is None:  # no rows: still a results file, with the columns
+            self.write(validate_results(empty_results()))
         if self._writer is not None:
             self._writer.close()
-        self._stack.__exit__(*exc)
+        self._stack.__exit__(kind, exc, tb)
 
 
 @dataclass
