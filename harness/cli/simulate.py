@@ -40,11 +40,14 @@ from harness.vendors.registry import display_name
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/simulate"),
               show_default=True)
 @click.option("--no-sensitivity", is_flag=True, help="skip the beta/gamma/threshold sensitivity runs")
+@click.option("--chunk", type=click.IntRange(min=1), default=None,
+              help="probes built and answered at a time (memory follows it; results do not depend on it). "
+                   "Default: 8192")
 @click.option("--fit-study", is_flag=True,
               help="first fit each dataset's deepfake strength to the study's recorded MS NA (needs ../shared/data)")
 def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: float, seed: int | None, vendors: str,
                  thresholds: tuple[str, ...], profiles: tuple[str, ...], detectors: tuple[str, ...], beta: float,
-                 gamma: float, out_dir: Path, no_sensitivity: bool, fit_study: bool) -> None:
+                 gamma: float, out_dir: Path, no_sensitivity: bool, chunk: int | None, fit_study: bool) -> None:
     """Embedding-space simulation at the study's scale through the mock vendors' behaviour code:
     metrics, sweeps, the defense, and how the conclusions move with beta, gamma and the vendors'
     reporting thresholds. Takes seconds."""
@@ -89,7 +92,7 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     r = run_simulation(params_path=params_path, scale=scale, seed=seed, vendors=vendor_list, overrides=overrides,
                        detectors=settings, beta=beta, gamma=gamma, out_dir=out_dir, sensitivity=not no_sensitivity,
-                       fit_study=fit_study, profile_set=profile_set, status=Feedback(out).step)
+                       fit_study=fit_study, profile_set=profile_set, chunk=chunk, status=Feedback(out).step)
     if r.fit_table is not None:
         out.print(_fit_table(r.fit_table))
     params, w = r.params, r.world

@@ -4,6 +4,7 @@ the mock vendors' behaviour code (:func:`run_simulation`), and the measurement o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -79,7 +80,8 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
                    overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    detectors: Sequence[Any] | None = None, beta: float = 90.0, gamma: float = 80.0,
                    out_dir: Path = Path("runs/simulate"), sensitivity: bool = True, fit_study: bool = False,
-                   profile_set: str = "default", status: StatusFn = no_status) -> SimulationResult:
+                   profile_set: str = "default", chunk: int | None = None,
+                   status: StatusFn = no_status) -> SimulationResult:
     """Simulate, then write results.parquet, metrics, sweeps, the defense, sensitivity and report.html.
 
     ``overrides``: vendor -> profile keys (e.g. ``{"report_threshold": 50}``). ``detectors``:
@@ -96,7 +98,6 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     with status("loading the simulation..."):  # the figures and the defense take seconds to import
         from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
         from harness.report import error_table
-        from harness.report.html import write_html_report
         from harness.report.plots import metric_bars
         from harness.report.plots_sweep import plot_sweep
         from harness.report.tables import write_metrics
@@ -105,9 +106,12 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
         from harness.simulate.params import SimulationParams
         from harness.simulate.run import simulate
         from harness.simulate.sensitivity import beta_gamma_table, threshold_table, threshold_table_from_results
+        from harness.simulate.stream import DEFAULT_CHUNK
         from harness.sweep import sweep
 
     vendor_list = list(vendors)
+    if chunk is not None and chunk < 1:
+        raise JobInputError(f"chunk must be at least 1 probe, not {chunk}")
     ovr: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
     params = SimulationParams.load(params_path)
     if scale != 1.0:
@@ -141,6 +145,10 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     models, dependence = fitted_models(profile_set, vendor_list)
     if models and fit_study:
         raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
+    if not models:
+        return _streamed(params, vendor_list, ovr, settings, beta=beta, gamma=gamma, out_dir=out_dir,
+                         sensitivity=sensitivity, chunk=chunk or DEFAULT_CHUNK, profile_set=profile_set,
+                         params_path=params_path, study=study, fit_table=fit_table, status=status)
 
     def run(p: SimulationParams, what: str) -> Any:
         with status(f"simulating {what}: {p.total_probes:,} deepfakes x {len(vendor_list)} vendors...") as advance:
@@ -196,26 +204,121 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
 
     w = sim.world
     with status("writing the report..."):
-        from harness.report.parameters import ReportParameters
-
-        packaged = Path(__file__).resolve().parent.parent / "simulate" / "params.json"
-        parameters = ReportParameters.collect(beta=beta, gamma=gamma, tau=None, profile=profile_set,
-                                              backend="simulation (embedding space)",
-                                              inputs=[Path(params_path) if params_path else packaged])
-        report = write_html_report(
-            out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation", notice=NOTICE,
-            parameters=parameters,
-            facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
-                   ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
-                   ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
-                   ("seed", str(params.seed)), ("profiles", profile_set + (
-                       f" (answering from fitted models: {', '.join(models)})" if models else ""))],
-            records=records, counts=counts, errors=error_table(sim.results),
-            plots=[(p.stem.replace("_", " "), p) for p in pngs],
-            files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
-            + (["sensitivity.csv"] if bg is not None else []) + [p.name for p in pngs])
+        report = _report(out_dir, params, params_path, vendor_list, w, beta, gamma, profile_set, models,
+                         records, counts, error_table(sim.results), pngs, bg is not None)
     return SimulationResult(out_dir=out_dir, params=params, vendors=vendor_list, world=w, records=records,
                             counts=counts, defense=dtable, report=report, pngs=pngs, agreement=agree,
                             beta_gamma=bg, thresholds=th,
                             study=study, fit_table=fit_table, simulate_s=t_sim, elapsed_s=elapsed,
                             profile_set=profile_set, models=models, recorded=recorded)
+
+
+def _report(out_dir: Path, params: Any, params_path: Path | None, vendor_list: list[str], w: Any, beta: float,
+            gamma: float, profile_set: str, models: dict[str, Any], records: pd.DataFrame, counts: pd.DataFrame,
+            errors: pd.DataFrame, pngs: list[Path], with_sensitivity: bool) -> Path:
+    from harness.report.html import write_html_report
+    from harness.report.parameters import ReportParameters
+
+    packaged = Path(__file__).resolve().parent.parent / "simulate" / "params.json"
+    parameters = ReportParameters.collect(beta=beta, gamma=gamma, tau=None, profile=profile_set,
+                                          backend="simulation (embedding space)",
+                                          inputs=[Path(params_path) if params_path else packaged])
+    return write_html_report(
+        out_dir / "report.html", title="dfi simulate: study-scale embedding-space simulation", notice=NOTICE,
+        parameters=parameters,
+        facts=[("celebrities", str(len(w.celebrities.names))), ("deepfakes", str(params.total_probes)),
+               ("datasets", ", ".join(f"{d.name} ({d.method}, {d.probes})" for d in params.datasets)),
+               ("vendors", ", ".join(vendor_list)), ("beta / gamma", f"{beta:g} / {gamma:g}"),
+               ("seed", str(params.seed)), ("profiles", profile_set + (
+                   f" (answering from fitted models: {', '.join(models)})" if models else ""))],
+        records=records, counts=counts, errors=errors,
+        plots=[(p.stem.replace("_", " "), p) for p in pngs],
+        files=["results.parquet", "metrics.csv", "metrics.json", "agreement.csv", "sweep.csv", "defense.csv"]
+        + (["sensitivity.csv"] if with_sensitivity else []) + [p.name for p in pngs])
+
+
+def _streamed(params: Any, vendor_list: list[str], ovr: dict[str, dict[str, Any]], settings: list[Any], *,
+              beta: float, gamma: float, out_dir: Path, sensitivity: bool, chunk: int, profile_set: str,
+              params_path: Path | None, study: pd.DataFrame | None, fit_table: pd.DataFrame | None,
+              status: StatusFn) -> SimulationResult:
+    """The default-profile simulation streamed: the rows go to results.parquet chunk by chunk, and every
+    table is computed a dataset (or, for the pooled threshold curves, a vendor) at a time from that file,
+    so memory follows the largest dataset's rows, not the world's embeddings. The tables are the ones
+    the in-memory path computes on the whole table, in the same order."""
+    import time
+
+    from harness.compare.agreement import agreement
+    from harness.defense.plots import defense_bars, estimate_scatter, sensitivity_plot
+    from harness.metrics import count_probes
+    from harness.paths import write_atomic
+    from harness.report import error_table
+    from harness.report.plots import metric_bars
+    from harness.report.plots_sweep import plot_sweep
+    from harness.report.tables import metrics_records
+    from harness.simulate.defense import dataset_defense, streamed_combiner
+    from harness.simulate.parts import error_counts, interleave, read_part
+    from harness.simulate.sensitivity import beta_gamma_table, pooled_beta_gamma, streamed_threshold_table
+    from harness.simulate.stream import simulate_to_file
+    from harness.sweep import sweep
+
+    t0 = time.perf_counter()
+    path = out_dir / "results.parquet"
+    with status(f"simulating the study-scale world: {params.total_probes:,} deepfakes x {len(vendor_list)} vendors "
+                f"(streamed to {path.name})...") as advance:
+        sim = simulate_to_file(params, path, vendor_list, ovr, chunk, progress=advance)
+    t_sim = time.perf_counter() - t0
+    train_params = replace(params.scaled(0.25), seed=params.seed + 1)
+    with status(f"simulating the detectors' training world: {train_params.total_probes:,} deepfakes "
+                "(their detector scores only)...") as advance:
+        train = simulate_to_file(train_params, None, [], chunk=chunk, progress=advance)
+        comb = streamed_combiner(train, settings, seed=params.seed)
+        del train
+    by_name = {d.name: i for i, d in enumerate(params.datasets)}
+    records, counts, agree, curves, errors, defense, bg_parts = ([] for _ in range(7))
+    with status(f"metrics, agreement, sweeps and the defense, a dataset at a time ({len(by_name)})...") as advance:
+        advance(0, len(by_name))
+        for done, name in enumerate(sorted(by_name), start=1):  # sorted: the whole table's group order
+            i = by_name[name]
+            rows = read_part(path, "dataset", name)
+            records.append(metrics_records(rows, beta, gamma))
+            counts.append(count_probes(rows, by=("dataset", "vendor")))
+            agree.append(agreement(rows, by=("dataset",)))
+            curves.append(sweep(rows))
+            errors.append(error_table(rows))
+            defense.append(dataset_defense(rows, params.datasets[i], sim.probe_keys[i], sim.quality[i], settings,
+                                           comb, beta=beta, gamma=gamma, seed=params.seed))
+            if sensitivity:
+                bg_parts.append(beta_gamma_table(rows))
+            del rows
+            advance(done, len(by_name))
+    rec, cnt = pd.concat(records, ignore_index=True), pd.concat(counts, ignore_index=True)
+    ag, sw = pd.concat(agree, ignore_index=True), interleave(curves, ["parameter", "metric", "basis"])
+    dtable = interleave(defense, ["policy"])
+    with status("writing the metrics, agreement, sweeps and defense..."):
+        write_metric_csv(rec, out_dir / "metrics.csv")
+        payload = json.loads(rec.to_json(orient="records"))  # NaN -> null, as harness.report.tables writes it
+        write_atomic(out_dir / "metrics.json", json.dumps(payload, indent=1) + "\n")
+        write_atomic(out_dir / "counts.csv", cnt.to_csv(index=False))
+        write_metric_csv(ag, out_dir / "agreement.csv")
+        write_metric_csv(sw, out_dir / "sweep.csv")
+        write_metric_csv(dtable, out_dir / "defense.csv")
+        pngs = [metric_bars(rec, out_dir / "metrics.png", title="simulation at study scale")]
+        pngs += plot_sweep(sw, out_dir)
+        pngs += [defense_bars(dtable, out_dir / "defense_NA.png", "NA"),
+                 estimate_scatter(dtable, out_dir / "estimate_vs_measured.png", "NA")]
+    bg = th = None
+    if sensitivity:
+        with status("measuring how the conclusions move with beta, gamma and the reporting thresholds...") as advance:
+            bg = pooled_beta_gamma(bg_parts)
+            th = streamed_threshold_table(sim.world, out_dir / ".tau-results.parquet", vendors=vendor_list,
+                                          overrides=ovr, chunk=chunk)
+            write_metric_csv(pd.concat([bg, th], ignore_index=True), out_dir / "sensitivity.csv")
+            pngs.append(sensitivity_plot(bg, th, out_dir / "sensitivity.png"))
+    elapsed = time.perf_counter() - t0
+    with status("writing the report..."):
+        report = _report(out_dir, params, params_path, vendor_list, sim.world, beta, gamma, profile_set, {},
+                         rec, cnt, error_counts(errors), pngs, bg is not None)
+    return SimulationResult(out_dir=out_dir, params=params, vendors=vendor_list, world=sim.world, records=rec,
+                            counts=cnt, defense=dtable, report=report, pngs=pngs, agreement=ag, beta_gamma=bg,
+                            thresholds=th, study=study, fit_table=fit_table, simulate_s=t_sim, elapsed_s=elapsed,
+                            profile_set=profile_set)
