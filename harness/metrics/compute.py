@@ -69,8 +69,8 @@ def metric_counts(
         "DHS": missed_with_sim & (probes.similarity > gamma),
     })
     n_valid = c["valid"]
-    targets = probes.distinct_targets(probes.valid)
-    targets_hit = probes.distinct_targets(probes.ta)
+    distinct = probes.distinct_targets_many({"valid": probes.valid, "TA": probes.ta})
+    targets, targets_hit = distinct["valid"], distinct["TA"]
     return {
         ("TA", "study"): (c["TA"], n_valid), ("TA", "all"): (c["TA"], n_valid),
         ("NA", "study"): (c["NA"], n_valid), ("NA", "all"): (c["NA"], n_valid),
@@ -106,17 +106,20 @@ def metrics_from_probes(probes: ProbeArrays, beta: float = DEFAULT_BETA, gamma: 
     numerators = np.stack([counts[key][0] for key in order], axis=1).reshape(-1)   # group-major
     denominators = np.stack([counts[key][1] for key in order], axis=1).reshape(-1)
     rates = rate_table(numerators, denominators)
-    out = probes.keys.loc[np.repeat(np.arange(g), k)].reset_index(drop=True)
-    out["metric"] = np.tile([m for m, _ in order], g)
-    out["basis"] = np.tile([b for _, b in order], g)
-    out["value"] = rates["value"]
-    out["numerator"] = numerators.astype(np.int64)
-    out["denominator"] = denominators.astype(np.int64)
-    out["ci_low"] = rates["ci_low"]
-    out["ci_high"] = rates["ci_high"]
-    out["beta"] = float(beta)
-    out["gamma"] = float(gamma)
-    return out
+    rows = np.repeat(np.arange(g), k)
+    columns: dict[str, object] = {column: probes.keys[column].array.take(rows) for column in probes.keys.columns}
+    columns.update(
+        metric=np.tile([m for m, _ in order], g),
+        basis=np.tile([b for _, b in order], g),
+        value=rates["value"],
+        numerator=numerators.astype(np.int64),
+        denominator=denominators.astype(np.int64),
+        ci_low=rates["ci_low"],
+        ci_high=rates["ci_high"],
+        beta=np.full(g * k, float(beta)),
+        gamma=np.full(g * k, float(gamma)),
+    )
+    return pd.DataFrame(columns)
 
 
 def count_probes(df: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> pd.DataFrame:

@@ -26,132 +26,34 @@ A named answer without a recorded confidence is taken as confidence 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from harness.metrics.columns import (
+    fake_confidence,
+    nonempty_text,
+    same_name,
+    score_values,
+    validity,
+    zero_if_missing,
+)
+from harness.metrics.groups import (
+    PARALLEL_ROWS,
+    GroupCodes,
+    count_by_group,
+    distinct_codes,
+    executor_for,
+    group_codes,
+    state_bits,
+    with_bit,
+)
 
-def _arrow_strings(series: pd.Series) -> list[pa.Array] | None:
-    """The Arrow chunks behind a pyarrow-backed text column (zero copy), else None."""
-    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
-        return None
-    arr = pa.array(series.array)
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in chunks):
-        return None
-    return chunks
-
-
-def nonempty_text(df: pd.DataFrame, column: str) -> np.ndarray:
-    """Rows whose text is not empty (and not missing).
-
-    For Arrow-backed text this reads the string offsets directly: a value is non-empty iff its end
-    offset exceeds its start offset, a single numpy pass instead of a string comparison.
-    """
-    if column not in df.columns:
-        return np.zeros(len(df), dtype=bool)
-    col = df[column]
-    chunks = _arrow_strings(col)
-    if chunks is None:
-        return (col.notna() & (col != "")).to_numpy(dtype=bool)
-    parts = []
-    for chunk in chunks:
-        buffer = chunk.buffers()[1]
-        offsets: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
-        if pa.types.is_large_string(chunk.type):
-            offsets = np.frombuffer(buffer, dtype=np.int64)
-        else:
-            offsets = np.frombuffer(buffer, dtype=np.int32)
-        offsets = offsets[chunk.offset: chunk.offset + len(chunk) + 1]
-        part = offsets[1:] > offsets[:-1]
-        if chunk.null_count:
-            part &= ~chunk.is_null().to_numpy(zero_copy_only=False)
-        parts.append(part)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-
-
-def score_values(df: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in df.columns:
-        return np.full(len(df), np.nan)
-    return df[column].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _zero_if_missing(values: np.ndarray) -> np.ndarray:
-    return np.fmax(values, 0.0)  # scores are >= 0, so this only turns NaN into 0
-
-
-def _same_name(df: pd.DataFrame, a: str, b: str) -> np.ndarray:
-    if a not in df.columns or b not in df.columns:
-        return np.zeros(len(df), dtype=bool)
-    left, right = _arrow_strings(df[a]), _arrow_strings(df[b])
-    if left is not None and right is not None:
-        equal = pc.equal(pa.chunked_array(left), pa.chunked_array(right))
-        return pc.fill_null(equal, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
-    return (df[a] == df[b]).fillna(False).to_numpy(dtype=bool)
-
-
-def group_codes(df: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Dense group number per row (groups sorted by key) and the key table, one row per group."""
-    by = list(by)
-    n = len(df)
-    if not by:
-        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=range(1 if n else 0))
-    codes = np.zeros(n, dtype=np.int64)
-    uniques: list[pd.Index] = []
-    size = 1
-    for column in by:
-        c, u = pd.factorize(df[column], sort=True, use_na_sentinel=False)
-        codes = codes * len(u) + c
-        uniques.append(pd.Index(u))
-        size *= max(len(u), 1)
-    if size <= 4 * n + 1024:
-        present = np.bincount(codes, minlength=size) > 0
-        remap = np.cumsum(present) - 1
-        codes_dense = remap[codes]
-        combined = np.flatnonzero(present)
-    else:  # very many key combinations: fall back to a sort
-        combined, codes_dense = np.unique(codes, return_inverse=True)
-    keys = {}
-    rest = combined.copy()
-    for column, u in reversed(list(zip(by, uniques))):
-        keys[column] = np.asarray(u)[rest % len(u)] if len(u) else np.array([], dtype=object)
-        rest = rest // max(len(u), 1)
-    key_table = pd.DataFrame({column: keys[column] for column in by})
-    for column in by:
-        key_table[column] = key_table[column].astype(df[column].dtype) if len(key_table) else key_table[column]
-    return codes_dense.astype(np.int64), key_table
-
-
-def distinct_codes(series: pd.Series) -> np.ndarray:
-    codes, _ = pd.factorize(series, use_na_sentinel=False)
-    return codes.astype(np.int64)
-
-
-PARALLEL_ROWS = 200_000
-
-
-class _Inline:
-    """Stand-in for an executor that runs each task at once (small tables: threads cost more)."""
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def submit(self, fn, *args):  # noqa: ANN001, ANN201
-        done: Future = Future()
-        try:
-            done.set_result(fn(*args))
-        except BaseException as exc:  # handed to .result(), as a real executor would
-            done.set_exception(exc)
-        return done
+__all__ = [
+    "PARALLEL_ROWS", "ProbeArrays", "distinct_codes", "group_codes", "nonempty_text", "score_values",
+]
 
 
 @dataclass(frozen=True)
@@ -209,13 +111,12 @@ class ProbeArrays:
     @classmethod
     def from_frame(cls, df: pd.DataFrame, by: Sequence[str] = ("dataset", "vendor")) -> ProbeArrays:
         # The hash encodings and string comparisons run in Arrow, which releases the GIL: on big
-        # tables do them on a second thread while this one does the rest.
-        workers = 2 if len(df) >= PARALLEL_ROWS else 1
-        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
-            grouping = pool.submit(group_codes, df, by)
+        # tables they run on two threads while this one does the rest.
+        with executor_for(len(df)) as pool:
+            grouping = GroupCodes(pool, df, by)
             targets = pool.submit(distinct_codes, df["target"]) if "target" in df.columns else None
-            same1 = pool.submit(_same_name, df, "fake_name", "target_name")
-            same2 = pool.submit(_same_name, df, "fake_name", "target2_name")
+            same1 = pool.submit(same_name, df, "fake_name", "target_name")
+            same2 = pool.submit(same_name, df, "fake_name", "target2_name")
             arrays = cls._outcomes(df)
             group, keys = grouping.result()
             target = targets.result() if targets is not None else np.zeros(len(df), np.int64)
@@ -225,17 +126,15 @@ class ProbeArrays:
 
     @staticmethod
     def _outcomes(df: pd.DataFrame) -> dict[str, np.ndarray]:
-        fake_error = nonempty_text(df, "fake_error")
-        target_error = nonempty_text(df, "target_error") | nonempty_text(df, "target2_error")
-        errored = fake_error | target_error
-        valid = ~errored
+        fake_error, target_error, valid = validity(df)
+        errored = ~valid
 
         named = valid & nonempty_text(df, "fake_name")
-        fake_conf = np.where(named, _zero_if_missing(score_values(df, "fake_conf")), 0.0)
+        fake_conf = fake_confidence(df, named)
         t1_named = nonempty_text(df, "target_name")
         t2_named = nonempty_text(df, "target2_name")
-        t1_conf = np.where(t1_named, _zero_if_missing(score_values(df, "target_conf")), 0.0)
-        t2_conf = np.where(t2_named, _zero_if_missing(score_values(df, "target2_conf")), 0.0)
+        t1_conf = np.where(t1_named, zero_if_missing(score_values(df, "target_conf")), 0.0)
+        t2_conf = np.where(t2_named, zero_if_missing(score_values(df, "target2_conf")), 0.0)
         similarity = score_values(df, "similarity")
         similarity_error = nonempty_text(df, "similarity_error")
         has_similarity = ~np.isnan(similarity) & ~similarity_error
@@ -251,20 +150,8 @@ class ProbeArrays:
         return np.bincount(self.group[mask], minlength=self.n_groups).astype(np.int64)
 
     def count_many(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Per-group counts of up to 8 masks with a single ``np.bincount``.
-
-        Each row gets a state byte (bit k set iff mask k holds); one histogram of (group, state)
-        then gives every mask's count as a sum over the states that have its bit.
-        """
-        names = list(masks)
-        if len(names) > 8:
-            raise ValueError("count_many takes at most 8 masks")
-        state = np.zeros(len(self.group), dtype=np.uint8)
-        for bit, name in enumerate(names):
-            state |= masks[name].view(np.uint8) << np.uint8(bit)
-        hist = np.bincount(self.group * 256 + state, minlength=self.n_groups * 256).reshape(self.n_groups, 256)
-        states = np.arange(256)
-        return {name: hist[:, (states >> bit) & 1 == 1].sum(axis=1).astype(np.int64) for bit, name in enumerate(names)}
+        """Per-group counts of up to 8 masks with a single ``np.bincount`` (:func:`count_by_group`)."""
+        return count_by_group(self.group, self.n_groups, masks)
 
     @cached_property
     def n_targets(self) -> int:
@@ -277,13 +164,26 @@ class ProbeArrays:
 
     def distinct_targets(self, mask: np.ndarray) -> np.ndarray:
         """Number of distinct target labels per group among the rows where ``mask`` holds."""
+        return self.distinct_targets_many({"mask": mask})["mask"]
+
+    def distinct_targets_many(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:meth:`distinct_targets` of a few masks, with one histogram of (group, target, state)."""
+        names = list(masks)
         n_targets = self.n_targets
-        if self.n_groups == 0 or n_targets == 0:
-            return np.zeros(self.n_groups, dtype=np.int64)
-        pair = self.group_target[mask]
-        size = self.n_groups * n_targets
-        if size <= 4 * len(self.target) + 1024:
-            present = np.bincount(pair, minlength=size) > 0
-            return present.reshape(self.n_groups, n_targets).sum(axis=1).astype(np.int64)
-        pairs = np.unique(pair)
-        return np.bincount(pairs // n_targets, minlength=self.n_groups).astype(np.int64)
+        if self.n_groups == 0 or n_targets == 0 or not names:
+            return {name: np.zeros(self.n_groups, dtype=np.int64) for name in names}
+        bits = len(names)
+        size = self.n_groups * n_targets << bits
+        if bits <= 4 and size <= 4 * len(self.target) + 1024:
+            key = self.group_target << np.int64(bits)
+            key |= state_bits([masks[name] for name in names])
+            hist = np.bincount(key, minlength=size).reshape(self.n_groups * n_targets, 1 << bits)
+            return {
+                name: (with_bit(hist, bit) > 0).reshape(self.n_groups, n_targets).sum(axis=1).astype(np.int64)
+                for bit, name in enumerate(names)
+            }
+        out = {}
+        for name in names:  # very many (group, target) pairs: sort the pairs present
+            pairs = np.unique(self.group_target[masks[name]])
+            out[name] = np.bincount(pairs // n_targets, minlength=self.n_groups).astype(np.int64)
+        return out
