@@ -11,8 +11,10 @@ is read raw with the vendor's size cap, and a ``Content-Encoding`` is undone by
 :func:`mockvendors.wire.inflate` in the thread pool, capped at the same size (a gzip bomb is the
 vendor's oversize error, a truncated or corrupt stream its 400). The vendor's synchronous ``handle``
 runs in that pool too, so neither inflating nor a face model call blocks the loop the other vendors
-share. Fault injection (:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of
-the protocol and answers in the vendor's own error shape; a bug of the mock is the vendor's 500 saying
+share; a protocol with ``answers_inline`` answers on the loop what needs no model run (every
+image's analysis cached), which saves two thread hops per request. Fault injection
+(:mod:`mockvendors.faults`: latency, error rate, TPS limit) sits in front of the protocol and answers
+in the vendor's own error shape; a bug of the mock is the vendor's 500 saying
 "internal error", never "injected fault". Requests aiohttp cannot parse (request line, headers,
 chunked framing) are answered in the vendor's error shape by :class:`_VendorRequestHandler`, what its
 router refuses (``OPTIONS *``, an unknown ``Expect``) by :func:`_vendor_errors` and :func:`_expect_handler`.
@@ -41,6 +43,7 @@ from mockvendors.wire import (
     WireProtocol,
     WireRequest,
     WireResponse,
+    answer_inline,
     inflate,
     internal_error,
 )
@@ -50,6 +53,9 @@ log = logging.getLogger("mockvendors.server")
 PROTOCOL_KEY = web.AppKey("protocol", object)
 LIMITS_KEY = web.AppKey("limits", object)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# a protocol with answers_inline answers on the event loop (no model run) for bodies up to this size: parsing
+# and decoding a larger one would hold the loop the other vendors share for milliseconds
+INLINE_MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
     injector = FaultInjector(faults or Faults())
     lim = limits or ServerLimits()
     pool = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mock-{protocol.vendor}")
+    inline = bool(getattr(protocol, "answers_inline", False))
 
     async def serve(request: web.Request) -> web.StreamResponse:
         headers = request.headers
@@ -100,7 +107,9 @@ def make_app(protocol: WireProtocol, faults: Faults | None = None,
             return _to_aiohttp(body, close=True)
         wreq = WireRequest(request.method, request.path, dict(request.query), headers, body)
         try:
-            resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)
+            resp = answer_inline(protocol, wreq) if inline and len(body) <= INLINE_MAX_BODY_BYTES else None
+            if resp is None:
+                resp = await asyncio.get_running_loop().run_in_executor(pool, protocol.handle, wreq)
         except Exception:  # a bug: answer in the vendor's shape, keep the traceback in the log only
             log.exception("%s mock failed on %s %s", protocol.vendor, request.method, request.path)
             resp = internal_error(protocol, wreq)
@@ -170,7 +179,8 @@ async def _read_body(request: web.Request, protocol: WireProtocol, wreq: WireReq
     if request.content_length is not None and request.content_length > cap:
         return protocol.body_too_large(wreq)
     try:
-        raw = await asyncio.wait_for(request.read(), limits.body_timeout_s)  # raw: auto_decompress is off
+        async with asyncio.timeout(limits.body_timeout_s):  # not wait_for: no task per request
+            raw = await request.read()  # raw: auto_decompress is off
     except TimeoutError:
         late = protocol.bad_http(wreq, 408, f"The request body did not arrive within {limits.body_timeout_s:g} s.")
         late.status = 408

@@ -9,6 +9,7 @@ answers. The aiohttp server (:mod:`mockvendors.server`) and the in-process boto3
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 import zlib
 from collections.abc import Mapping
@@ -73,6 +74,33 @@ class WireProtocol(Protocol):
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         """A request the HTTP layer could not parse (bad method token, request line, headers)."""
         ...
+
+
+# --- answers on the server's event loop ----------------------------------------------------------
+class NeedsPool(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a protocol's ``handle`` under :func:`answer_inline` when the answer needs work that must
+    stay off the server's event loop (a face model run); the server then calls ``handle`` in its pool."""
+
+
+_inline = threading.local()
+
+
+def inline_only() -> bool:
+    """True inside :func:`answer_inline` on this thread: ``handle`` must raise :class:`NeedsPool` rather
+    than run a face model."""
+    return bool(getattr(_inline, "on", False))
+
+
+def answer_inline(protocol: WireProtocol, request: WireRequest) -> WireResponse | None:
+    """``protocol.handle(request)`` when it needs no model run, else None. Only for a protocol whose
+    ``answers_inline`` is true (its ``handle`` checks :func:`inline_only`)."""
+    _inline.on = True
+    try:
+        return protocol.handle(request)
+    except NeedsPool:
+        return None
+    finally:
+        _inline.on = False
 
 
 def internal_error(protocol: WireProtocol, request: WireRequest) -> WireResponse:

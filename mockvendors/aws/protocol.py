@@ -8,7 +8,6 @@ turns into ``ClientError`` with ``Error.Code`` = code.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from collections.abc import Callable
@@ -18,15 +17,17 @@ from typing import Any
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from mockvendors.analysis import ImageAnalysis, sniff_format
 from mockvendors.aws import shapes
+from mockvendors.aws.blobs import Blob, BlobCache
 from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage
 from mockvendors.errors import ImageRejected
-from mockvendors.wire import WireRequest, WireResponse, parse_json_object, request_id
+from mockvendors.wire import NeedsPool, WireRequest, WireResponse, inline_only, parse_json_object, request_id
 
 VENDOR = "aws"
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # ImageBlob max 5,242,880
 RECOGNIZE_MAX_FACES = 64  # RecognizeCelebrities answers for the 64 largest faces (CompareFaces: 100, the profile's)
+INLINE_MAX_COSINES = 65_536  # faces x gallery identities above which RecognizeCelebrities is not answered inline
 # base64 of a 5 MiB image plus two images for CompareFaces, with JSON overhead
 MAX_BODY_BYTES = 2 * (MAX_IMAGE_BYTES * 4 // 3 + 4) + 64 * 1024
 _AUTH = re.compile(
@@ -67,6 +68,7 @@ _Operation = Callable[[dict[str, Any]], dict[str, Any]]
 class AwsProtocol:
     vendor = VENDOR
     max_body_bytes = MAX_BODY_BYTES
+    answers_inline = True  # under wire.answer_inline, NeedsPool before a face model run or a large gallery scan
 
     def __init__(self, behaviour: MockVendorBehaviour):
         if behaviour.vendor != VENDOR:
@@ -77,6 +79,7 @@ class AwsProtocol:
             "CompareFaces": self.compare_faces,
             "GetCelebrityInfo": self.get_celebrity_info,
         }
+        self._blobs = BlobCache()
 
     # --- WireProtocol --------------------------------------------------------------------------
     def handle(self, request: WireRequest) -> WireResponse:
@@ -130,8 +133,7 @@ class AwsProtocol:
             raise AwsError("SerializationException", f"Content-Type must be {CONTENT_TYPE}")
         return op
 
-    @staticmethod
-    def _image(params: dict[str, Any], key: str) -> bytes:
+    def _image(self, params: dict[str, Any], key: str) -> Blob:
         img = params.get(key)
         if img is None:
             raise AwsError("InvalidParameterException", f"Missing required parameter {key}")
@@ -148,15 +150,19 @@ class AwsProtocol:
         if not isinstance(raw, str):
             raise AwsError("SerializationException", f"{key}.Bytes must be a base64 string")
         try:
-            data = base64.b64decode(raw, validate=True)
+            blob = self._blobs.decode(raw)
         except (binascii.Error, ValueError):
             raise AwsError("SerializationException", f"{key}.Bytes is not valid base64") from None
-        validate_image_bytes(data)
-        return data
+        validate_image_bytes(blob.data)
+        return blob
 
-    def _analyze(self, data: bytes) -> ImageAnalysis:
+    def _analyze(self, blob: Blob) -> ImageAnalysis:
+        if inline_only():
+            cached = getattr(self.behaviour.analyzer, "cached", None)
+            if cached is None or cached(blob.sha256) is None:
+                raise NeedsPool
         try:
-            return self.behaviour.analyze(data)
+            return self.behaviour.analyze(blob.data, blob.sha256)
         except ImageTooLargeError:
             raise AwsError("ImageTooLargeException", "Image dimensions are too large.") from None
         except ImageDecodeError:
@@ -165,6 +171,9 @@ class AwsProtocol:
     # --- operations -----------------------------------------------------------------------------
     def recognize_celebrities(self, params: dict[str, Any]) -> dict[str, Any]:
         image = self._analyze(self._image(params, "Image"))
+        if inline_only() and \
+                min(len(image.faces), RECOGNIZE_MAX_FACES) * len(self.behaviour.gallery) > INLINE_MAX_COSINES:
+            raise NeedsPool
         result = self.behaviour.recognize_analysis(replace(image, faces=image.faces[:RECOGNIZE_MAX_FACES]))
         return {
             "CelebrityFaces": [shapes.celebrity(m, image) for m in result.faces if m.named],
@@ -178,11 +187,11 @@ class AwsProtocol:
         qf = params.get("QualityFilter", "NONE")
         if qf not in ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH"):
             raise AwsError("InvalidParameterException", "QualityFilter must be NONE, AUTO, LOW, MEDIUM or HIGH")
-        source_bytes = self._image(params, "SourceImage")
-        target_bytes = self._image(params, "TargetImage")
-        src, tgt = self._analyze(source_bytes), self._analyze(target_bytes)
+        source = self._image(params, "SourceImage")
+        target = self._image(params, "TargetImage")
+        src, tgt = self._analyze(source), self._analyze(target)
         try:
-            cmp = self.behaviour.compare(source_bytes, target_bytes)
+            cmp = self.behaviour.compare(source.data, target.data)
         except NoFaceInImage:
             raise AwsError("InvalidParameterException", "Request has invalid parameters: no face was "
                            "detected in the source image") from None
