@@ -37,8 +37,8 @@ from harness.vendors import registry
 from mockvendors.behaviour import MockVendorBehaviour
 from mockvendors.profile import load_profile
 
-# 8,192 probes: a few hundred MB of embeddings and draws at the study's 512 dimensions, and large
-# enough that the per-chunk overhead (validation, a Parquet row group) is a few percent
+# 8,192 probes (four vendor blocks): ~700 MB of embeddings and draws at the study's 512 dimensions,
+# and large enough that the per-chunk overhead (validation, a Parquet row group) is a few percent
 DEFAULT_CHUNK = 8192
 
 

@@ -27,9 +27,9 @@ SETTINGS = [DetectorSetting("indep", 0.9, 0.1), DetectorSetting("corr", 0.9, 0.1
 
 @pytest.fixture(scope="module")
 def params() -> SimulationParams:
-    # one dataset over two 512-probe vendor blocks (so chunks of 512 and 1536 cut it differently), a
-    # small synthesis one (a second reference per probe)
-    datasets = (DatasetSpec("Big", "replacement", 1100, 20), DatasetSpec("Blend", "synthesis", 40, 10))
+    # one dataset over a 2,048-probe vendor block and a tail (so chunks of 2,048 and 4,096 cut it
+    # differently), a small synthesis one (a second reference per probe)
+    datasets = (DatasetSpec("Big", "replacement", 2200, 20), DatasetSpec("Blend", "synthesis", 40, 10))
     return replace(SimulationParams.load(), datasets=datasets)
 
 
@@ -41,7 +41,7 @@ def eager(params):
 @pytest.fixture(scope="module")
 def streamed(params, tmp_path_factory):
     path = tmp_path_factory.mktemp("stream") / "results.parquet"
-    return simulate_to_file(params, path, chunk=512)
+    return simulate_to_file(params, path, chunk=2048)
 
 
 def _sorted(table: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def test_probe_chunks_are_the_eager_worlds_probes_whatever_the_chunk_size(params
     lazy = World(params, probes=False)
     assert all(not v.datasets for v in lazy.views.values())
     for i in range(len(params.datasets)):
-        for size in (7, 600):
+        for size in (7, 2100):
             chunks = list(lazy.probe_chunks(i, size))
             assert all(len(c[params.recognizer].target) <= size for c in chunks)
             for r, view in eager.world.views.items():
@@ -70,11 +70,11 @@ def test_streamed_rows_are_the_in_memory_rows(eager, streamed):
 
 
 def test_the_chunk_size_does_not_change_the_rows(params, streamed, tmp_path):
-    other = simulate_to_file(params, tmp_path / "r.parquet", chunk=1500)  # rounded up to 3 vendor blocks
+    other = simulate_to_file(params, tmp_path / "r.parquet", chunk=3000)  # rounded up to 2 vendor blocks
     pd.testing.assert_frame_equal(_sorted(read_results(other.path)), _sorted(read_results(streamed.path)))
     for a, b in zip(other.quality, streamed.quality, strict=True):
         assert np.array_equal(a, b)
-    assert vendor_chunk(1500) == 1536 and vendor_chunk(1) == 512
+    assert vendor_chunk(3000) == 4096 and vendor_chunk(1) == 2048
 
 
 def test_tables_a_dataset_at_a_time_are_the_whole_tables(params, eager, streamed):
