@@ -80,5 +80,15 @@ def validity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fake_error, target_error, ~(fake_error | target_error)
 
 
+def score_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.where(mask, values, 0.0)`` with NaN as 0, as one multiplication (np.where with an irregular
+    mask branches on every row; it is 2-3x slower)."""
+    out = zero_if_missing(values)
+    if np.isinf(out).any():  # inf * 0 would be NaN
+        return np.where(mask, out, 0.0)
+    out *= mask
+    return out
+
+
 def fake_confidence(df: pd.DataFrame, named: np.ndarray) -> np.ndarray:
-    return np.where(named, zero_if_missing(score_values(df, "fake_conf")), 0.0)
+    return score_where(named, score_values(df, "fake_conf"))

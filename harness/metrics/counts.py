@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from harness.metrics.columns import fake_confidence, nonempty_text, same_name, validity
+from harness.metrics.columns import nonempty_text, same_name, score_values, validity, zero_if_missing
 from harness.metrics.compute import DEFAULT_BETA, DEFAULT_BY
 from harness.metrics.groups import GroupCodes, executor_for
 
@@ -32,7 +32,7 @@ def compute_counts(df: pd.DataFrame, beta: float = DEFAULT_BETA, by: Sequence[st
         same2 = pool.submit(same_name, df, "fake_name", "target2_name")
         _, _, valid = validity(df)
         named = valid & nonempty_text(df, "fake_name")
-        dhc = named & (fake_confidence(df, named) > float(beta))
+        dhc = named & (zero_if_missing(score_values(df, "fake_conf")) > float(beta))
         named_t1 = named & nonempty_text(df, "target_name")
         named_t2 = named & nonempty_text(df, "target2_name")
         ta = (named_t1 & same1.result()) | (named_t2 & same2.result())

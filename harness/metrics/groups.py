@@ -30,14 +30,30 @@ def factorize_sorted(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return rank.astype(np.int64, copy=False)[indices], pd.Index(uniques)
 
 
+SAMPLE_ROWS = 65_536
+FEW_VALUES = 64
+
+
 def _dictionary_encode(series: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
-    """Arrow dictionary indices (a missing value encoded as a value) and the dictionary, as ``series``'s dtype."""
+    """Per-row index into a dictionary of the distinct values (a missing value is a value), and the
+    dictionary as ``series``'s dtype; None for text that is not Arrow-backed.
+
+    A column with few distinct values in its first rows (dataset, vendor) is looked up in those
+    values with ``index_in``, which costs about half of ``dictionary_encode`` there; a value that
+    the first rows lack sends it to ``dictionary_encode`` after all.
+    """
     chunks = arrow_strings(series)
     if chunks is None or not chunks:
         return None
-    encoded = pc.dictionary_encode(pa.chunked_array(chunks), null_encoding="encode").combine_chunks()
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    values = series.dtype.construct_array_type()._from_sequence(encoded.dictionary, dtype=series.dtype)
+    column = pa.chunked_array(chunks)
+    first = pc.unique(column.slice(0, SAMPLE_ROWS))
+    found = pc.index_in(column, value_set=first, skip_nulls=False) if len(first) <= FEW_VALUES else None
+    if found is not None and found.null_count == 0:
+        indices, dictionary = found.to_numpy(), first
+    else:
+        encoded = pc.dictionary_encode(column, null_encoding="encode").combine_chunks()
+        indices, dictionary = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+    values = series.dtype.construct_array_type()._from_sequence(dictionary, dtype=series.dtype)
     return indices, pd.Series(values, dtype=series.dtype)
 
 

@@ -37,8 +37,8 @@ from harness.metrics.columns import (
     nonempty_text,
     same_name,
     score_values,
+    score_where,
     validity,
-    zero_if_missing,
 )
 from harness.metrics.groups import (
     PARALLEL_ROWS,
@@ -133,8 +133,8 @@ class ProbeArrays:
         fake_conf = fake_confidence(df, named)
         t1_named = nonempty_text(df, "target_name")
         t2_named = nonempty_text(df, "target2_name")
-        t1_conf = np.where(t1_named, zero_if_missing(score_values(df, "target_conf")), 0.0)
-        t2_conf = np.where(t2_named, zero_if_missing(score_values(df, "target2_conf")), 0.0)
+        t1_conf = score_where(t1_named, score_values(df, "target_conf"))
+        t2_conf = score_where(t2_named, score_values(df, "target2_conf"))
         similarity = score_values(df, "similarity")
         similarity_error = nonempty_text(df, "similarity_error")
         has_similarity = ~np.isnan(similarity) & ~similarity_error
