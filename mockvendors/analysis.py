@@ -13,6 +13,8 @@ import io
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -169,17 +171,109 @@ class FairGate:
             self._cond.notify_all()
 
 
+class ImageMemo:
+    """Decoded pixels and detected faces of recent images, by sha256 of their bytes, shared by every
+    analyzer of the process.
+
+    The three mock vendors run three recognizers behind one detector: each vendor analyses the same
+    upload, and without this each would decode it and find its faces again. Detection is
+    deterministic, so the faces one analyzer found are the faces another would find. Pixels are kept
+    for a short while only (``max_pixel_bytes``): long enough for the other vendors' analyzers, and for
+    a caller that decoded the image already (:meth:`put_pixels`, the campaign's face crop) to spare
+    the first one the decode. Detections are small and kept longer (``max_detections``)."""
+
+    def __init__(self, max_pixel_bytes: int = 256 << 20, max_detections: int = 1 << 16):
+        self.max_pixel_bytes, self.max_detections = max_pixel_bytes, max_detections
+        self._pixels: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pixel_bytes = 0
+        self._faces: OrderedDict[tuple[str, str], list[Face]] = OrderedDict()
+        self._inflight: dict[tuple[str, str], Future[list[Face]]] = {}
+        self._lock = threading.Lock()
+
+    def put_pixels(self, sha256: str, pixels: np.ndarray) -> None:
+        """Remember the decoded image of the bytes whose sha256 is ``sha256`` (HxWx3 uint8 BGR, exactly what
+        :func:`harness.faces.load_image` makes of them)."""
+        if pixels.nbytes > self.max_pixel_bytes // 4:
+            return
+        with self._lock:
+            old = self._pixels.pop(sha256, None)
+            if old is not None:
+                self._pixel_bytes -= old.nbytes
+            self._pixels[sha256] = pixels
+            self._pixel_bytes += pixels.nbytes
+            while self._pixel_bytes > self.max_pixel_bytes:
+                _, dropped = self._pixels.popitem(last=False)
+                self._pixel_bytes -= dropped.nbytes
+
+    def pixels(self, sha256: str) -> np.ndarray | None:
+        with self._lock:
+            hit = self._pixels.get(sha256)
+            if hit is not None:
+                self._pixels.move_to_end(sha256)
+            return hit
+
+    def put_faces(self, detector: str, sha256: str, faces: list[Face]) -> None:
+        with self._lock:
+            self._faces[(detector, sha256)] = faces
+            while len(self._faces) > self.max_detections:
+                self._faces.popitem(last=False)
+
+    def detect_once(self, detector: str, sha256: str, detect: Callable[[], list[Face]]) -> list[Face]:
+        """The faces known for this image, else ``detect()``'s; analyzers asking for the same image at the
+        same time (the three vendors' threads, on one batch) wait for the first one's answer."""
+        key = (detector, sha256)
+        with self._lock:
+            known = self._faces.get(key)
+            if known is not None:
+                return known
+            pending = self._inflight.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._inflight[key] = Future()
+        assert pending is not None
+        if not owner:
+            return pending.result()
+        try:
+            faces = detect()
+        except BaseException as exc:
+            with self._lock:
+                self._inflight.pop(key, None)
+            pending.set_exception(exc)
+            raise
+        self.put_faces(detector, sha256, faces)
+        with self._lock:
+            self._inflight.pop(key, None)
+        pending.set_result(faces)
+        return faces
+
+    def faces(self, detector: str, sha256: str) -> list[Face] | None:
+        with self._lock:
+            return self._faces.get((detector, sha256))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pixels.clear()
+            self._faces.clear()
+            self._pixel_bytes = 0
+
+
+IMAGE_MEMO = ImageMemo()
+
+
 class PipelineAnalyzer:
     """Analyses images with the project's face pipeline: by default the default pipeline, else the one of
     ``recognizer`` and ``detector`` (names of :mod:`harness.faces.registry`).
 
     At most ``max_faces`` faces (the largest) of an image are embedded: the others are dropped before
-    any embedding work, as no vendor answers for more. Model calls go through one :class:`FairGate`."""
+    any embedding work, as no vendor answers for more. Model calls go through one :class:`FairGate`.
+    Decoded pixels and detections are shared with the process's other analyzers (:data:`IMAGE_MEMO`)."""
 
     def __init__(self, pipeline: FacePipeline | None = None, recognizer: str = "faceplugin",
                  detector: str = "faceplugin", max_faces: int = MAX_FACES):
         self._pipeline = pipeline
         self.recognizer, self.detector = recognizer, detector
+        # registry-built pipelines of one detector name detect alike; a pipeline given is only its own
+        self._detector_key = detector if pipeline is None else f"{detector}@{id(pipeline.detector)}"
         self.max_faces = max_faces
         self._lock = threading.Lock()
         self._gate = FairGate()
@@ -204,19 +298,23 @@ class PipelineAnalyzer:
             self._model_id = model_id(self.recognizer, self.detector)
         return self._model_id
 
-    def analyze(self, image: bytes) -> ImageAnalysis:
+    def analyze(self, image: bytes, sha256: str | None = None) -> ImageAnalysis:
         from harness.faces import load_image
 
         fmt = sniff_format(image)
-        try:
-            pixels = load_image(image)
-        except FaceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes (PIL: AttributeError...)
-            raise ImageDecodeError(f"cannot decode the image ({type(exc).__name__}: {exc})") from exc
+        sha = sha256 or sha256_hex(image)
+        pixels = IMAGE_MEMO.pixels(sha)
+        if pixels is None:
+            try:
+                pixels = load_image(image)
+            except FaceError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes (PIL: AttributeError...)
+                raise ImageDecodeError(f"cannot decode the image ({type(exc).__name__}: {exc})") from exc
+            IMAGE_MEMO.put_pixels(sha, pixels)
         h, w = pixels.shape[:2]
         out: list[FaceAnalysis] = []
-        for f, embedding in zip(*self._faces(pixels), strict=True):
+        for f, embedding in zip(*self._faces(pixels, sha), strict=True):
             lm = np.asarray(f.landmarks5, dtype=np.float64)
             x1, y1, x2, y2 = f.box
             box = (float(x1), float(y1), float(x2), float(y2))
@@ -227,17 +325,26 @@ class PipelineAnalyzer:
                 embedding=np.asarray(embedding, dtype=np.float32),
                 pose=pose_from_landmarks(lm), brightness=brightness, sharpness=sharpness,
             ))
-        return ImageAnalysis(sha256_hex(image), int(w), int(h), fmt, tuple(out))
+        return ImageAnalysis(sha, int(w), int(h), fmt, tuple(out))
 
-    def _faces(self, pixels: np.ndarray) -> tuple[list[Face], list[np.ndarray]]:
+    def _detect(self, pixels: np.ndarray, sha: str) -> list[Face]:
+        """All faces of ``pixels`` the detector keeps (largest first), or the ones another analyzer found."""
+        def detect() -> list[Face]:
+            try:
+                with self._gate:
+                    return self.pipeline.detect(pixels)
+            except (NoFaceError, FaceTooSmallError):
+                return []
+
+        return IMAGE_MEMO.detect_once(self._detector_key, sha, detect)
+
+    def _faces(self, pixels: np.ndarray, sha: str) -> tuple[list[Face], list[np.ndarray]]:
         """The largest ``max_faces`` faces of ``pixels``, largest first, and their embeddings."""
         from harness.faces.base import crop_for
 
         pipeline = self.pipeline
-        try:
-            with self._gate:
-                faces = pipeline.detect(pixels)[: self.max_faces]
-        except (NoFaceError, FaceTooSmallError):
+        faces = self._detect(pixels, sha)[: self.max_faces]
+        if not faces:
             return [], []
         crops = [crop_for(pipeline.embedder, pixels, f) for f in faces]
         embeddings: list[np.ndarray] = []
@@ -277,7 +384,7 @@ class CachingAnalyzer:
     as plain errors (type and message, see :func:`_plain_error`); each hit raises a fresh copy, so the
     cached one never gains a traceback that would keep a request's frames alive."""
 
-    def __init__(self, inner: Analyzer, max_entries: int = 4096):
+    def __init__(self, inner: Analyzer, max_entries: int = 1 << 16):
         self.inner = inner
         self.max_entries = max_entries
         self._cache: OrderedDict[str, ImageAnalysis | FaceError] = OrderedDict()
@@ -315,7 +422,8 @@ class CachingAnalyzer:
         if hit is None:
             self.misses += 1
             try:
-                hit = self.inner.analyze(image)
+                hit = self.inner.analyze(image, key) if isinstance(self.inner, PipelineAnalyzer) \
+                    else self.inner.analyze(image)
             except FaceError as exc:
                 hit = _plain_error(exc)
             with self._lock:
@@ -335,6 +443,7 @@ class CachingAnalyzer:
 
 
 __all__ = [
-    "MAX_FACES", "Analyzer", "CachingAnalyzer", "FaceAnalysis", "FairGate", "ImageAnalysis", "ImageDecodeError",
-    "PipelineAnalyzer", "face_quality", "image_size", "pose_from_landmarks", "sha256_hex", "sniff_format",
+    "IMAGE_MEMO", "MAX_FACES", "Analyzer", "CachingAnalyzer", "FaceAnalysis", "FairGate", "ImageAnalysis",
+    "ImageDecodeError", "ImageMemo", "PipelineAnalyzer", "face_quality", "image_size", "pose_from_landmarks",
+    "sha256_hex", "sniff_format",
 ]

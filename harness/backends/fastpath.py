@@ -42,6 +42,13 @@ class BatchedMockVendor:
         self._accepted: set[str] = set()
         self.fast_calls = 0
 
+    def remember_pixels(self, sha256: str, pixels: np.ndarray) -> None:
+        """The decoded image of the bytes with this sha256 (the campaign's face crop): the vendors'
+        analyzers take it instead of decoding the bytes they are sent (identical pixels: PNG is lossless)."""
+        from mockvendors.analysis import IMAGE_MEMO
+
+        IMAGE_MEMO.put_pixels(sha256, pixels)
+
     # ----- the per-call protocol: unchanged answers; remembers which images the vendor accepted ----
     def recognize(self, image: bytes, sha256: str | None = None) -> Recognition:
         rec = self.mock.recognize(image)

@@ -11,6 +11,10 @@ facenet-pytorch's defaults (image_size=160, margin=0), the usual MTCNN crop of t
 An image without a detectable face becomes a ``no_face`` error for that probe instead of a vendor
 call. Crops are stored in ``cache_dir`` by the sha256 of the source bytes (and the cropper), so a
 resumed or repeated campaign does not detect faces again.
+
+A crop made in this run also carries its pixels (:attr:`PreparedImage.pixels`, exactly what decoding
+its PNG gives): the runner hands them to in-process mock vendors, which then need not decode the
+PNG they are sent. Every other backend gets the PNG bytes only.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -49,6 +53,8 @@ class PreparedImage:
     data: bytes | None
     sha256: str = ""
     error: str = ""  # "code: message" when the image cannot be sent
+    # the decoded crop (HxWx3 uint8 BGR) when it was made in this run; never kept in the preparer's memo
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -58,6 +64,12 @@ def sha256_hex(data: bytes) -> str:
 def crop_largest_face(data: bytes, margin: float = CROP_MARGIN, cropper: str = "faceplugin") -> bytes | None:
     """PNG of the largest face; None: no face. ``faceplugin``: with ``margin`` (fraction of the box size)
     around it, squared; ``mtcnn``: MTCNN's box, facenet-pytorch's crop (see the module notes)."""
+    pixels = crop_pixels(data, margin, cropper)
+    return None if pixels is None else encode_png(pixels)
+
+
+def crop_pixels(data: bytes, margin: float = CROP_MARGIN, cropper: str = "faceplugin") -> np.ndarray | None:
+    """The crop :func:`crop_largest_face` encodes, as a contiguous BGR array; None: no face."""
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ImageRefError("<bytes>", "undecodable_image", "not a decodable image")
@@ -78,10 +90,10 @@ def crop_largest_face(data: bytes, margin: float = CROP_MARGIN, cropper: str = "
     h, w = img.shape[:2]
     a, b = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     c, d = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
-    return encode_png(img[b:d, a:c])
+    return np.ascontiguousarray(img[b:d, a:c])  # a copy: a view would keep the whole photo alive
 
 
-def _mtcnn_crop(img: np.ndarray) -> bytes | None:
+def _mtcnn_crop(img: np.ndarray) -> np.ndarray | None:
     from harness.faces.mtcnn import mtcnn_crop
     from harness.faces.registry import pipeline_for
 
@@ -92,7 +104,7 @@ def _mtcnn_crop(img: np.ndarray) -> bytes | None:
     if not faces:
         return None
     f = max(faces, key=lambda f: f.width * f.height)
-    return encode_png(mtcnn_crop(img, f, margin=MTCNN_MARGIN, size=MTCNN_SIZE))
+    return np.ascontiguousarray(mtcnn_crop(img, f, margin=MTCNN_MARGIN, size=MTCNN_SIZE))
 
 
 class ImagePreparer:
@@ -118,7 +130,7 @@ class ImagePreparer:
                 return hit
         result = self._prepare(ref, role)
         with self._lock:
-            self._memo[key] = result
+            self._memo[key] = replace(result, pixels=None) if result.pixels is not None else result
             while len(self._memo) > self._max:
                 self._memo.popitem(last=False)
         return result
@@ -132,17 +144,19 @@ class ImagePreparer:
             return PreparedImage(data, sha256_hex(data))
         src_sha = sha256_hex(data)
         cached = self._cached_crop(src_sha)
+        pixels = None
         if cached is None:
             try:
-                crop = crop_largest_face(data, self.margin, self.cropper or "faceplugin")
+                pixels = crop_pixels(data, self.margin, self.cropper or "faceplugin")
             except ImageRefError as exc:
                 return PreparedImage(None, error=f"{exc.code}: {role}: {exc.detail}")
+            crop = None if pixels is None else encode_png(pixels)
             self._store_crop(src_sha, crop)
         else:
             crop = cached or None
         if crop is None:
             return PreparedImage(None, error=f"no_face: no face detected in the {role}")
-        return PreparedImage(crop, sha256_hex(crop))
+        return PreparedImage(crop, sha256_hex(crop), pixels=pixels)
 
     def _crop_path(self, sha: str) -> Path | None:
         if self.cache_dir is None:

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +239,7 @@ class CampaignRunner:
                 if failures:
                     gate.release()
                     break
-                images = self._prepare(probe)
+                images = self._hand_over_pixels(self._prepare(probe))
                 remaining = [len(vendors)]
                 for v in vendors:
                     if v in batch_vendors:
@@ -356,6 +356,19 @@ class CampaignRunner:
         for i, ref in enumerate(probe.target_images[:2]):
             images[f"t{i}"] = self.preparer.prepare(ref, roles[i])
         return images
+
+    def _hand_over_pixels(self, images: dict[str, PreparedImage]) -> dict[str, PreparedImage]:
+        """Give the crops' pixels to the in-process mocks (``remember_pixels``: one memo serves them all),
+        then drop them: rows and the other backends need the bytes only."""
+        takers = [v for v in self.vendors.values() if hasattr(v, "remember_pixels")]
+        out = {}
+        for key, img in images.items():
+            if img.pixels is not None:
+                if takers:
+                    takers[0].remember_pixels(img.sha256, img.pixels)
+                img = replace(img, pixels=None)
+            out[key] = img
+        return out
 
     def _row_task(self, probe: Probe, vendor_name: str, images: dict[str, PreparedImage]) -> None:
         row = self._measure(probe, vendor_name, images)

@@ -139,8 +139,8 @@ def check_chips() -> np.ndarray:
     out = []
     for _ in range(4):
         coarse = rng.uniform(0, 255, (6, 6, 3)).astype(np.float32)
-        field = cv2.resize(coarse, (CHIP_SIZE, CHIP_SIZE), interpolation=cv2.INTER_CUBIC)
-        field += rng.normal(0, 12, field.shape)
+        field = cv2.resize(coarse, (CHIP_SIZE, CHIP_SIZE), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+        field = field + rng.normal(0, 12, field.shape)
         out.append(np.clip(field, 0, 255).astype(np.uint8))
     return np.stack(out)
 
@@ -149,7 +149,7 @@ def graph_session(dat: Path, reference, threads: int | None = None):  # noqa: AN
     """An onnxruntime session of the dlib ResNet in ``dat``: converted on first use and cached beside it,
     with the check against ``reference`` (dlib's own descriptors) recorded; refused when they differ."""
     from harness.faces.dlib_onnx import check_against_dlib, convert
-    from harness.models import make_session
+    from harness.models.runtime import inference_session
 
     graph = dat.with_suffix(".onnx")
     record = graph.with_name(graph.name + ".json")
@@ -159,7 +159,7 @@ def graph_session(dat: Path, reference, threads: int | None = None):  # noqa: AN
         known = None
     if known is None:
         convert(dat, graph)
-    session = make_session(graph, threads=threads)
+    session = inference_session(graph, threads=threads)
     if known is None:
         chips = check_chips()
         diff = check_against_dlib(session, chips, reference(chips))

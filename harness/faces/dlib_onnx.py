@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def build_onnx(net: DlibResnet):  # noqa: ANN201 - onnx.ModelProto
         inits.append(numpy_helper.from_array(np.asarray(arr), n))
         return n
 
-    def op(kind: str, inputs: list[str], **attrs: object) -> str:
+    def op(kind: str, inputs: list[str], **attrs: Any) -> str:
         out = name(kind.lower())
         nodes.append(helper.make_node(kind, inputs, [out], **attrs))
         return out

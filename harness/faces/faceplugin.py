@@ -17,7 +17,8 @@ import onnxruntime as ort
 from harness.faces.align import five_from_68
 from harness.faces.base import l2_normalise, run_in_chunks
 from harness.faces.types import Face
-from harness.models import make_session, model_path
+from harness.models import model_path
+from harness.models.runtime import inference_session
 
 DETECT_W, DETECT_H = 320, 240
 LANDMARK_SIZE = 64
@@ -40,7 +41,7 @@ class FacepluginConfig:
 
 def _sessions(names: Sequence[str], providers: Sequence[str] | str | None,
               threads: int | None) -> dict[str, ort.InferenceSession]:
-    return {n: make_session(model_path(n), providers=providers, threads=threads) for n in names}
+    return {n: inference_session(model_path(n), providers=providers, threads=threads) for n in names}
 
 
 class FacepluginDetector:

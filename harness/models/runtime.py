@@ -10,6 +10,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from harness.errors import DfiError
+from harness.models.inference import ThreadBoundSession, claim_before_first_session, inference_thread
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,9 @@ def session_options(
     # Busy-waiting worker threads steal the only other core on small machines.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
-    # Off by default: onnxruntime sets flush-to-zero/denormals-are-zero on the *calling* thread too,
-    # which silently changes numpy results for the rest of the process (and trips hypothesis).
-    # The prepared graphs have their denormal weights flushed instead.
+    # Off by default: the face models ask for it and run on the inference thread, whose session is the
+    # process's first, so only that thread's mode changes (harness.models.inference); the prepared graphs
+    # have their denormal weights flushed too.
     opts.add_session_config_entry("session.set_denormal_as_zero", "1" if denormal_as_zero else "0")
     opts.log_severity_level = 3
     return opts
@@ -81,6 +82,7 @@ def make_session(
     spinning: bool = False,
     denormal_as_zero: bool = False,
 ) -> ort.InferenceSession:
+    claim_before_first_session()  # the process's first session must be the inference thread's (DAZ there only)
     chosen = resolve_providers(providers)
     src = model if isinstance(model, bytes) else str(model)
     options = session_options(threads, spinning, denormal_as_zero)
@@ -89,3 +91,17 @@ def make_session(
     name = Path(model).name if not isinstance(model, bytes) else "<in-memory model>"
     log.info("%s runs on %s", name, used[0])
     return sess
+
+
+def inference_session(model: Path | bytes, providers: Sequence[str] | str | None = None,
+                      threads: int | None = None) -> ort.InferenceSession | ThreadBoundSession:
+    """A session of ``model`` whose ``run`` executes on the inference thread with denormals flushed
+    (:mod:`harness.models.inference`), or a plain session when that thread is turned off or the session
+    runs on a GPU."""
+    worker = inference_thread()
+    if worker is None:
+        return make_session(model, providers, threads)
+    session = worker.call(lambda: make_session(model, providers, threads, denormal_as_zero=True))
+    if session.get_providers()[0] != "CPUExecutionProvider":
+        return session
+    return ThreadBoundSession(session, worker)

@@ -1,0 +1,81 @@
+"""The face models run on one dedicated thread with denormals flushed; no other thread's float mode changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from harness.models import model_path
+from harness.models.inference import THREAD_NAME, ThreadBoundSession, inference_facts, inference_thread
+from harness.models.runtime import inference_session, make_session
+
+x86 = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
+                         reason="denormals-as-zero is an x86 SSE mode")
+
+
+@x86
+def test_the_inference_thread_flushes_denormals_and_the_caller_keeps_them(models):
+    session = inference_session(model_path("fr_feature"))
+    assert isinstance(session, ThreadBoundSession)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 112, 112)).astype(np.float32)
+    session.run(None, {"input": x})
+    facts = inference_facts()
+    assert facts["inference_thread"] and facts["denormals_flushed_on_inference_thread"]
+    assert facts["calling_thread_keeps_denormals"]
+    assert np.float32(1e-40) != 0 and (np.array([1e-39], np.float32) * 2)[0] != 0
+
+
+def test_runs_on_the_inference_thread_with_a_plain_sessions_answers(models):
+    session = inference_session(model_path("fr_landmark"))
+    worker = inference_thread()
+    assert worker is not None
+    seen = worker.call(lambda: threading.current_thread().name)
+    assert seen == THREAD_NAME
+    x = np.random.default_rng(1).uniform(0, 1, (3, 1, 64, 64)).astype(np.float32)
+    (got,) = session.run(None, {"input": x})
+    (want,) = make_session(model_path("fr_landmark")).run(None, {"input": x})
+    assert np.abs(got - want).max() < 1e-5
+    assert session.get_inputs()[0].name == "input"  # everything but run delegates
+
+
+def test_concurrent_callers_get_their_own_answers(models):
+    session = inference_session(model_path("fr_landmark"))
+    rng = np.random.default_rng(2)
+    inputs = [rng.uniform(0, 1, (1, 1, 64, 64)).astype(np.float32) for _ in range(8)]
+    want = [session.run(None, {"input": x})[0] for x in inputs]
+    got: dict[int, np.ndarray] = {}
+
+    def call(i: int) -> None:
+        got[i] = session.run(None, {"input": inputs[i]})[0]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(got[i], want[i]) for i in range(8))
+
+
+def test_an_error_in_a_model_call_reaches_the_caller(models):
+    session = inference_session(model_path("fr_landmark"))
+    with pytest.raises(Exception, match="input"):
+        session.run(None, {"input": np.zeros((1, 3, 5, 5), np.float32)})
+    assert session.run(None, {"input": np.zeros((1, 1, 64, 64), np.float32)})[0].shape[0] == 1  # still serving
+
+
+def test_turned_off_sessions_are_plain(models):
+    code = ("import json; from harness.models import model_path; from harness.models.runtime import inference_session;"
+            "from harness.models.inference import inference_facts;"
+            "s = inference_session(model_path('fr_landmark'));"
+            "print(json.dumps({'type': type(s).__name__, **inference_facts()}))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DFI_INFERENCE_THREAD": "0"},
+                         capture_output=True, text=True, check=True).stdout
+    facts = json.loads(out.strip().splitlines()[-1])
+    assert facts["type"] == "InferenceSession" and not facts["inference_thread"]
