@@ -35,16 +35,19 @@ class BenchConfig:
     max_seconds: float = 8.0
     floor_iters: int = 3
     budget_seconds: float | None = None  # for the whole suite: later measurements are skipped past it
+    # a batch whose one run is predicted (per-image time of the batch below it) to take longer is skipped
+    max_run_seconds: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 QUICK = BenchConfig(batches=(1, 4), warmup=1, min_iters=2, min_seconds=0.0, max_seconds=0.5, floor_iters=2)
-# On 2 cores one Xception/EfficientNet batch of 128 takes about half a minute: past max_seconds two timed
-# runs are enough (their percentiles are then just the two values, and the results say so).
+# On 2 cores one Xception/EfficientNet batch of 128 takes 30-60 s: with its warm-up, three runs of that one
+# configuration were a third of the suite for one more point on a flat curve. A batch predicted over 20 s per
+# run is skipped, with the reason in the results.
 CPU_FULL = BenchConfig(batches=(1, 8, 32, 128), warmup=1, min_iters=10, min_seconds=1.0, max_seconds=5.0,
-                       floor_iters=2)
+                       floor_iters=2, max_run_seconds=20.0)
 GPU_FULL = BenchConfig(batches=(1, 8, 32, 128, 256), warmup=3, min_iters=20, min_seconds=0.5,
                        max_seconds=2.0, floor_iters=5)
 

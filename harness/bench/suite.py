@@ -97,6 +97,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
             continue
         doc["backends"][f"{combo.backend}/{combo.dtype}"] = {"available": True, **runner.describe()}
         for model in models:
+            seconds_per_image: float | None = None  # from the largest batch timed so far
             for batch in config.batches:
                 base = {"model": model.name, "kind": model.kind, "trained": model.trained,
                         "backend": combo.backend, "provider": runner.provider, "dtype": combo.dtype, "batch": batch}
@@ -111,6 +112,14 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                     log(f"[skip] {model.name} {combo.backend} b{batch}: {short}")
                     doc["results"].append({**base, "status": "skipped", "reason": short})
                     continue
+                predicted = None if seconds_per_image is None else seconds_per_image * batch
+                limit = config.max_run_seconds
+                if limit is not None and predicted is not None and predicted > limit:
+                    why = (f"one run of batch {batch} would take about {predicted:.0f} s (from the batch below it), "
+                           f"over the {limit:.0f} s per run this suite allows")
+                    log(f"[skip] {model.name} {combo.backend} b{batch}: {why}")
+                    doc["results"].append({**base, "status": "skipped", "reason": why})
+                    continue
                 try:
                     step = runner.prepare(model.path, batch)
                     timed = time_step(step, config)
@@ -123,6 +132,7 @@ def run_suite(models: list[BenchModel], combos: list[Combo], config: BenchConfig
                         break
                     continue
                 stats = latency_stats(timed.latencies, batch)
+                seconds_per_image = float(timed.latencies.min()) / batch
                 if combo.backend == "ort-cpu":
                     stats["cpu_share"] = timed.cpu_share(usable_cores(threads))
                 if getattr(step, "mode", None):

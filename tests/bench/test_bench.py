@@ -266,3 +266,19 @@ def test_dfi_bench_times_a_detector_declared_in_a_spec_file(tmp_path):
     [row] = [x for x in doc["results"] if x["status"] == "ok"]
     assert row["model"] == "tiny_det" and row["kind"] == "detector" and row["batch"] == 2
     assert doc["models"]["tiny_det"]["flops_per_image"] == 2 * TINY_MACS
+
+
+def test_a_batch_predicted_over_the_per_run_limit_is_skipped_with_the_reason(tmp_path):
+    from harness.bench.models import resolve_model
+    from harness.bench.suite import Combo, run_suite
+
+    user_model = tmp_path / "tiny.onnx"
+    _tiny_model(user_model)
+    config = BenchConfig(batches=(1, 4, 4096), warmup=0, min_iters=2, min_seconds=0.0, max_seconds=0.2,
+                         floor_iters=2, max_run_seconds=1e-9)
+    doc = run_suite([resolve_model(str(user_model))], [Combo("ort-cpu", "fp32")], config, threads=1,
+                    log=lambda _m: None)
+    status = {x["batch"]: x for x in doc["results"]}
+    assert status[1]["status"] == "ok"  # nothing to predict from: the first batch always runs
+    assert status[4]["status"] == "skipped" and status[4096]["status"] == "skipped"
+    assert "over the 0 s per run this suite allows" in status[4]["reason"]
