@@ -50,6 +50,8 @@ def nonempty_text(df: pd.DataFrame, column: str) -> np.ndarray:
         if chunk.null_count:
             part &= ~chunk.is_null().to_numpy(zero_copy_only=False)
         parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 

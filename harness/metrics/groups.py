@@ -132,13 +132,15 @@ class GroupCodes:
         if not self._arrow or not masks:
             group, keys = self.result()
             return keys, count_by_group(group, len(keys), masks)
-        raw, size, dictionaries = self._raw()
-        if size * 256 > 4 * len(raw) + 1024:
+        parts = [part.result() for part in self._parts]
+        size = int(np.prod([len(dictionary) for _, dictionary in parts]))
+        if size * 256 > 4 * len(self._df) + 1024:
             group, keys = self.result()
             return keys, count_by_group(group, len(keys), masks)
-        raw <<= np.int64(8)
-        raw |= state_bits(list(masks.values()))
-        hist = np.bincount(raw, minlength=size * 256).reshape(size, 256)
+        key = self._mixed(parts, shift=8)
+        key |= state_bits(list(masks.values()))
+        hist = np.bincount(key, minlength=size * 256).reshape(size, 256)
+        dictionaries = [dictionary for _, dictionary in parts]
         combos = np.flatnonzero(hist.any(axis=1))
         order, keys = self._order(combos, dictionaries)
         rows = np.empty(len(combos), dtype=np.int64)
@@ -148,13 +150,20 @@ class GroupCodes:
 
     def _raw(self) -> tuple[np.ndarray, int, list[pd.Series]]:
         parts = [part.result() for part in self._parts]
-        raw = parts[0][0].astype(np.int64)
-        size = len(parts[0][1])
-        for indices, dictionary in parts[1:]:
-            raw *= len(dictionary)
-            raw += indices
-            size *= len(dictionary)
-        return raw, size, [dictionary for _, dictionary in parts]
+        size = int(np.prod([len(dictionary) for _, dictionary in parts]))
+        return self._mixed(parts), size, [dictionary for _, dictionary in parts]
+
+    @staticmethod
+    def _mixed(parts: list[tuple[np.ndarray, pd.Series]], shift: int = 0) -> np.ndarray:
+        """sum of index_j * stride_j << shift, in int32 when it fits (half the memory traffic)."""
+        strides = np.cumprod([1] + [len(dictionary) for _, dictionary in parts[:0:-1]])[::-1] << shift
+        dtype = np.int32 if int(strides[0]) * len(parts[0][1]) < 2**31 else np.int64
+        key = np.multiply(parts[0][0], strides[0], dtype=dtype)
+        scratch = np.empty_like(key)
+        for (indices, _), stride in zip(parts[1:], strides[1:]):
+            np.multiply(indices, stride, out=scratch, dtype=dtype)
+            key += scratch
+        return key
 
     def _order(self, combos: np.ndarray, dictionaries: list[pd.Series]) -> tuple[np.ndarray, pd.DataFrame]:
         """Sorted group number of each key combination present, and the key table (one row per group)."""
