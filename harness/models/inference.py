@@ -38,6 +38,7 @@ def enabled() -> bool:
 
 class _InferenceThread:
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
         self._thread.start()
@@ -57,7 +58,8 @@ class _InferenceThread:
         return threading.current_thread() is self._thread
 
     def call(self, fn: Callable[[], Any]) -> Any:
-        if self.on_thread():
+        # a forked child inherits this object but not the thread: it runs the call itself
+        if self.on_thread() or os.getpid() != self.pid:
             return fn()
         fut: Future = Future()
         self._jobs.put((fn, fut))

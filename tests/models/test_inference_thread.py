@@ -79,3 +79,22 @@ def test_turned_off_sessions_are_plain(models):
                          capture_output=True, text=True, check=True).stdout
     facts = json.loads(out.strip().splitlines()[-1])
     assert facts["type"] == "InferenceSession" and not facts["inference_thread"]
+
+
+_FORKED: dict = {}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_runs_model_calls_itself_instead_of_waiting_forever(models):
+    import multiprocessing
+
+    _FORKED["session"] = inference_session(model_path("fr_landmark"))
+    _FORKED["session"].run(None, {"input": np.zeros((1, 1, 64, 64), np.float32)})  # the thread is running
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        shape = pool.apply_async(_run_in_child).get(timeout=60)
+    assert shape == (1, 136)
+
+
+def _run_in_child() -> tuple[int, ...]:
+    return tuple(_FORKED["session"].run(None, {"input": np.zeros((1, 1, 64, 64), np.float32)})[0].shape)
