@@ -51,7 +51,7 @@ class WireResponse:
              headers: Mapping[str, str] | None = None) -> WireResponse:
         h = {"Content-Type": content_type}
         h.update(headers or {})
-        return cls(status, json.dumps(payload, separators=(",", ":"), allow_nan=False).encode(), h)
+        return cls(status, json_body(payload), h)
 
     def payload(self) -> Any:
         return json.loads(self.body)
@@ -74,6 +74,11 @@ class WireProtocol(Protocol):
     def bad_http(self, request: WireRequest, status: int, message: str) -> WireResponse:
         """A request the HTTP layer could not parse (bad method token, request line, headers)."""
         ...
+
+
+def json_body(payload: Any) -> bytes:
+    """The compact JSON of an answer, as every vendor's body is encoded."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
 
 # --- answers on the server's event loop ----------------------------------------------------------

@@ -17,10 +17,18 @@ from typing import Any
 from harness.faces.types import ImageDecodeError, ImageTooLargeError
 from mockvendors.analysis import ImageAnalysis, sniff_format
 from mockvendors.aws import shapes
-from mockvendors.aws.blobs import Blob, BlobCache
+from mockvendors.aws.blobs import AnswerMemo, Blob, BlobCache, ParsedBodies
 from mockvendors.behaviour import MockVendorBehaviour, NoFaceInImage
 from mockvendors.errors import ImageRejected
-from mockvendors.wire import NeedsPool, WireRequest, WireResponse, inline_only, parse_json_object, request_id
+from mockvendors.wire import (
+    NeedsPool,
+    WireRequest,
+    WireResponse,
+    inline_only,
+    json_body,
+    parse_json_object,
+    request_id,
+)
 
 VENDOR = "aws"
 TARGET_PREFIX = "RekognitionService."
@@ -62,7 +70,7 @@ def validate_image_bytes(data: bytes) -> None:
         raise ImageRejected(VENDOR, "InvalidImageFormatException", "Request has invalid image format")
 
 
-_Operation = Callable[[dict[str, Any]], dict[str, Any]]
+_Operation = Callable[[dict[str, Any]], dict[str, Any] | bytes]  # bytes: the answer's JSON, already encoded
 
 
 class AwsProtocol:
@@ -80,13 +88,15 @@ class AwsProtocol:
             "GetCelebrityInfo": self.get_celebrity_info,
         }
         self._blobs = BlobCache()
+        self._params = ParsedBodies(parse_json_object)
+        self._compared = AnswerMemo()
 
     # --- WireProtocol --------------------------------------------------------------------------
     def handle(self, request: WireRequest) -> WireResponse:
         rid = request_id()
         try:
             op = self._route(request)
-            params = parse_json_object(request.body)
+            params = self._params(request.body)
             if params is None:
                 raise AwsError("SerializationException", "Start of structure or map found where not expected, "
                                "or the body is not a JSON object")
@@ -95,6 +105,8 @@ class AwsProtocol:
             return error_response(exc.code, exc.message, exc.status, rid)
         except ImageRejected as exc:
             return error_response(exc.code, exc.message, 400, rid)
+        if isinstance(payload, bytes):
+            return WireResponse(200, payload, {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": rid})
         return WireResponse.json(200, payload, CONTENT_TYPE, {"x-amzn-RequestId": rid})
 
     def throttled(self, request: WireRequest, retry_after_s: float) -> WireResponse:
@@ -180,7 +192,7 @@ class AwsProtocol:
             "UnrecognizedFaces": [shapes.compared_face(m.face, image) for m in result.faces if not m.named],
         }
 
-    def compare_faces(self, params: dict[str, Any]) -> dict[str, Any]:
+    def compare_faces(self, params: dict[str, Any]) -> bytes:
         threshold = params.get("SimilarityThreshold", self.behaviour.similarity_call().threshold)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 100:
             raise AwsError("InvalidParameterException", "SimilarityThreshold must be a number from 0 to 100")
@@ -190,6 +202,15 @@ class AwsProtocol:
         source = self._image(params, "SourceImage")
         target = self._image(params, "TargetImage")
         src, tgt = self._analyze(source), self._analyze(target)
+        memo_key = ((src, tgt, self.behaviour.profile), (threshold,))
+        answer = self._compared.get(*memo_key)
+        if answer is None:
+            answer = json_body(self._compare(source, target, src, tgt, threshold))
+            self._compared.put(*memo_key, answer)
+        return answer
+
+    def _compare(self, source: Blob, target: Blob, src: ImageAnalysis, tgt: ImageAnalysis,
+                 threshold: float) -> dict[str, Any]:
         try:
             cmp = self.behaviour.compare(source.data, target.data)
         except NoFaceInImage:
