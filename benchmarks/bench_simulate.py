@@ -145,6 +145,8 @@ def scaling(argv: list[str], json_path: str | None) -> None:
     tmp = "/tmp/bench-simulate-results.parquet"
     impls = [("streamed", None)] + ([("before", args.before)] if args.before else [])
     result: dict[str, object] = {"machine": machine_facts(), "load_average_before": os.getloadavg(),
+                                 "code": {"streamed": _commit("."), **({"before": _commit(args.before)}
+                                                                      if args.before else {})},
                                  "chunk": args.chunk, "limit_gb": args.limit_gb, "runs": [], "summary": []}
     runs: list[dict[str, object]] = result["runs"]  # type: ignore[assignment]
     for n, r in zip(sizes, reps, strict=True):
@@ -165,6 +167,16 @@ def scaling(argv: list[str], json_path: str | None) -> None:
     if json_path:
         _write(result, json_path)
         plot_scaling(result["summary"], json_path.removesuffix(".json") + ".png")
+
+
+def _commit(where: str) -> str:
+    import subprocess
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", "-C", where, *a], capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain",
+                                                                                      "--", "harness") else "")
 
 
 def _write(result: dict[str, object], path: str) -> None:
