@@ -192,6 +192,7 @@ def main() -> None:
         summary[t] = {"commit": _commit(Path(t)), "images_per_s_best": best,
                       "images_per_s_median": round(statistics.median(rates), 2),
                       "cpu_per_wall_median": round(statistics.median(x["cpu_per_wall"] for x in rs), 3),
+                      "images_per_cpu_s_median": round(statistics.median(x["images"] / x["cpu_s"] for x in rs), 2),
                       "study_scale_min_best": round(args.study_images / best / 60, 1),
                       "study_scale_min_median": round(args.study_images / statistics.median(rates) / 60, 1)}
     result = {"benchmark": "dfi run, in-process mocks, face models running", "machine": facts,
