@@ -130,9 +130,9 @@ def _digest(rows: list[dict]) -> str:
     return h.hexdigest()[:16]
 
 
-def run_tree(tree: Path, manifest: Path) -> dict:
+def run_tree(tree: Path, manifest: Path, extra_env: dict[str, str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="dfi-bench-run-") as out:
-        env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+        env = {**os.environ, "PYTHONPATH": str(tree.resolve()), **(extra_env or {})}
         proc = subprocess.run([sys.executable, __file__, "--child", str(manifest), "--out", out],
                               env=env, capture_output=True, text=True, cwd=str(tree.resolve()))
         if proc.returncode != 0:
@@ -155,6 +155,8 @@ def main() -> None:
     ap.add_argument("--tree", type=Path, action="append", help="source tree to time (repeatable; default: this one)")
     ap.add_argument("--probes", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--variant-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="also time the last --tree with this environment variable set (repeatable)")
     ap.add_argument("--scale-check", type=int, action="append", default=[],
                     help="also time the last --tree at this many probes (repeatable)")
     ap.add_argument("--study-images", type=int, default=STUDY_IMAGES)
@@ -167,18 +169,23 @@ def main() -> None:
     from harness.bench.device import machine_facts
 
     trees = args.tree or [HERE.parent]
+    # (label, tree, extra environment): the trees, then the last tree once per --variant-env
+    variants = [(str(t), t, {}) for t in trees]
+    variants += [(f"{trees[-1]} {kv}", trees[-1], dict([kv.split("=", 1)])) for kv in args.variant_env]
     facts = machine_facts()
     work = Path(tempfile.mkdtemp(prefix="dfi-bench-run-data-"))
     manifest = build_manifest(work / f"n{args.probes}", args.probes)
     load_before = os.getloadavg()
-    runs: dict[str, list[dict]] = {str(t): [] for t in trees}
+    runs: dict[str, list[dict]] = {label: [] for label, _, _ in variants}
     for r in range(args.repeat):
-        for t in (trees if r % 2 == 0 else trees[::-1]):
-            res = run_tree(t, manifest)
+        for label, t, env in (variants if r % 2 == 0 else variants[::-1]):
+            res = run_tree(t, manifest, env)
             res["load_avg_1m"] = round(os.getloadavg()[0], 2)
-            runs[str(t)].append(res)
-            print(f"{t} ({_commit(t)}): {res['images']} images in {res['wall_s']:.1f} s = {res['images_per_s']:.2f}"
-                  f" images/s, CPU/wall {res['cpu_per_wall']:.2f}, digest {res['rows_digest']}", flush=True)
+            runs[label].append(res)
+            print(f"{label} ({_commit(t)}): {res['images']} images in {res['wall_s']:.1f} s = "
+                  f"{res['images_per_s']:.2f} images/s, CPU/wall {res['cpu_per_wall']:.2f}, "
+                  f"digest {res['rows_digest']}",
+                  flush=True)
     scale = []
     for n in args.scale_check:
         m = build_manifest(work / f"n{n}", n)
@@ -186,10 +193,10 @@ def main() -> None:
         scale.append(res)
         print(f"scale check {trees[-1]} n={n}: {res['images']} images, {res['images_per_s']:.2f} images/s", flush=True)
     summary = {}
-    for t, rs in runs.items():
+    for (label, t, _), rs in zip(variants, runs.values()):
         rates = [x["images_per_s"] for x in rs]
         best = max(rates)
-        summary[t] = {"commit": _commit(Path(t)), "images_per_s_best": best,
+        summary[label] = {"commit": _commit(t), "images_per_s_best": best,
                       "images_per_s_median": round(statistics.median(rates), 2),
                       "cpu_per_wall_median": round(statistics.median(x["cpu_per_wall"] for x in rs), 3),
                       "images_per_cpu_s_median": round(statistics.median(x["images"] / x["cpu_s"] for x in rs), 2),

@@ -78,7 +78,7 @@ def crop_pixels(data: bytes, margin: float = CROP_MARGIN, cropper: str = "facepl
     from harness.faces import default_pipeline
 
     try:
-        faces = default_pipeline().detect(img)
+        faces = default_pipeline().face_boxes(img)  # the crop needs the box only: no landmark model
     except DfiError:
         return None
     if not faces:

@@ -66,6 +66,25 @@ class FacePipeline:
             raise result
         return result
 
+    def face_boxes(self, image: ImageSource) -> list[Face]:
+        """The faces :meth:`detect` returns, with the same boxes and scores, but without landmarks when the
+        detector can skip them (faceplugin's ``detect_boxes``: no landmark model run); ``landmarks5`` is
+        then zeros. For callers that need boxes only, such as the campaign's face crop."""
+        boxes = getattr(self.detector, "detect_boxes", None)
+        if boxes is None:
+            return self.detect(image)
+        img = load_image(image, max_pixels=self.max_pixels)
+        h, w = img.shape[:2]
+        faces = []
+        for box, score in boxes([img])[0]:
+            x1, y1, x2, y2 = (float(v) for v in box)  # clipped as the detector's detect_batch clips them
+            clipped = (max(0.0, x1), max(0.0, y1), min(float(w - 1), x2), min(float(h - 1), y2))
+            faces.append(Face(box=clipped, score=score, landmarks5=np.zeros((5, 2), np.float32)))
+        result = self._check_faces(faces, image if isinstance(image, (str, Path)) else "image")
+        if isinstance(result, FaceError):
+            raise result
+        return result
+
     def analyze(self, image: ImageSource) -> list[Face]:
         """Faces with L2-normalised embeddings, largest first; raises a FaceError subclass."""
         result = self.analyze_many([image])[0]

@@ -13,26 +13,54 @@ import numpy as np
 import pytest
 
 from harness.models import model_path
-from harness.models.inference import THREAD_NAME, ThreadBoundSession, inference_facts, inference_thread
+from harness.models.inference import THREAD_NAME, inference_thread
 from harness.models.runtime import inference_session, make_session
 
 x86 = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
                          reason="denormals-as-zero is an x86 SSE mode")
 
 
+@pytest.fixture
+def thread_on(monkeypatch):
+    monkeypatch.setenv("DFI_INFERENCE_THREAD", "1")
+
+
+def _in_fresh_process(code: str, value: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DFI_INFERENCE_THREAD": value},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 @x86
 def test_the_inference_thread_flushes_denormals_and_the_caller_keeps_them(models):
-    session = inference_session(model_path("fr_feature"))
-    assert isinstance(session, ThreadBoundSession)
-    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 112, 112)).astype(np.float32)
-    session.run(None, {"input": x})
-    facts = inference_facts()
-    assert facts["inference_thread"] and facts["denormals_flushed_on_inference_thread"]
-    assert facts["calling_thread_keeps_denormals"]
-    assert np.float32(1e-40) != 0 and (np.array([1e-39], np.float32) * 2)[0] != 0
+    # a fresh process: the inference thread's session must be the process's first
+    code = ("import json, numpy as np; from harness.models import model_path;"
+            "from harness.models.runtime import inference_session;"
+            "from harness.models.inference import inference_facts;"
+            "s = inference_session(model_path('fr_feature'));"
+            "s.run(None, {'input': np.random.default_rng(0).uniform(-1, 1, (2, 3, 112, 112)).astype(np.float32)});"
+            "print(json.dumps({'type': type(s).__name__, 'tiny': float(np.array([1e-39], np.float32)[0] * 2),"
+            " **inference_facts()}))")
+    facts = _in_fresh_process(code, "1")
+    assert facts["type"] == "ThreadBoundSession" and facts["inference_thread"]
+    assert facts["denormals_flushed_on_inference_thread"]
+    assert facts["calling_thread_keeps_denormals"] and facts["tiny"] > 0
 
 
-def test_runs_on_the_inference_thread_with_a_plain_sessions_answers(models):
+def test_auto_turns_it_on_for_intel_only(monkeypatch):
+    from harness.models import inference
+
+    monkeypatch.delenv("DFI_INFERENCE_THREAD", raising=False)
+    for vendor, on in (("GenuineIntel", True), ("AuthenticAMD", False), ("", False)):
+        monkeypatch.setattr(inference, "cpu_vendor", lambda v=vendor: v)
+        assert inference.enabled() is on
+    monkeypatch.setenv("DFI_INFERENCE_THREAD", "1")
+    assert inference.enabled()
+    monkeypatch.setenv("DFI_INFERENCE_THREAD", "off")
+    assert not inference.enabled()
+
+
+def test_runs_on_the_inference_thread_with_a_plain_sessions_answers(models, thread_on):
     session = inference_session(model_path("fr_landmark"))
     worker = inference_thread()
     assert worker is not None
@@ -45,7 +73,7 @@ def test_runs_on_the_inference_thread_with_a_plain_sessions_answers(models):
     assert session.get_inputs()[0].name == "input"  # everything but run delegates
 
 
-def test_concurrent_callers_get_their_own_answers(models):
+def test_concurrent_callers_get_their_own_answers(models, thread_on):
     session = inference_session(model_path("fr_landmark"))
     rng = np.random.default_rng(2)
     inputs = [rng.uniform(0, 1, (1, 1, 64, 64)).astype(np.float32) for _ in range(8)]
@@ -63,7 +91,7 @@ def test_concurrent_callers_get_their_own_answers(models):
     assert all(np.array_equal(got[i], want[i]) for i in range(8))
 
 
-def test_an_error_in_a_model_call_reaches_the_caller(models):
+def test_an_error_in_a_model_call_reaches_the_caller(models, thread_on):
     session = inference_session(model_path("fr_landmark"))
     with pytest.raises(Exception, match="input"):
         session.run(None, {"input": np.zeros((1, 3, 5, 5), np.float32)})
@@ -75,9 +103,7 @@ def test_turned_off_sessions_are_plain(models):
             "from harness.models.inference import inference_facts;"
             "s = inference_session(model_path('fr_landmark'));"
             "print(json.dumps({'type': type(s).__name__, **inference_facts()}))")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DFI_INFERENCE_THREAD": "0"},
-                         capture_output=True, text=True, check=True).stdout
-    facts = json.loads(out.strip().splitlines()[-1])
+    facts = _in_fresh_process(code, "0")
     assert facts["type"] == "InferenceSession" and not facts["inference_thread"]
 
 
@@ -85,7 +111,7 @@ _FORKED: dict = {}
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_runs_model_calls_itself_instead_of_waiting_forever(models):
+def test_a_forked_child_runs_model_calls_itself_instead_of_waiting_forever(models, thread_on):
     import multiprocessing
 
     _FORKED["session"] = inference_session(model_path("fr_landmark"))
