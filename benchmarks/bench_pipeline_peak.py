@@ -5,11 +5,11 @@ Configurations (each a fresh child process, round-robin over ``--rounds`` rounds
 from other processes hit them alike):
 
 * ``today``: the tree given by ``--base`` (a git worktree of the commit before this work);
-* ``inference-thread``: this tree as it runs by default: the face models on the dedicated inference
-  thread with denormals flushed (``harness.models.inference``), intra-op threads = cores;
-* ``no-inference-thread``: this tree with ``DFI_INFERENCE_THREAD=0`` (sessions on the callers' threads,
-  no DAZ), to separate the effect of DAZ and the thread;
-* ``1-intra-op-thread``: this tree, inference thread, one intra-op thread (``DFI_ORT_THREADS=1``).
+* ``now``: this tree with its default settings (the inference thread is on for Intel CPUs only);
+* ``inference-thread``: this tree with ``DFI_INFERENCE_THREAD=1``: the face models on the dedicated
+  inference thread with denormals flushed (``harness.models.inference``), intra-op threads = cores;
+* ``no-inference-thread``: ``DFI_INFERENCE_THREAD=0`` (sessions on the callers' threads, no DAZ);
+* ``1-intra-op-thread``: defaults with one intra-op thread (``DFI_ORT_THREADS=1``).
 
 Each child times ``FacePipeline.analyze_many`` on ``batch`` copies of a 640x480 photo with one face
 (cut from the demo group photo by ``harness.bench.pipeline.one_face_photo``; image decode excluded)
@@ -69,7 +69,8 @@ def child(batches: list[int], seconds: float, emb_out: Path) -> dict:
 
 CONFIGS = {
     "today": ("base", {}),
-    "inference-thread": ("this", {}),
+    "now": ("this", {}),
+    "inference-thread": ("this", {"DFI_INFERENCE_THREAD": "1"}),
     "no-inference-thread": ("this", {"DFI_INFERENCE_THREAD": "0"}),
     "1-intra-op-thread": ("this", {"DFI_ORT_THREADS": "1"}),
 }
