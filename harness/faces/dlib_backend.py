@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -164,7 +165,7 @@ def graph_session(dat: Path, reference, threads: int | None = None):  # noqa: AN
         chips = check_chips()
         diff = check_against_dlib(session, chips, reference(chips))
         known = {**stamp, "check_chips": len(chips), "max_abs_difference": diff}
-        tmp = record.with_name(record.name + ".tmp")
+        tmp = record.with_name(f"{record.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(known, indent=1) + "\n")
         tmp.replace(record)
     if not known["max_abs_difference"] <= MAX_GRAPH_DIFFERENCE:

@@ -24,6 +24,7 @@ prepares and checks it, and records the difference).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,7 +253,7 @@ def convert(dat: Path, out: Path) -> Path:
     import onnx
 
     model = build_onnx(read_dlib_resnet(dat))
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")  # per process: two first uses may race
     onnx.save(model, str(tmp))
     tmp.replace(out)
     return out
