@@ -37,38 +37,63 @@ def b64decode_validated(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
 
 
-class BlobCache:
-    """Decoded blobs by their base64 text, least recently used dropped first; bounded in entries and in
-    the characters held. Errors are not cached (they raise as :func:`b64decode_validated` does).
+class _ByContent:
+    """Values by a text or a body, least recently used dropped first, bounded in entries and in the
+    characters (or bytes) held. The lookup key is the content's length and ends; a hit is confirmed by
+    comparing the whole content: a fresh string or body from the network would otherwise be hashed in
+    full (slower than comparing it)."""
 
-    The lookup key is the text's length and ends, the hit is confirmed by comparing the whole text: a
-    fresh string from the JSON parser would otherwise be hashed in full (slower than comparing it)."""
-
-    def __init__(self, max_entries: int = 128, max_chars: int = 64 * 1024 * 1024):
-        self.max_entries, self.max_chars = max_entries, max_chars
-        self._blobs: OrderedDict[tuple[int, str, str], tuple[str, Blob]] = OrderedDict()
-        self._chars = 0
+    def __init__(self, max_entries: int, max_size: int):
+        self.max_entries, self.max_size = max_entries, max_size
+        self._items: OrderedDict[tuple[int, Any, Any], tuple[Any, Any]] = OrderedDict()
+        self._size = 0
         self._lock = threading.Lock()
 
-    def decode(self, text: str) -> Blob:
-        key = (len(text), text[:_EDGE], text[-_EDGE:])
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @staticmethod
+    def _key(content: str | bytes) -> tuple[int, Any, Any]:
+        return len(content), content[:_EDGE], content[-_EDGE:]
+
+    def get(self, content: str | bytes) -> Any:
+        key = self._key(content)
         with self._lock:
-            hit = self._blobs.get(key)
-            if hit is not None and hit[0] == text:
-                self._blobs.move_to_end(key)
+            hit = self._items.get(key)
+            if hit is not None and hit[0] == content:
+                self._items.move_to_end(key)
                 return hit[1]
+        return None
+
+    def put(self, content: str | bytes, value: Any) -> None:
+        if len(content) > self.max_size:
+            return
+        key = self._key(content)
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old[0])
+            self._items[key] = (content, value)
+            self._size += len(content)
+            while len(self._items) > self.max_entries or self._size > self.max_size:
+                _, (dropped, _) = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+
+class BlobCache:
+    """Decoded blobs by their base64 text (:class:`_ByContent`: at most ``max_entries``, ``max_chars``).
+    Errors are not cached (they raise as :func:`b64decode_validated` does)."""
+
+    def __init__(self, max_entries: int = 128, max_chars: int = 64 * 1024 * 1024):
+        self._blobs = _ByContent(max_entries, max_chars)
+
+    def decode(self, text: str) -> Blob:
+        hit = self._blobs.get(text)
+        if hit is not None:
+            return hit
         data = b64decode_validated(text)
         blob = Blob(data, sha256_hex(data))
-        if len(text) <= self.max_chars:
-            with self._lock:
-                old = self._blobs.pop(key, None)
-                if old is not None:
-                    self._chars -= len(old[0])
-                self._blobs[key] = (text, blob)
-                self._chars += len(text)
-                while len(self._blobs) > self.max_entries or self._chars > self.max_chars:
-                    _, (dropped, _) = self._blobs.popitem(last=False)
-                    self._chars -= len(dropped)
+        self._blobs.put(text, blob)
         return blob
 
 
@@ -102,32 +127,19 @@ class AnswerMemo:
 
 
 class ParsedBodies:
-    """Request bodies parsed by ``parse`` (a pure function of the bytes), by the body's length and ends,
-    a hit confirmed by comparing the whole body; only parses that give a value are kept. The parsed
-    value is shared between requests: callers only read it."""
+    """Request bodies parsed by ``parse`` (a pure function of the bytes), kept by content
+    (:class:`_ByContent`); only parses that give a value are kept. The parsed value is shared between
+    requests: callers only read it."""
 
     def __init__(self, parse: Callable[[bytes], Any], max_entries: int = 64, max_bytes: int = 64 * 1024 * 1024):
-        self.parse, self.max_entries, self.max_bytes = parse, max_entries, max_bytes
-        self._parsed: OrderedDict[tuple[int, bytes, bytes], tuple[bytes, Any]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self.parse = parse
+        self._parsed = _ByContent(max_entries, max_bytes)
 
     def __call__(self, body: bytes) -> Any:
-        key = (len(body), body[:_EDGE], body[-_EDGE:])
-        with self._lock:
-            hit = self._parsed.get(key)
-            if hit is not None and hit[0] == body:
-                self._parsed.move_to_end(key)
-                return hit[1]
+        hit = self._parsed.get(body)
+        if hit is not None:
+            return hit
         value = self.parse(body)
-        if value is not None and len(body) <= self.max_bytes:
-            with self._lock:
-                old = self._parsed.pop(key, None)
-                if old is not None:
-                    self._bytes -= len(old[0])
-                self._parsed[key] = (body, value)
-                self._bytes += len(body)
-                while len(self._parsed) > self.max_entries or self._bytes > self.max_bytes:
-                    _, (dropped, _) = self._parsed.popitem(last=False)
-                    self._bytes -= len(dropped)
+        if value is not None:
+            self._parsed.put(body, value)
         return value
