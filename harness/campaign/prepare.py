@@ -20,6 +20,7 @@ PNG they are sent. Every other backend gets the PNG bytes only.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -181,6 +182,8 @@ class ImagePreparer:
         if p is None:
             return
         target = p if crop is not None else p.with_suffix(".noface")
-        tmp = target.with_name(target.name + ".tmp")
+        # per process and thread: two workers cropping the same image at once (shards of one campaign on
+        # Ray) must not write into one temporary file
+        tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         tmp.write_bytes(crop or b"")
         tmp.replace(target)
