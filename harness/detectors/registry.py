@@ -8,9 +8,10 @@ Spec strings (:func:`resolve_detector`; the same in ``dfi defend --detector`` an
 - a detector factory's name, e.g. ``spectrum_lr`` (the project's trained detector, registered by
   ``harness.defense.trained_detector``; factories are for detectors built in layers above this one);
 - a registered ONNX detector's name: the installed model set's liveness model (``fr_liveness``),
-  the reference architectures (``meso4``, ``mesoinception4``, ``xception``, ``efficientnet_b4``) and
-  whatever a user or another part of the harness registers (:func:`register_detector`,
-  :func:`load_detector_specs`).
+  the reference architectures (``meso4``, ``mesoinception4``, ``xception``, ``efficientnet_b4``),
+  the detectors imported into the cache by ``dfi detectors import`` (found in every process:
+  :mod:`harness.detectors.imported.store`) and whatever a user or another part of the harness
+  registers (:func:`register_detector`, :func:`load_detector_specs`).
 
 Anything else is an :class:`UnknownDetectorError` of one line saying what is accepted.
 """
@@ -45,6 +46,41 @@ LIVENESS_CAVEAT = ("anti-spoofing (liveness) model for printed photos and screen
 UNTRAINED_CAVEAT = "RANDOM UNTRAINED WEIGHTS: for speed measurement only, its scores mean nothing"
 
 
+_IMPORTED: dict[Path, tuple[int, list[str]]] = {}  # imported spec file -> (mtime, names it registered)
+
+
+def _sync_imported() -> None:
+    """Register the detectors imported into the cache (``dfi detectors import``, any process) and
+    drop those removed since; a spec file that does not read is skipped (``dfi detectors list`` says why)."""
+    from harness.detectors.locations import imported_spec_files
+
+    files = imported_spec_files()
+    for gone in set(_IMPORTED) - set(files):
+        for name in _IMPORTED.pop(gone)[1]:
+            _REGISTRY.pop(name, None)
+    for f in files:
+        try:
+            mtime = f.stat().st_mtime_ns
+        except OSError:
+            continue
+        if _IMPORTED.get(f, (None,))[0] == mtime:
+            continue
+        try:
+            specs = load_detector_specs(f, register=False)
+        except InputFileError:
+            specs = []
+        names = [s.name for s in specs if s.name not in _BUILTIN and s.name not in _FACTORIES]
+        for spec in specs:
+            if spec.name in names:
+                _REGISTRY[spec.name] = spec
+        _IMPORTED[f] = (mtime, names)
+
+
+def builtin_names() -> set[str]:
+    """Names an import may not take: the built-in detectors and the factories (``spectrum_lr``)."""
+    return set(_BUILTIN) | set(_FACTORIES)
+
+
 def register_detector(spec: DetectorSpec, *, replace: bool = False) -> DetectorSpec:
     if spec.name in _REGISTRY and not replace:
         raise DetectorSpecError(f"a detector named {spec.name!r} is already registered (pass replace=True)")
@@ -53,6 +89,7 @@ def register_detector(spec: DetectorSpec, *, replace: bool = False) -> DetectorS
 
 
 def get_detector_spec(name: str) -> DetectorSpec:
+    _sync_imported()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -63,6 +100,7 @@ def get_detector_spec(name: str) -> DetectorSpec:
 
 def detector_names(*, trained_only: bool = False) -> list[str]:
     """Registered ONNX detectors (see :func:`resolvable_names` for every name the resolver takes)."""
+    _sync_imported()
     return sorted(n for n, s in _REGISTRY.items() if s.trained or not trained_only)
 
 
@@ -76,6 +114,7 @@ def register_detector_factory(name: str, factory: DetectorFactory) -> None:
 
 def resolvable_names() -> list[str]:
     """Every detector name :func:`resolve_detector` takes besides ``sim:`` specs."""
+    _sync_imported()
     return sorted(set(_REGISTRY) | set(_FACTORIES))
 
 
@@ -113,6 +152,7 @@ def resolve_detector(
     factory = (factories or {}).get(text) or _FACTORIES.get(text)
     if factory is not None:
         return factory()
+    _sync_imported()
     if text in _REGISTRY:
         return load_detector(text)
     known = sorted(set(_REGISTRY) | set(_FACTORIES) | set(factories or {}))
@@ -198,6 +238,7 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+_BUILTIN = frozenset(_REGISTRY)
 
 
 def load_detector(detector: str | DetectorSpec, **kwargs: Any) -> OnnxDetector:

@@ -19,6 +19,7 @@ from harness.detectors.spec import DetectorSpec, DetectorSpecError
 from harness.errors import DfiError
 
 Box = tuple[float, float, float, float]
+_INTERPOLATION = {"cubic": cv2.INTER_CUBIC, "linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}
 
 
 class CropError(UnscorableImageError):
@@ -63,7 +64,8 @@ def preprocess(spec: DetectorSpec, crops: Sequence[np.ndarray] | np.ndarray) -> 
     for i, crop in enumerate(crops):
         _check_image(crop)
         if crop.shape[:2] != (height, width):
-            interp = cv2.INTER_AREA if crop.shape[0] > height else cv2.INTER_LINEAR
+            interp = _INTERPOLATION.get(spec.interpolation) or (
+                cv2.INTER_AREA if crop.shape[0] > height else cv2.INTER_LINEAR)
             crop = cv2.resize(crop, (width, height), interpolation=interp)
         batch[i] = crop[..., ::-1] if spec.color_order == "RGB" else crop
     batch -= np.asarray(spec.mean, dtype=np.float32)

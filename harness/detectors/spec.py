@@ -11,6 +11,7 @@ from harness.detectors.base import DetectorError
 
 ColorOrder = Literal["RGB", "BGR"]
 OutputKind = Literal["probability", "logit", "softmax"]
+Interpolation = Literal["auto", "cubic", "linear", "area"]
 Positive = Literal["fake", "real"]
 
 
@@ -25,7 +26,9 @@ class DetectorSpec:
     Preprocessing, in order: crop the face box enlarged ``crop_scale`` times about its centre
     (``square_crop`` uses the longer side; the crop is shifted to stay inside the image and clipped
     to it), resize to ``input_size`` (height, width), reorder channels to ``color_order``,
-    ``(pixel - mean) / std`` with pixels in 0..255, lay out as NCHW float32.
+    ``(pixel - mean) / std`` with pixels in 0..255, lay out as NCHW float32. ``interpolation``: how
+    the crop is resized (``auto``: area when shrinking, bilinear when enlarging; ``cubic`` as
+    DeepfakeBench's data loader).
 
     Reading: output number ``output_index`` is (batch, classes); take column ``class_index``.
     ``output_kind`` says what that is: ``probability`` (already in 0..1), ``logit`` (sigmoid is
@@ -42,6 +45,7 @@ class DetectorSpec:
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
     crop_scale: float = 1.0
     square_crop: bool = False
+    interpolation: Interpolation = "auto"
     output_index: int = 0
     output_kind: OutputKind = "probability"
     class_index: int = 0
@@ -59,6 +63,8 @@ class DetectorSpec:
             problems.append(f"color_order must be RGB or BGR, got {self.color_order!r}")
         if self.output_kind not in ("probability", "logit", "softmax"):
             problems.append(f"output_kind must be probability, logit or softmax, got {self.output_kind!r}")
+        if self.interpolation not in ("auto", "cubic", "linear", "area"):
+            problems.append(f"interpolation must be auto, cubic, linear or area, got {self.interpolation!r}")
         if self.positive not in ("fake", "real"):
             problems.append(f"positive must be fake or real, got {self.positive!r}")
         if len(self.mean) != 3 or len(self.std) != 3 or any(s == 0 for s in self.std):
