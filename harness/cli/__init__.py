@@ -52,6 +52,8 @@ for _name, _help in (
     ("simulate", "Embedding-space simulation at the study's scale through the mock vendors' behaviour code: "
                  "metrics, sweeps, the defense, and how the conclusions move with beta, gamma and the vendors' "
                  "reporting thresholds."),
+    ("detectors", "Deepfake detectors that researchers bring: import checkpoints (DeepfakeBench, timm, ONNX), "
+                  "list, remove."),
     ("bench", "Time models: throughput (images/s), latency p50/p95/p99, FLOPs and share of the device's peak."),
     ("study", "Every table and figure the study's recorded files allow: the result grid, the per-celebrity "
               "tables, whom deepfakes are named as, the most-named identities, confidence statistics, "

@@ -16,7 +16,7 @@ HARNESS = Path(harness.__file__).parent
 CLI = HARNESS / "cli"
 JOBS = HARNESS / "jobs"
 COMMANDS = ("run", "models", "faces", "serve", "import-paper", "metrics", "sweep", "cassettes", "compare",
-            "calibrate", "defend", "simulate", "bench", "study", "vendorfit")
+            "calibrate", "defend", "detectors", "simulate", "bench", "study", "vendorfit")
 JOB_MODULES = ("run", "simulate", "defend", "compare", "calibrate", "sweep", "bench", "study", "vendorfit")
 
 
