@@ -128,12 +128,17 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 @click.option("--profile", "profiles", multiple=True, metavar="SET|VENDOR=FILE",
               help="mock backend: " + PROFILE_HELP)
+@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
+              help="where the probes run: this process, a local Ray instance on this machine's CPUs, or a Ray "
+                   "cluster (shards journaled as they go; the same rows; needs the ray extra)")
+@click.option("--workers", type=click.IntRange(1, 100_000), default=None,
+              help="ray: shards run at once (default: the cluster's CPUs)")
 def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path | None, gallery: Path | None,
             host: str, ports: tuple[str, ...], cassettes: Path | None, concurrency: int, batch_size: int,
             rates: tuple[str, ...], crop: str, no_crop: bool, split: str, samples: int, run_length: int,
             pairs: str | None,
             labels: str | None, beta: float, gamma: float, max_retries: int, retry_errors: bool, fresh: bool,
-            yes: bool, no_progress: bool, profiles: tuple[str, ...]) -> None:
+            yes: bool, no_progress: bool, profiles: tuple[str, ...], executor: str, workers: int | None) -> None:
     """Run a dataset against vendors, resumably, and write results, metrics, plots and a report.
 
     Without --dataset it builds (once, in the user cache) and runs the embedded demonstration
@@ -154,11 +159,13 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
             batch_size=batch_size, rate=rate_values(rates), crop=crop_choice(crop, no_crop),
             split=split, samples=samples, run_length=run_length, pairs=pairs, labels=labels, beta=beta, gamma=gamma,
             max_retries=max_retries, retry_errors=retry_errors, fresh=fresh,
-            profiles=profile_choice(profiles, vendor_list) or None, status=feedback.step)
+            profiles=profile_choice(profiles, vendor_list) or None, executor=executor, workers=workers,
+            status=feedback.step)
 
     done = campaign.rows_done()
+    on_ray = "" if campaign.executor is None else f" on Ray ({campaign.executor.address or 'local instance'})"
     console.print(f"[bold]{len(campaign.probes)} probes[/bold] x {', '.join(vendor_list)} via [bold]{backend}[/bold]"
-                  f" -> {campaign.out_dir}"
+                  f"{on_ray} -> {campaign.out_dir}"
                   + (f"  [dim](resuming: {sum(done.values())} rows already done)[/dim]" if sum(done.values()) else ""))
     _cost_gate(campaign, yes, console)
     progress = Progress(TextColumn("{task.description:>4}"), BarColumn(), MofNCompleteColumn(), RateColumn(),

@@ -16,7 +16,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,23 @@ RowCallback = Callable[[str, dict[str, Any]], None]
 
 
 # ------------------------------------------------------------------ backend
+def backend_arguments(vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
+                      ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
+                      rate: Mapping[str, float] | None = None, max_retries: int | None = None,
+                      profiles: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`harness.backends.make_backend`'s keyword arguments for these settings (see :func:`build_backend`)."""
+    from harness.clients.config import ClientOptions
+
+    rates = dict(rate or {})
+    attempts = None if max_retries is None else max_retries + 1
+
+    def options(vendor: str) -> ClientOptions:
+        return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
+
+    return {"gallery": gallery, "host": host, "ports": dict(ports or {}), "cassettes": cassettes,
+            "client_options": {v: options(v) for v in vendors}, "profiles": profiles}
+
+
 def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                   ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                   rate: Mapping[str, float] | None = None, max_retries: int | None = None,
@@ -46,17 +63,10 @@ def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, hos
     ``max_retries`` retries mean ``max_retries + 1`` attempts per call. ``None``: the defaults.
     """
     from harness.backends import Backend, make_backend
-    from harness.clients.config import ClientOptions
 
-    rates = dict(rate or {})
-    attempts = None if max_retries is None else max_retries + 1
-
-    def options(vendor: str) -> ClientOptions:
-        return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
-
-    backend: Backend = make_backend(name, vendors, gallery=gallery, host=host, ports=dict(ports or {}),
-                                    cassettes=cassettes, client_options={v: options(v) for v in vendors},
-                                    profiles=profiles)
+    backend: Backend = make_backend(name, vendors, **backend_arguments(
+        vendors, gallery=gallery, host=host, ports=ports, cassettes=cassettes, rate=rate, max_retries=max_retries,
+        profiles=profiles))
     return backend
 
 
@@ -171,6 +181,9 @@ class Campaign:
     gamma: float
     _on_row: list[RowCallback] = field(default_factory=list)
     profiles: dict[str, str] = field(default_factory=dict)  # vendor -> profile override / set (mock backend)
+    executor: Any = None  # harness.distributed.RaySettings: shards on a Ray cluster; None: this process
+    recipe: Any = None  # harness.distributed.backend.BackendRecipe: how a Ray worker builds the backend
+    shard_size: int | None = None  # probes per shard on Ray (None: from the campaign's size; a rerun keeps its plan)
 
     @property
     def probes(self) -> list[Any]:
@@ -201,7 +214,12 @@ class Campaign:
         if on_row is not None:
             self._on_row.append(on_row)
         try:
-            return self.runner.run()
+            if self.executor is None:
+                return self.runner.run()
+            from harness.distributed.campaign import run_sharded
+
+            return run_sharded(self.runner, self.recipe, self.executor, shard_size=self.shard_size,
+                               on_row=self.runner.on_row)
         finally:
             if on_row is not None:
                 self._on_row.remove(on_row)
@@ -265,11 +283,21 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
                      pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                      gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False,
                      fresh: bool = False, profiles: Mapping[str, Any] | None = None,
+                     executor: str = "local", workers: int | None = None, shard_size: int | None = None,
                      status: StatusFn = no_status) -> Campaign:
     """Load the dataset, build the backend and the runner, open the journal (resume). ``profiles``:
-    vendor -> profile override or profile set name for the in-process mocks (``dfi run --profile``)."""
+    vendor -> profile override or profile set name for the in-process mocks (``dfi run --profile``).
+    ``executor``: ``local`` (this process), ``ray`` (a local Ray instance on this machine's CPUs) or
+    ``ray=ADDRESS`` (a running cluster; the output folder and the images on a filesystem its nodes
+    share); ``workers``: shards at once on Ray (default: the cluster's CPUs)."""
     vendors = registry.names() if vendors is None else vendors
     from harness.campaign import CampaignOptions, CampaignRunner
+    from harness.distributed.cluster import parse_executor, require_ray
+
+    _, ray_settings = parse_executor(executor)
+    if ray_settings is not None:
+        require_ray()  # before the dataset is read: the one-line install hint comes first
+        ray_settings = replace(ray_settings, workers=workers)
 
     vendor_list = list(vendors)
     data = load_probes(dataset, split=split, samples=samples, run_length=run_length, pairs=pairs, labels=labels,
@@ -278,6 +306,7 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
     if fresh and out.exists():
         (out / "journal.jsonl").unlink(missing_ok=True)
         shutil.rmtree(out / "crops", ignore_errors=True)
+        shutil.rmtree(out / "shards", ignore_errors=True)  # the Ray executor's shard journals
 
     gallery_src: Path | None = gallery
     if backend == "mock" and gallery is None and data.demo is not None:
@@ -286,16 +315,22 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
         from harness.backends import check_servers
 
         check_servers(vendor_list, host, dict(ports or {}))
+    arguments = backend_arguments(vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
+                                  rate=rate, max_retries=max_retries, profiles=profiles)
     with status(f"starting the {backend} backend (enrolling the gallery)..." if gallery_src is not None
                 else f"starting the {backend} backend...") as advance, Gallery.enrolment_progress(advance):
-        be = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
-                           rate=rate, max_retries=max_retries, profiles=profiles)
+        from harness.distributed.backend import BackendRecipe
+
+        recipe = BackendRecipe(backend, tuple(vendor_list), arguments)
+        be = recipe.build()
 
     options = CampaignOptions(concurrency=concurrency, crop=crop, retry_errors=retry_errors,
                               source=f"{data.name}-{backend}", dataset_root=Path(data.root),
                               fatal_errors=be.fatal_errors, batch_size=batch_size)
     campaign = Campaign(data, vendor_list, backend, be, None, out, crop, beta, gamma,
-                        profiles={v: str(p) for v, p in (profiles or {}).items()})
+                        profiles={v: str(p) for v, p in (profiles or {}).items()},
+                        executor=ray_settings, recipe=recipe if ray_settings is not None else None,
+                        shard_size=shard_size)
 
     def on_row(vendor: str, row: dict[str, Any]) -> None:
         for callback in campaign._on_row:
@@ -315,11 +350,14 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None =
                  pairs: str | Path | None = None, labels: str | Path | None = None, beta: float = 90.0,
                  gamma: float = 80.0, max_retries: int | None = 3, retry_errors: bool = False, fresh: bool = False,
                  allow_cost: bool = False, profiles: Mapping[str, Any] | None = None,
+                 executor: str = "local", workers: int | None = None, shard_size: int | None = None,
                  status: StatusFn = no_status, on_row: RowCallback | None = None) -> RunResult:
     """Run a dataset against vendors (resumably) and write results, metrics, plots and a report.
 
     ``dataset=None``: the embedded demo dataset. A backend that costs money (``real``) runs only
-    with ``allow_cost=True``. ``on_row(vendor, row)`` is called for every finished row.
+    with ``allow_cost=True``. ``executor="ray"`` / ``"ray=ADDRESS"``: the probes sharded over a Ray
+    cluster (:mod:`harness.distributed`), the same rows as in this process.
+    ``on_row(vendor, row)`` is called for every finished row.
     """
     vendors = registry.names() if vendors is None else vendors
     campaign = prepare_campaign(dataset=dataset, vendors=vendors, backend=backend, out_dir=out_dir, gallery=gallery,
@@ -327,7 +365,7 @@ def run_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | None =
                                 batch_size=batch_size, rate=rate, crop=crop, split=split, samples=samples,
                                 run_length=run_length, pairs=pairs, labels=labels, beta=beta, gamma=gamma,
                                 max_retries=max_retries, retry_errors=retry_errors, fresh=fresh, profiles=profiles,
-                                status=status)
+                                executor=executor, workers=workers, shard_size=shard_size, status=status)
     if campaign.costs_money and not allow_cost:
         raise DfiError(f"backend {backend} makes paid calls: pass allow_cost=True")
     summary = campaign.run(on_row)
