@@ -45,9 +45,13 @@ from harness.vendors.registry import display_name
                    "Default: 8192")
 @click.option("--fit-study", is_flag=True,
               help="first fit each dataset's deepfake strength to the study's recorded MS NA (needs ../shared/data)")
+@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
+              help="where the study-scale world's datasets are simulated: this process, a local Ray instance, or a "
+                   "Ray cluster (the same rows; needs the ray extra)")
 def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: float, seed: int | None, vendors: str,
                  thresholds: tuple[str, ...], profiles: tuple[str, ...], detectors: tuple[str, ...], beta: float,
-                 gamma: float, out_dir: Path, no_sensitivity: bool, chunk: int | None, fit_study: bool) -> None:
+                 gamma: float, out_dir: Path, no_sensitivity: bool, chunk: int | None, fit_study: bool,
+                 executor: str) -> None:
     """Embedding-space simulation at the study's scale through the mock vendors' behaviour code:
     metrics, sweeps, the defense, and how the conclusions move with beta, gamma and the vendors'
     reporting thresholds. Takes seconds."""
@@ -92,7 +96,8 @@ def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: floa
 
     r = run_simulation(params_path=params_path, scale=scale, seed=seed, vendors=vendor_list, overrides=overrides,
                        detectors=settings, beta=beta, gamma=gamma, out_dir=out_dir, sensitivity=not no_sensitivity,
-                       fit_study=fit_study, profile_set=profile_set, chunk=chunk, status=Feedback(out).step)
+                       fit_study=fit_study, profile_set=profile_set, chunk=chunk, executor=executor,
+                       status=Feedback(out).step)
     if r.fit_table is not None:
         out.print(_fit_table(r.fit_table))
     params, w = r.params, r.world

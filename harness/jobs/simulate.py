@@ -80,7 +80,7 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
                    overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    detectors: Sequence[Any] | None = None, beta: float = 90.0, gamma: float = 80.0,
                    out_dir: Path = Path("runs/simulate"), sensitivity: bool = True, fit_study: bool = False,
-                   profile_set: str = "default", chunk: int | None = None,
+                   profile_set: str = "default", chunk: int | None = None, executor: str = "local",
                    status: StatusFn = no_status) -> SimulationResult:
     """Simulate, then write results.parquet, metrics, sweeps, the defense, sensitivity and report.html.
 
@@ -90,7 +90,8 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     strength to the study's recorded MS NA (needs ../shared/data/paper-results). ``profile_set``: a named
     profile set (``"study-2020"``): every vendor whose profile there has a fitted behaviour model answers
     from it (:mod:`harness.vendorfit.simulate`), a ``report_threshold`` override then hiding its answers
-    below that threshold.
+    below that threshold. ``executor``: ``local``, ``ray`` or ``ray=ADDRESS``: the study-scale world's
+    datasets simulated as Ray tasks (:mod:`harness.distributed.simulate`; the same rows).
     """
     vendors = registry.names() if vendors is None else vendors
     import time
@@ -110,6 +111,14 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
         from harness.sweep import sweep
 
     vendor_list = list(vendors)
+    from harness.distributed.cluster import parse_executor, require_ray
+
+    try:
+        _, ray_settings = parse_executor(executor)
+    except DfiError as exc:
+        raise JobInputError(str(exc)) from None
+    if ray_settings is not None:
+        require_ray()
     if chunk is not None and chunk < 1:
         raise JobInputError(f"chunk must be at least 1 probe, not {chunk}")
     ovr: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
@@ -145,10 +154,14 @@ def run_simulation(*, params_path: Path | None = None, scale: float = 1.0, seed:
     models, dependence = fitted_models(profile_set, vendor_list)
     if models and fit_study:
         raise JobInputError("--fit-study fits the default profiles' world; a fitted profile set is already fitted")
+    if models and ray_settings is not None:
+        raise JobInputError(f"--executor ray runs the streamed simulation of the default profiles; profile set "
+                            f"{profile_set!r} answers from fitted models in this process only (drop --executor)")
     if not models:
         return _streamed(params, vendor_list, ovr, settings, beta=beta, gamma=gamma, out_dir=out_dir,
                          sensitivity=sensitivity, chunk=chunk or DEFAULT_CHUNK, profile_set=profile_set,
-                         params_path=params_path, study=study, fit_table=fit_table, status=status)
+                         params_path=params_path, study=study, fit_table=fit_table, status=status,
+                         ray_settings=ray_settings)
 
     def run(p: SimulationParams, what: str) -> Any:
         with status(f"simulating {what}: {p.total_probes:,} deepfakes x {len(vendor_list)} vendors...") as advance:
@@ -240,11 +253,12 @@ def _report(out_dir: Path, params: Any, params_path: Path | None, vendor_list: l
 def _streamed(params: Any, vendor_list: list[str], ovr: dict[str, dict[str, Any]], settings: list[Any], *,
               beta: float, gamma: float, out_dir: Path, sensitivity: bool, chunk: int, profile_set: str,
               params_path: Path | None, study: pd.DataFrame | None, fit_table: pd.DataFrame | None,
-              status: StatusFn) -> SimulationResult:
+              status: StatusFn, ray_settings: Any = None) -> SimulationResult:
     """The default-profile simulation streamed: the rows go to results.parquet chunk by chunk, and every
     table is computed a dataset (or, for the pooled threshold curves, a vendor) at a time from that file,
     so memory follows the largest dataset's rows, not the world's embeddings. The tables are the ones
-    the in-memory path computes on the whole table, in the same order."""
+    the in-memory path computes on the whole table, in the same order. ``ray_settings``
+    (:class:`harness.distributed.RaySettings`): the datasets are simulated as Ray tasks, the same rows."""
     import time
 
     from harness.compare.agreement import agreement
@@ -265,7 +279,13 @@ def _streamed(params: Any, vendor_list: list[str], ovr: dict[str, dict[str, Any]
     path = out_dir / "results.parquet"
     with status(f"simulating the study-scale world: {params.total_probes:,} deepfakes x {len(vendor_list)} vendors "
                 f"(streamed to {path.name})...") as advance:
-        sim = simulate_to_file(params, path, vendor_list, ovr, chunk, progress=advance)
+        if ray_settings is None:
+            sim = simulate_to_file(params, path, vendor_list, ovr, chunk, progress=advance)
+        else:
+            from harness.distributed.simulate import simulate_to_file_on_ray
+
+            sim = simulate_to_file_on_ray(params, path, vendor_list, ovr, chunk, progress=advance,
+                                          settings=ray_settings)
     t_sim = time.perf_counter() - t0
     train_params = replace(params.scaled(0.25), seed=params.seed + 1)
     with status(f"simulating the detectors' training world: {train_params.total_probes:,} deepfakes "
