@@ -123,9 +123,7 @@ class MockVendorBehaviour:
         """Vectorised recognition of probe embeddings (N x D, L2-normalised).
 
         ``exclude_sha256``: enrolment photos to hold out (the probe image's own hash)."""
-        cos = self.gallery.identity_cosines(embeddings, exclude_sha256)
-        if cos.shape[1]:
-            cos[:, ~self.known] = -np.inf
+        cos = self.gallery.identity_cosines(embeddings, exclude_sha256, among=self.known)
         n = len(cos)
         if not cos.shape[1]:
             idx = np.full(n, -1, dtype=np.int64)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.results.io import validate_results
 from harness.results.schema import SCHEMA_VERSION
+from harness.simulate.parallel import task_pool
 from harness.simulate.params import SimulationParams
 from harness.simulate.world import SimProbes, View, World
 from harness.vendors import registry
@@ -159,13 +160,21 @@ def probe_ids(probes: SimProbes, start: int = 0, stop: int | None = None) -> np.
 
 
 def run_world(world: World, vendors: Mapping[str, MockVendorBehaviour],
-              progress: Callable[[int], None] | None = None) -> Simulation:
-    """Every vendor on every probe of ``world``; ``progress()`` once per vendor x dataset."""
+              progress: Callable[[int], None] | None = None, workers: int | None = None) -> Simulation:
+    """Every vendor on every probe of ``world``; ``progress()`` once per vendor x dataset.
+    ``workers``: threads for the vendor x dataset tasks (default: the CPUs this process may use)."""
     ids = [probe_ids(p) for p in world.datasets]
+    tasks = [(beh, p, k) for beh in vendors.values()
+             for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True)]
+
+    def answer(task: tuple[MockVendorBehaviour, SimProbes, np.ndarray]) -> pd.DataFrame:
+        beh, p, k = task
+        return pd.DataFrame(dataset_rows(world, p, beh, k, VENDOR_BLOCK))
+
     frames = []
-    for beh in vendors.values():
-        for p, k in zip(vendor_view(world, beh.profile).datasets, ids, strict=True):
-            frames.append(pd.DataFrame(dataset_rows(world, p, beh, k, VENDOR_BLOCK)))
+    with task_pool(workers) as pool:
+        for frame in pool.map(answer, tasks):
+            frames.append(frame)
             if progress is not None:
                 progress(1)
     table = validate_results(pd.concat(frames, ignore_index=True), "<simulation>")

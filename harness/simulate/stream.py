@@ -9,7 +9,9 @@ turn, where the in-memory table goes vendor by vendor.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ import pyarrow.parquet as pq
 
 from harness.paths import atomic_output
 from harness.results.io import empty_results, validate_results
+from harness.simulate.parallel import task_pool
 from harness.simulate.params import SimulationError, SimulationParams
 from harness.simulate.run import (
     VENDOR_BLOCK,
@@ -40,6 +43,8 @@ from mockvendors.profile import load_profile
 # 8,192 probes (four vendor blocks): ~700 MB of embeddings and draws at the study's 512 dimensions,
 # and large enough that the per-chunk overhead (validation, a Parquet row group) is a few percent
 DEFAULT_CHUNK = 8192
+# chunks built and being answered beyond the one handed out: enough to keep every core busy
+BUILT_AHEAD = 2
 
 
 @dataclass
@@ -52,20 +57,48 @@ class Chunk:
 
 
 def stream_chunks(world: World, vendors: Mapping[str, MockVendorBehaviour], chunk: int = DEFAULT_CHUNK,
-                  progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
-    """Every vendor on every probe of ``world`` (built with ``probes=False``), a chunk at a time;
-    ``progress()`` once per chunk."""
+                  progress: Callable[[int], None] | None = None, workers: int | None = None) -> Iterator[Chunk]:
+    """Every vendor on every probe of ``world`` (built with ``probes=False``), a chunk at a time, in
+    order; ``progress()`` once per chunk.
+
+    A pipeline over ``workers`` threads (:mod:`harness.simulate.parallel`): one thread builds the
+    world's chunks one after another (every random stream is drawn in order), up to
+    :data:`BUILT_AHEAD` ahead of the chunk being handed out, while the vendors answer the chunks
+    already built, each vendor a task of its own."""
     ref = world.params.recognizer
-    for i, spec in enumerate(world.params.datasets):
-        start = 0
-        for views in world.probe_chunks(i, chunk):
-            probes = views[ref]
-            ids = probe_ids(probes, start, start + len(probes.target))
-            rows = [validate_results(pd.DataFrame(dataset_rows(
-                        world, views[vendor_view(world, beh.profile).recognizer], beh, ids, VENDOR_BLOCK)),
-                        f"<simulation of {spec.name}>") for beh in vendors.values()]
-            yield Chunk(i, start, probes, ids, rows)
-            start += len(probes.target)
+
+    def built() -> Iterator[tuple[int, int, dict[str, SimProbes]]]:
+        for i in range(len(world.params.datasets)):
+            start = 0
+            for views in world.probe_chunks(i, chunk):
+                yield i, start, views
+                start += len(views[ref].target)
+
+    def answer(beh: MockVendorBehaviour, views: dict[str, SimProbes], ids: np.ndarray) -> pd.DataFrame:
+        probes = views[vendor_view(world, beh.profile).recognizer]
+        return validate_results(pd.DataFrame(dataset_rows(world, probes, beh, ids, VENDOR_BLOCK)),
+                                f"<simulation of {probes.spec.name}>")
+
+    source = built()
+    with task_pool(workers) as pool, ThreadPoolExecutor(1, thread_name_prefix="dfi-world") as builder:
+        builds = deque(builder.submit(next, source, None) for _ in range(BUILT_AHEAD))
+        answering: deque[tuple[int, int, SimProbes, np.ndarray, list[Future[pd.DataFrame]]]] = deque()
+        exhausted = False
+        while True:
+            while not exhausted and len(answering) < BUILT_AHEAD:
+                item = builds.popleft().result()
+                if item is None:
+                    exhausted = True
+                    break
+                builds.append(builder.submit(next, source, None))
+                i, start, views = item
+                ids = probe_ids(views[ref], start, start + len(views[ref].target))
+                answering.append((i, start, views[ref], ids,
+                                  [pool.submit(answer, beh, views, ids) for beh in vendors.values()]))
+            if not answering:
+                return
+            i, start, probes, ids, futures = answering.popleft()
+            yield Chunk(i, start, probes, ids, [f.result() for f in futures])
             if progress is not None:
                 progress(1)
 
@@ -84,7 +117,7 @@ def chunk_count(params: SimulationParams, chunk: int) -> int:
 def fake_quality(world: World, probes: SimProbes) -> np.ndarray:
     """Each deepfake's cosine to its target's identity centre: what a correlated detector's misses
     follow (:mod:`harness.simulate.defense`)."""
-    return np.sum(probes.fake * world.celebrities.centres[probes.target], axis=1)
+    return np.vecdot(probes.fake, world.celebrities.centres[probes.target]).astype(np.float64)
 
 
 class ResultsWriter:
@@ -137,10 +170,12 @@ class StreamedSimulation:
 def simulate_to_file(params: SimulationParams, path: Path | None, vendors: Sequence[str] | None = None,
                      overrides: Mapping[str, dict[str, Any]] | None = None, chunk: int = DEFAULT_CHUNK,
                      progress: Callable[[int, int], None] | None = None,
-                     world: World | None = None) -> StreamedSimulation:
+                     world: World | None = None, workers: int | None = None) -> StreamedSimulation:
     """Build ``params``' world chunk by chunk, run every vendor on it and write the rows to ``path``
     (Parquet; ``None``: write nothing, keep only the ids and qualities); ``progress(done, total)``
-    once per chunk. ``world``: one already built from ``params`` (``probes=False``) to run again."""
+    once per chunk. ``world``: one already built from ``params`` (``probes=False``) to run again.
+    ``workers``: threads for the vendors' answers (default: the CPUs this process may use); the rows
+    are the same whatever it is."""
     chunk = vendor_chunk(chunk)
     vendors = registry.names() if vendors is None else vendors
     recognizers = {load_profile(v, (overrides or {}).get(v)).recognizer for v in vendors}
@@ -152,7 +187,7 @@ def simulate_to_file(params: SimulationParams, path: Path | None, vendors: Seque
     with ExitStack() as stack:
         writer = stack.enter_context(ResultsWriter(path)) if path is not None else None
         rows = 0
-        for c in stream_chunks(world, behaviours, chunk, step):
+        for c in stream_chunks(world, behaviours, chunk, step, workers):
             ids[c.dataset].append(c.ids)
             quality[c.dataset].append(fake_quality(world, c.probes))
             for table in c.rows:

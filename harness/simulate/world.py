@@ -70,8 +70,19 @@ def solve_geometry(p: SimulationParams | EmbeddingStats) -> Geometry:
     return Geometry(rho, max(2, min(k, dim - 1)), a_mean, a_sd)
 
 
+# The world's vectors are float32: the mock vendors compare them with their galleries in float32
+# anyway, and the world builds twice as fast as in float64 (half the memory traffic). Scalars (the
+# per-probe cosines and weights) stay float64: the weights divide by 1 - cos^2, which can be small.
+VECTOR = np.float32
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.sqrt(np.vecdot(x, x))[..., None]
+
+
+def _unit_in_place(x: np.ndarray) -> np.ndarray:
+    x /= np.sqrt(np.vecdot(x, x))[..., None]
+    return x
 
 
 def fake_weights(to_identity: np.ndarray, to_other: np.ndarray, between: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,11 +100,13 @@ def fake_weights(to_identity: np.ndarray, to_other: np.ndarray, between: np.ndar
 
 def _project(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The part of each row of ``w`` in the span of the rows of ``a`` and ``b`` (unit rows)."""
-    ab = np.sum(a * b, axis=1)
-    wa, wb = np.sum(w * a, axis=1), np.sum(w * b, axis=1)
+    ab = np.vecdot(a, b).astype(np.float64)
+    wa, wb = np.vecdot(w, a).astype(np.float64), np.vecdot(w, b).astype(np.float64)
     det = np.maximum(1 - ab**2, 1e-9)
-    ca, cb = (wa - ab * wb) / det, (wb - ab * wa) / det
-    return ca[:, None] * a + cb[:, None] * b
+    ca, cb = ((wa - ab * wb) / det).astype(w.dtype), ((wb - ab * wa) / det).astype(w.dtype)
+    out = a * ca[:, None]
+    out += b * cb[:, None]
+    return out
 
 
 class Streams:
@@ -127,17 +140,21 @@ class Streams:
         """A stream every view shares as it is (who impersonates whom, regions)."""
         return self._rng(name, 0)
 
-    def _shared_normal(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def _shared_normal(self, name: str, shape: tuple[int, ...], dtype: type[np.floating]) -> np.ndarray:
         if self._shared is None:
-            return self._rng(name, 0).standard_normal(shape)
-        return self._shared.normal(self.seed, name, shape)
+            return self._rng(name, 0).standard_normal(shape, dtype=dtype)
+        return self._shared.normal(self.seed, name, shape, dtype)
 
-    def normal(self, name: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    def normal(self, name: str, shape: tuple[int, ...], kind: str,
+               dtype: type[np.floating] | None = None) -> np.ndarray:
         """Standard normals of ``shape``; the last axis of a ``(n, d)`` draw is the first ``d`` of
-        the latent dimension, so views of different dimensions share their leading coordinates."""
+        the latent dimension, so views of different dimensions share their leading coordinates.
+        ``dtype``: :data:`VECTOR` for ``(n, d)`` draws, float64 for the rest unless given. The array
+        may be the one every view shares: never change it in place."""
         vector = len(shape) == 2
+        dtype = dtype if dtype is not None else (VECTOR if vector else np.float64)
         full = (shape[0], self.latent_dim) if vector else shape
-        z = self._shared_normal(name, full)
+        z = self._shared_normal(name, full, dtype)
         if vector:
             z = z[:, : shape[1]]
         if self.coupling is None:
@@ -145,8 +162,10 @@ class Streams:
         c = self.coupling.identity if kind == "identity" else self.coupling.deepfake
         if c >= 1.0:
             return z
-        own = self._rng(name, self.own_key).standard_normal(shape)
-        return math.sqrt(c) * z + math.sqrt(1.0 - c) * own
+        own = self._rng(name, self.own_key).standard_normal(shape, dtype=dtype)
+        own *= dtype(math.sqrt(1.0 - c))
+        own += z * dtype(math.sqrt(c))
+        return own
 
 
 def _generator(seed: int, name: str, who: int) -> np.random.Generator:
@@ -167,10 +186,10 @@ class SharedDraws:
             rng = self._generators[name] = _generator(seed, name, 0)
         return rng
 
-    def normal(self, seed: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def normal(self, seed: int, name: str, shape: tuple[int, ...], dtype: type[np.floating]) -> np.ndarray:
         z = self._draws.get(name)
         if z is None:
-            z = self._draws[name] = self.generator(seed, name).standard_normal(shape)
+            z = self._draws[name] = self.generator(seed, name).standard_normal(shape, dtype=dtype)
         return z
 
     def next_chunk(self) -> None:
@@ -185,7 +204,7 @@ def _spread_draw(z: np.ndarray, s: Spread, lo: float, hi: float) -> np.ndarray:
 class Celebrities:
     names: list[str]
     regions: list[str]
-    centres: np.ndarray  # (N, D) on the reference recognizer's view
+    centres: np.ndarray  # (N, D) on the reference recognizer's view (float32, like every vector here)
 
 
 @dataclass
@@ -198,7 +217,8 @@ class SimProbes:
     other: np.ndarray  # reference / driving person (synthesis: second source)
     fake: np.ndarray  # (n, D) deepfake embeddings
     target_photo: np.ndarray  # (n, D) a genuine photo of the target (P_T and similarity)
-    other_photo: np.ndarray  # (n, D) a genuine photo of the other person (synthesis: second reference)
+    other_photo: np.ndarray  # (n, D) synthesis: a genuine photo of the second source (its second
+    # reference); (0, D) for the other methods, which never show it to a vendor
     identity_cos: np.ndarray  # cosine of the fake to its identity source photo (generator strength)
 
 
@@ -331,11 +351,12 @@ class World:
 
     def _centres(self, streams: Streams, g: Geometry, dim: int) -> np.ndarray:
         n = self.params.celebrities
-        shared = _unit(streams.normal("shared-direction", (1, dim), "identity"))[0]
-        basis = np.linalg.qr(streams.normal("identity-basis", (dim, dim), "identity")[:, : g.subspace])[0]
-        v = _unit(streams.normal("identity-centres", (n, dim), "identity")[:, : g.subspace] @ basis.T)
+        f64 = np.float64
+        shared = _unit(streams.normal("shared-direction", (1, dim), "identity", f64))[0]
+        basis = np.linalg.qr(streams.normal("identity-basis", (dim, dim), "identity", f64)[:, : g.subspace])[0]
+        v = _unit(streams.normal("identity-centres", (n, dim), "identity", f64)[:, : g.subspace] @ basis.T)
         v = _unit(v - (v @ shared)[:, None] * shared[None, :])
-        return _unit(math.sqrt(g.rho) * shared[None, :] + math.sqrt(1 - g.rho) * v)
+        return _unit(math.sqrt(g.rho) * shared[None, :] + math.sqrt(1 - g.rho) * v).astype(VECTOR)
 
     def _photos(self, streams: Streams, g: Geometry, centres: np.ndarray, who: np.ndarray, name: str) -> np.ndarray:
         """One genuine photo embedding per entry of ``who`` (celebrity indices), from stream ``name``."""
@@ -343,8 +364,12 @@ class World:
                          Spread(g.photo_mean, g.photo_sd), 0.05, 0.999)
         c = centres[who]
         w = streams.normal(f"{name}/noise", (len(who), centres.shape[1]), "identity")
-        w = _unit(w - np.sum(w * c, axis=1, keepdims=True) * c)
-        return _unit(a[:, None] * c + np.sqrt(1 - a**2)[:, None] * w)
+        noise = c * np.vecdot(w, c)[:, None]
+        np.subtract(w, noise, out=noise)  # w's part orthogonal to the centre, scaled to length sqrt(1 - a^2)
+        noise *= (np.sqrt(1 - a**2) / np.sqrt(np.vecdot(noise, noise))).astype(c.dtype)[:, None]
+        c *= a.astype(c.dtype)[:, None]
+        c += noise
+        return _unit_in_place(c)
 
     def _dataset(self, streams: Streams, g: Geometry, centres: np.ndarray, spec: DatasetSpec,
                  who: tuple[np.ndarray, np.ndarray], reference: dict[str, GeneratorStats],
@@ -357,12 +382,17 @@ class World:
         to_identity = carried_to_identity(spec, reference[spec.method], gen)
         c_t = _spread_draw(streams.normal(f"{name}/to-identity", (n,), "deepfake"), to_identity, 0.0, 0.995)
         c_o = _spread_draw(streams.normal(f"{name}/to-other", (n,), "deepfake"), gen.to_other, 0.0, 0.995)
-        t, o = fake_weights(c_t, c_o, np.sum(source_t * source_o, axis=1))
+        between = np.vecdot(source_t, source_o).astype(np.float64)
+        t, o = fake_weights(c_t, c_o, between)
         w = _unit(streams.normal(f"{name}/fake-noise", (n, centres.shape[1]), "deepfake"))
-        w = _unit(w - _project(w, source_t, source_o))
-        rest = np.sqrt(np.clip(1 - t**2 - o**2 - 2 * t * o * np.sum(source_t * source_o, axis=1), 0.0, 1.0))
-        fake = _unit(t[:, None] * source_t + o[:, None] * source_o + rest[:, None] * w)
+        w -= _project(w, source_t, source_o)
+        rest = np.sqrt(np.clip(1 - t**2 - o**2 - 2 * t * o * between, 0.0, 1.0))
+        w *= (rest / np.sqrt(np.vecdot(w, w))).astype(w.dtype)[:, None]
+        w += source_t * t.astype(w.dtype)[:, None]
+        w += source_o * o.astype(w.dtype)[:, None]
+        fake = _unit_in_place(w)
+        other_photo = (self._photos(streams, g, centres, other, f"{name}/other-photo")
+                       if spec.method == "synthesis" else np.empty((0, centres.shape[1]), centres.dtype))
         return SimProbes(spec, target, other, fake,
-                         self._photos(streams, g, centres, target, f"{name}/target-photo"),
-                         self._photos(streams, g, centres, other, f"{name}/other-photo"),
-                         np.sum(fake * source_t, axis=1))
+                         self._photos(streams, g, centres, target, f"{name}/target-photo"), other_photo,
+                         np.vecdot(fake, source_t).astype(np.float64))

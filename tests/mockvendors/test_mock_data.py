@@ -125,6 +125,51 @@ def test_gallery_holdout_on_synthetic_embeddings():
         g.identity_cosines(np.ones(4))
 
 
+def _best_photo_reference(probes: np.ndarray, photos: np.ndarray, owner: np.ndarray, identities: int,
+                          masked: list[int], among: np.ndarray | None) -> np.ndarray:
+    """Best cosine per identity in float64, one identity at a time (independent of the gallery's plans)."""
+    p = probes / np.linalg.norm(probes, axis=1, keepdims=True)
+    e = photos / np.linalg.norm(photos, axis=1, keepdims=True)
+    sims = p @ e.T
+    sims[:, masked] = -np.inf
+    out = np.full((len(p), identities), -np.inf)
+    for i in range(identities):
+        if (owner == i).any() and (among is None or among[i]):
+            out[:, i] = sims[:, owner == i].max(axis=1)
+    return out
+
+
+@settings(max_examples=40)
+@given(counts=st.lists(st.integers(0, 4), min_size=1, max_size=9), equal=st.booleans(), seed=st.integers(0, 2**16),
+       rows=st.sampled_from([1, 3, 511, 513, 1100]), use_mask=st.booleans(), hold=st.integers(0, 3))
+def test_identity_cosines_match_a_float64_reference(counts, equal, seed, rows, use_mask, hold):
+    """Every product plan (photo-major for equal photo counts, reduceat otherwise; an identity mask;
+    held-out photos; more rows than one product block) gives each identity's best photo."""
+    rng = np.random.default_rng(seed)
+    counts = [max(counts[0], 1)] * len(counts) if equal else counts
+    if not sum(counts):
+        counts[0] = 1
+    owner = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+    photos = rng.normal(size=(len(owner), 12)).astype(np.float32)
+    shas = [f"s{i}" for i in range(len(owner))]
+    gallery = Gallery([Identity(f"n{i}", f"id{i}") for i in range(len(counts))], photos, owner, shas)
+    among = rng.random(len(counts)) < 0.6 if use_mask else None
+    held = sorted(rng.choice(len(owner), size=min(hold, len(owner)), replace=False).tolist())
+    probes = rng.normal(size=(rows, 12))
+    got = gallery.identity_cosines(probes, [shas[i] for i in held] or None, among=among)
+    want = _best_photo_reference(probes, photos.astype(np.float64), owner, len(counts), held, among)
+    assert got.shape == want.shape
+    assert np.array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    assert np.abs(got[finite] - want[finite]).max(initial=0.0) < 1e-5
+
+
+def test_identity_mask_must_fit_the_gallery():
+    g = Gallery([Identity("A", "a"), Identity("B", "b")], np.eye(2, dtype=np.float32), np.array([0, 1]), ["s1", "s2"])
+    with pytest.raises(GalleryError, match="identity mask"):
+        g.identity_cosines(np.ones(2), among=np.ones(3, dtype=bool))
+
+
 def test_gallery_files_round_trip_and_bad_files(tmp_path: Path):
     rng = np.random.default_rng(2)
     e = rng.normal(size=(3, 8)).astype(np.float32)

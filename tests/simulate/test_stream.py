@@ -13,6 +13,7 @@ import pytest
 from harness.errors import DfiError
 from harness.results.io import read_results
 from harness.simulate.defense import DetectorSetting, dataset_defense, defense_study, streamed_combiner
+from harness.simulate.parallel import default_workers
 from harness.simulate.params import DatasetSpec, SimulationError, SimulationParams
 from harness.simulate.parts import interleave, read_part
 from harness.simulate.run import simulate
@@ -75,6 +76,15 @@ def test_the_chunk_size_does_not_change_the_rows(params, streamed, tmp_path):
     for a, b in zip(other.quality, streamed.quality, strict=True):
         assert np.array_equal(a, b)
     assert vendor_chunk(3000) == 4096 and vendor_chunk(1) == 2048
+
+
+def test_the_number_of_worker_threads_does_not_change_the_rows(params, streamed, tmp_path):
+    """One thread or several, and the vendors' products on one BLAS thread each either way: the same rows."""
+    other = 1 if default_workers() > 1 else 2  # the fixture ran with default_workers()
+    alone = simulate_to_file(params, tmp_path / "r.parquet", chunk=2048, workers=other)
+    pd.testing.assert_frame_equal(read_results(alone.path), read_results(streamed.path))
+    with pytest.raises(SimulationError, match="at least one worker"):
+        simulate_to_file(params, None, chunk=2048, workers=0)
 
 
 def test_tables_a_dataset_at_a_time_are_the_whole_tables(params, eager, streamed):
