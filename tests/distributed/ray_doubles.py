@@ -61,3 +61,16 @@ def start_local_ray() -> Iterator[LocalRay]:
         yield LocalRay(ray.get_runtime_context().gcs_address)
     finally:
         ray.shutdown()
+
+
+@dataclass(frozen=True)
+class PidRecording:
+    """A vendor factory that also leaves one file per process that called it in ``pids``."""
+
+    factory: Any
+    pids: Path
+
+    def __call__(self) -> Mapping[str, Any]:
+        self.pids.mkdir(parents=True, exist_ok=True)
+        (self.pids / str(os.getpid())).touch()
+        return self.factory()  # type: ignore[no-any-return]
