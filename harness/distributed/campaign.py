@@ -59,14 +59,18 @@ def run_sharded(runner: CampaignRunner, factory: VendorFactory, settings: RaySet
             fold(runner, shard_state(read_records(_journal(plan, runner, k)), retry_errors=retry))
         resumed = len(runner.rows)
         ledger = ray.remote(num_cpus=0)(CallLedgerActor).remote()
-        ray.get(ledger.seed.remote(list(shard_state(read_records(runner.out_dir / JOURNAL_NAME),
-                                                    retry_errors=retry).calls.items())))
+        campaign_calls = shard_state(read_records(runner.out_dir / JOURNAL_NAME), retry_errors=retry).calls
+        ray.get(ledger.seed.remote(list(campaign_calls.items())))
+        in_shards: set[Any] = set()
         for k in range(plan.shards):
-            ray.get(ledger.seed.remote(list(shard_state(read_records(_journal(plan, runner, k)),
-                                                        retry_errors=retry).calls.items())))
+            calls = shard_state(read_records(_journal(plan, runner, k)), retry_errors=retry).calls
+            in_shards.update(calls)
+            ray.get(ledger.seed.remote(list(calls.items())))
+        everything = bool(set(campaign_calls) - in_shards)  # answers only the campaign's journal holds
         limiters = cluster_limiters(runner.vendors)
         task_fn = ray.remote(num_cpus=1, max_retries=task_retries)(run_shard)
-        todo = [t for t in (_task(plan, runner, k) for k in range(plan.shards)) if t is not None]
+        shared = shared_references(plan, runner.probes)
+        todo = [t for t in (_task(plan, runner, k, shared, everything) for k in range(plan.shards)) if t is not None]
         reports: list[ShardReport] = []
         inflight: dict[Any, ShardTask] = {}
         try:
@@ -92,7 +96,30 @@ def _journal(plan: ShardPlan, runner: CampaignRunner, index: int) -> Path:
     return plan.shard_dir(runner.out_dir, index) / JOURNAL_NAME
 
 
-def _task(plan: ShardPlan, runner: CampaignRunner, index: int) -> ShardTask | None:
+ROLES = ("real target image", "second source image")  # the roles the runner prepares the images as
+
+
+def _images(probe: Any) -> list[tuple[str, str]]:
+    if probe.error:
+        return []
+    return [(probe.deepfake, "deepfake"), *zip(probe.target_images[:2], ROLES)]
+
+
+def shared_references(plan: ShardPlan, probes: list[Any]) -> set[tuple[str, str]]:
+    """The (image reference, role) pairs that probes of more than one shard use."""
+    first: dict[tuple[str, str], int] = {}
+    shared = set()
+    for k in range(plan.shards):
+        a, b = plan.bounds(k)
+        for probe in probes[a:b]:
+            for image in _images(probe):
+                if first.setdefault(image, k) != k:
+                    shared.add(image)
+    return shared
+
+
+def _task(plan: ShardPlan, runner: CampaignRunner, index: int, shared: set[tuple[str, str]],
+          everything: bool) -> ShardTask | None:
     """Shard ``index``, or None when the campaign holds all its rows."""
     a, b = plan.bounds(index)
     probes = tuple(runner.probes[a:b])
@@ -100,8 +127,9 @@ def _task(plan: ShardPlan, runner: CampaignRunner, index: int) -> ShardTask | No
     if all(k in runner.rows for k in keys):
         return None
     known = {k: runner.rows[k] for k in keys if k in runner.rows}
+    mine = tuple(sorted({image for p in probes for image in _images(p) if image in shared}))
     return ShardTask(index, probes, plan.shard_dir(runner.out_dir, index), runner.out_dir / "crops",
-                     runner.options, known)
+                     runner.options, known, mine, everything)
 
 
 def _result(ray: Any, ref: Any, task: ShardTask, retries: int) -> ShardReport:

@@ -11,6 +11,12 @@ every answer in the campaign's and the shards' journals, so a rerun asks no vend
 An answer reaches the ledger only after the shard journaled it, so a served answer is always on
 disk somewhere. The batched in-process mocks (free, and deterministic) skip the ledger: a batch
 cannot wait on another shard's call, and their duplicates across shards cost CPU only.
+
+A round trip to the ledger costs about a millisecond (several on a loaded machine), more than a
+mock's answer, so only calls that another shard may need ask it: those on images that more than
+one shard refers to (``shared``: their sha256s, which the worker learns by preparing those images
+first), unless ``everything`` says the ledger also holds answers no shard journaled (a campaign
+begun in a single process and continued on Ray).
 """
 
 from __future__ import annotations
@@ -63,18 +69,22 @@ class CallLedgerActor:
 class LedgerCache(CallCache):
     """A shard's call cache, backed by the cluster's ledger for the vendors in ``vendors``."""
 
-    def __init__(self, ledger: Any, owner: str, vendors: Collection[str], poll_s: float = 0.02,
-                 max_poll_s: float = 0.5):
+    def __init__(self, ledger: Any, owner: str, vendors: Collection[str], shared: Collection[str] = (),
+                 everything: bool = False, poll_s: float = 0.02, max_poll_s: float = 0.5):
         super().__init__()
         self.ledger = ledger
         self.owner = owner
         self.vendors = frozenset(vendors)
+        self.shared = frozenset(shared)
+        self.everything = everything
         self.poll_s = poll_s
         self.max_poll_s = max_poll_s
         self.served = 0  # answers another shard (or an earlier run) had already got
 
     def _shared(self, key: CacheKey) -> bool:
-        return key[0] in self.vendors
+        if key[0] not in self.vendors:
+            return False
+        return self.everything or all(part in self.shared for part in key[2].split("+"))
 
     def _lookup(self, key: CacheKey) -> CallResult | None:
         import ray

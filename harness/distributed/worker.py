@@ -38,6 +38,8 @@ class ShardTask:
     crops_dir: Path
     options: CampaignOptions
     known_rows: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # done in the campaign already
+    shared_refs: tuple[tuple[str, str], ...] = ()  # (image reference, role) other shards use too
+    ledger_everything: bool = False  # the ledger holds answers no shard journaled: ask it about every call
 
     @property
     def owner(self) -> str:
@@ -91,7 +93,11 @@ def run_shard(task: ShardTask, factory: VendorFactory, limiters: Mapping[str, Sh
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         runner = CampaignRunner(task.probes, vendors, task.shard_dir, replace(task.options),
                                 preparer=_preparer(task.options.crop, task.crops_dir))
-        cache = LedgerCache(ledger, task.owner, [v for v in ledger_vendors if v in vendors])
+        preparer = _preparer(task.options.crop, task.crops_dir)
+        shared = {img.sha256 for img in (preparer.prepare(ref, role) for ref, role in task.shared_refs)
+                  if not img.error}
+        cache = LedgerCache(ledger, task.owner, [v for v in ledger_vendors if v in vendors], shared,
+                            task.ledger_everything)
         runner.cache = cache  # before the journal is replayed into it
         runner.open_journal()
         for key, row in task.known_rows.items():
