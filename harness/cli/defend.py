@@ -48,6 +48,18 @@ def defense_rich_table(table: pd.DataFrame, title: str) -> Table:
     return t
 
 
+def table2_rich_table(table: pd.DataFrame, title: str, guard: str) -> Table:
+    from harness.defense.table2 import CAPTION, cells, headers, vendors_of
+
+    vendors = vendors_of(table)
+    t = Table(title=title, title_style="bold", caption=f"Detector input: {guard}. {CAPTION}", caption_style="dim")
+    for i, c in enumerate(headers(vendors, {v: display_name(v) for v in vendors})):
+        t.add_column(c, justify="left" if i < 2 else "right")
+    for r in table.to_dict("records"):
+        t.add_row(*[escape(c) for c in cells(r, vendors)])
+    return t
+
+
 def detector_report_table(report: dict) -> Table:
     t = Table(title="spectrum_lr: the project's trained detector (face spectrum + logistic regression)",
               title_style="bold", caption=(
@@ -93,11 +105,14 @@ def detector_report_table(report: dict) -> Table:
 @click.option("--retrain-detector", is_flag=True, help="retrain spectrum_lr instead of using the cached model")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
 @crop_options("cut out the largest face before upload and detection (as `dfi run`): default detector or MTCNN")
+@click.option("--no-reencode", is_flag=True,
+              help="score the images as given (default: each re-encoded as JPEG q90, longer side 256 px, so no "
+                   "detector separates fakes by file format or size)")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
 def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: Path | None, host: str,
                ports: tuple[str, ...], cassettes: Path | None, detectors: tuple[str, ...], ensemble: str | None,
                beta: float, gamma: float, out_dir: Path | None, retrain_detector: bool, concurrency: int, crop: str,
-               no_crop: bool, yes: bool) -> None:
+               no_crop: bool, no_reencode: bool, yes: bool) -> None:
     """Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each
     detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."""
     from harness.backends import parse_vendor_list
@@ -119,12 +134,15 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
                              ports=port_map, cassettes=cassettes, detectors=detectors, ensemble=ens, beta=beta,
                              gamma=gamma, out_dir=out_dir, retrain_detector=retrain_detector,
                              concurrency=concurrency, crop=crop_choice(crop, no_crop), allow_cost=yes,
-                             confirm_cost=confirm_cost, status=Feedback(out_console).step,
+                             confirm_cost=confirm_cost, reencode=not no_reencode, status=Feedback(out_console).step,
                              log=lambda m: out_console.print(f"[dim]{escape(m)}[/dim]"))
     if result.detector_report is not None:
         out_console.print(detector_report_table(result.detector_report))
     out_console.print(defense_rich_table(result.table, f"Defense measured on {result.name} ({backend}), "
                                                         f"{result.probes} probes"))
+    if result.table2 is not None:
+        out_console.print(table2_rich_table(result.table2, f"Defense on {result.name} in the layout of the study's "
+                                            "Table 2", result.guard))
     if any(s == "fr_liveness" for s in result.specs):
         out_console.print(f"[yellow]note: {LIVENESS_NOTE}[/yellow]")
     if result.demo:
@@ -134,9 +152,10 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
     if result.detector_errors:
         out_console.print(f"[red]detector failures (images the defense could not score): "
                           f"{result.detector_errors}[/red]")
-    out_console.print(f"defense table: {result.defense_csv}\nplots: " + ", ".join(str(p) for p in result.pngs)
+    out_console.print(f"defense table: {result.defense_csv}\nTable 2 layout: {result.table2_csv}\nplots: "
+                      + ", ".join(str(p) for p in result.pngs)
                       + f"\nreport: {result.report}  [dim]({time.perf_counter() - t0:.0f} s)[/dim]")
 
 
 COMMANDS: list[click.Command] = [defend_cmd]
-__all__ = ["COMMANDS", "defend_cmd", "defense_rich_table", "detector_report_table"]
+__all__ = ["COMMANDS", "defend_cmd", "defense_rich_table", "detector_report_table", "table2_rich_table"]

@@ -9,8 +9,15 @@
    wrapped vendor.
    DD3's combiner is trained on the probes of half of the target celebrities and evaluated on the
    other half (its table covers that half only).
+   DD3 comes twice over the same halves: the logistic combiner and the study's "deep stacking"
+   (a small neural network, ``DD3-deep``).
 4. :func:`harness.defense.evaluate.defense_table` compares before/after with the study's analytic
-   estimate and counts the genuine recognitions the defense destroyed.
+   estimate and counts the genuine recognitions the defense destroyed, per dataset x vendor and
+   over all datasets combined; :mod:`harness.defense.table2` lays it out as the study's Table 2.
+
+The evaluation guard (:mod:`harness.detectors.guard`, on by default): every image is re-encoded to
+one format and size before a detector scores it, so no detector separates fakes by file format;
+the scores of the images as given are kept beside (``DefenseRun.raw_scores``) for the report.
 
 Simulated detectors need the truth about each image: deepfake or genuine (from the probes) and,
 for correlated ones, how convincing each deepfake is, taken as the mean confidence the vendors gave
@@ -33,12 +40,15 @@ from harness.campaign import CampaignOptions, CampaignRunner
 from harness.campaign.prepare import ImagePreparer
 from harness.datasets.probe import Probe
 from harness.defense.evaluate import defense_table
-from harness.defense.policy import DD1, DD2, DD3, Policy, StackingCombiner
+from harness.defense.policy import DD1, DD2, DD3, DeepStackingCombiner, Policy, StackingCombiner
 from harness.defense.wrapper import DefendedVendor
 from harness.detectors import Detector, ImageTruth, UnscorableImageError, detector_scores, resolve_detector
+from harness.detectors.guard import ReencodeGuard, guarded
 from harness.errors import DfiError
 from harness.results.io import results_from_rows
 from harness.vendors.base import Vendor
+
+DEFAULT_GUARD = ReencodeGuard()
 
 
 class DefenseSetupError(DfiError):
@@ -49,6 +59,7 @@ class DefenseSetupError(DfiError):
 class ProbeImages:
     fake: str | None  # sha256 of the prepared deepfake bytes (None: could not be prepared)
     targets: tuple[str | None, ...]
+    refs: tuple[str, ...] = ()  # the image references of fake and targets, in that order
 
 
 def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer
@@ -69,7 +80,8 @@ def probe_image_keys(probes: Sequence[Probe], preparer: ImagePreparer
             keys[p.probe_id] = ProbeImages(None, ())
             continue
         keys[p.probe_id] = ProbeImages(prep(p.deepfake, "deepfake"),
-                                       tuple(prep(t, "real target image") for t in p.target_images[:2]))
+                                       tuple(prep(t, "real target image") for t in p.target_images[:2]),
+                                       (p.deepfake, *p.target_images[:2]))
     return keys, data
 
 
@@ -110,9 +122,11 @@ def build_detectors(specs: Sequence[str], truth: Mapping[str, ImageTruth], *,
 class PolicyOutcome:
     policy: Policy
     after: pd.DataFrame
-    table: pd.DataFrame
+    table: pd.DataFrame  # per dataset x vendor
     blocked_images: int
     note: str = ""
+    combined: pd.DataFrame | None = None  # per vendor, all datasets combined
+    probe_ids: frozenset[str] = frozenset()  # the probes it was evaluated on
 
 
 @dataclass
@@ -121,6 +135,10 @@ class DefenseRun:
     outcomes: list[PolicyOutcome] = field(default_factory=list)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # detector -> key -> score
     detector_errors: dict[str, int] = field(default_factory=dict)
+    raw_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # as given, without the guard
+    keys: dict[str, ProbeImages] = field(default_factory=dict)
+    truth: dict[str, ImageTruth] = field(default_factory=dict)
+    guard: ReencodeGuard | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.concat([o.table.assign(note=o.note) for o in self.outcomes], ignore_index=True)
@@ -178,6 +196,7 @@ def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mappin
 def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir: Path, detector_specs: Sequence[str],
                 *, ensemble: Sequence[str] | None = None, beta: float = 90.0, gamma: float = 80.0,
                 options: CampaignOptions | None = None, trained_loader: Callable[[], Detector] | None = None,
+                guard: ReencodeGuard | None = DEFAULT_GUARD,
                 log: Callable[[str], None] = lambda _m: None) -> DefenseRun:
     out_dir = Path(out_dir)
     opts = options or CampaignOptions()
@@ -186,13 +205,18 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
     baseline = _run(probes, vendors, out_dir / "baseline", opts, preparer)
     keys, data = probe_image_keys(probes, preparer)
     truth = image_truth(probes, keys, baseline)
-    detectors = build_detectors(detector_specs, truth, trained_loader=trained_loader)
+    as_given = build_detectors(detector_specs, truth, trained_loader=trained_loader)
+    detectors = [guarded(d, guard) for d in as_given]
     by_name = {d.name: d for d in detectors}
-    run = DefenseRun(baseline)
+    run = DefenseRun(baseline, keys=keys, truth=truth, guard=guard)
     # every detector scores every image once, shared by all policies
     all_keys = sorted(data)
-    log(f"scoring {len(all_keys)} images with {len(detectors)} detector(s)")
+    log(f"scoring {len(all_keys)} images with {len(detectors)} detector(s)"
+        + (f" ({guard.describe()})" if guard is not None else " (as given, no re-encoding)"))
     _scores_for(detectors, all_keys, data, run.scores, run.detector_errors)
+    unguarded = [d for d, g in zip(as_given, detectors, strict=True) if d is not g]
+    if unguarded:  # the same detectors on the images as given, for the report's "both ways"
+        _scores_for(unguarded, all_keys, data, run.raw_scores, {})
 
     policies: list[tuple[Policy, Sequence[Probe], str]] = [
         (DD1(d, name=f"DD1[{d.name}]"), probes, "") for d in detectors]
@@ -209,10 +233,12 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
             X, kept = _scores_for(members, sorted(set(tkeys)), data, run.scores, run.detector_errors)
             y = np.array([truth[k].is_fake for k in kept], bool)
             if y.any() and not y.all():
-                comb = StackingCombiner(tuple(d.name for d in members)).fit(X, y)
-                policies.append((DD3(members, comb, name=f"DD3[{tag}]"), held,
-                                 f"trained on {len(train)} probes of {len({p.target for p in train})} targets, "
-                                 f"evaluated on the other {len(held)}"))
+                names = tuple(d.name for d in members)
+                note = (f"trained on {len(train)} probes of {len({p.target for p in train})} targets, "
+                        f"evaluated on the other {len(held)}")
+                policies.append((DD3(members, StackingCombiner(names).fit(X, y), name=f"DD3[{tag}]"), held, note))
+                policies.append((DD3(members, DeepStackingCombiner(names).fit(X, y), name=f"DD3-deep[{tag}]"),
+                                 held, note))
             else:
                 log("DD3 skipped: its training half has only one class of images")
     for policy, subset, note in policies:
@@ -228,7 +254,9 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
         before = baseline[baseline["probe_id"].isin(ids)].reset_index(drop=True)
         f, t = row_flags(before, keys, shared)
         table = defense_table(before, after, f, t, beta=beta, gamma=gamma, policy=policy.name)
-        run.outcomes.append(PolicyOutcome(policy, after, table, sum(d.flagged for d in shared.values()), note))
+        combined = defense_table(before, after, f, t, by=("vendor",), beta=beta, gamma=gamma, policy=policy.name)
+        run.outcomes.append(PolicyOutcome(policy, after, table, sum(d.flagged for d in shared.values()), note,
+                                          combined, frozenset(ids)))
     return run
 
 

@@ -2,8 +2,9 @@
 
 - DD1: one detector at a threshold.
 - DD2: several detectors; an image passes only if every detector says real.
-- DD3: stacking: a logistic-regression combiner learned on the detectors' scores (trained on one
-  split of labelled images, evaluated on another).
+- DD3: stacking: a combiner learned on the detectors' scores (trained on one split of labelled
+  images, evaluated on another): logistic regression (:class:`StackingCombiner`) or a small neural
+  network (:class:`DeepStackingCombiner`, the study's "deep stacking").
 
 A policy works on a score matrix (n images x k detectors), so the same rule serves images (the
 vendor wrapper scores each image once) and embedding-space simulations (scores per probe key).
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
 from harness.detectors import Detector
 from harness.errors import DfiError, InputFileError
@@ -60,6 +62,10 @@ class DD1:
     def flags(self, scores: np.ndarray) -> np.ndarray:
         return _as_matrix(scores, 1)[:, 0] >= self.threshold
 
+    def score(self, scores: np.ndarray) -> np.ndarray:
+        """The policy's continuous fake-score (for AUC/EER): the detector's own."""
+        return _as_matrix(scores, 1)[:, 0]
+
     def describe(self) -> str:
         return f"DD1: {self.detector.name} >= {self.threshold:g}"
 
@@ -91,6 +97,12 @@ class DD2:
 
     def flags(self, scores: np.ndarray) -> np.ndarray:
         return np.asarray(self.member_flags(scores).any(axis=1), dtype=bool)
+
+    def score(self, scores: np.ndarray) -> np.ndarray:
+        """Continuous fake-score: the largest member margin over its threshold, shifted so that
+        score >= 0.5 exactly when the image is flagged."""
+        s = _as_matrix(scores, len(self.members))
+        return np.max(s - np.asarray(self.thresholds)[None, :], axis=1) + 0.5
 
     def describe(self) -> str:
         parts = [f"{d.name} >= {t:g}" for d, t in zip(self.members, self.thresholds or [], strict=True)]
@@ -179,11 +191,88 @@ class StackingCombiner:
 
 
 @dataclass
+class DeepStackingCombiner:
+    """The study's "deep stacking": a small neural network (sklearn ``MLPClassifier``, one hidden
+    ReLU layer) on the detectors' logit scores, classes balanced by repeating the rarer one. Its
+    weights are kept as arrays, so it has a JSON form like the logistic combiner."""
+
+    detector_names: tuple[str, ...]
+    hidden: int = 8
+    weights: list[np.ndarray] = field(default_factory=list)
+    biases: list[np.ndarray] = field(default_factory=list)
+    train_info: dict = field(default_factory=dict)
+
+    kind = "mlp"
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.weights)
+
+    def fit(self, scores: np.ndarray, is_fake: np.ndarray, *, alpha: float = 1e-2, seed: int = 0
+            ) -> DeepStackingCombiner:
+        X = _logit(_as_matrix(scores, len(self.detector_names)))
+        y = np.asarray(is_fake, dtype=bool)
+        if y.shape[0] != X.shape[0]:
+            raise PolicyError(f"DD3 training: {X.shape[0]} score rows but {y.shape[0]} labels")
+        if y.all() or not y.any():
+            raise PolicyError("DD3 training needs both deepfakes and genuine images in its training split")
+        rare = y if y.sum() < (~y).sum() else ~y
+        reps = int(round((~rare).sum() / rare.sum()))
+        Xb = np.concatenate([X, *[X[rare]] * (reps - 1)]) if reps > 1 else X
+        yb = np.concatenate([y, *[y[rare]] * (reps - 1)]) if reps > 1 else y
+        model = MLPClassifier(hidden_layer_sizes=(self.hidden,), activation="relu", solver="lbfgs", alpha=alpha,
+                              max_iter=2000, random_state=seed)
+        model.fit(Xb, yb)
+        self.weights = [np.asarray(w, float) for w in model.coefs_]
+        self.biases = [np.asarray(b, float) for b in model.intercepts_]
+        self.train_info = {"n_train": int(len(y)), "n_fake": int(y.sum()), "n_real": int((~y).sum()),
+                           "hidden": self.hidden, "alpha": alpha, "balanced_by_repeating": reps}
+        return self
+
+    def predict_proba(self, scores: np.ndarray) -> np.ndarray:
+        if not self.weights:
+            raise PolicyError("DD3 combiner is not trained: fit it on a labelled split first")
+        h = _logit(_as_matrix(scores, len(self.detector_names)))
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            h = np.maximum(h @ w + b, 0.0)
+        z = (h @ self.weights[-1] + self.biases[-1])[:, 0]
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def describe(self) -> str:
+        return f"deep stacking MLP ({len(self.detector_names)}-{self.hidden}-1, ReLU) over logit scores"
+
+    def to_json(self) -> str:
+        if not self.weights:
+            raise PolicyError("cannot save an untrained DD3 combiner")
+        return json.dumps({"kind": "dfi-dd3-deep-stacking", "detectors": list(self.detector_names),
+                           "hidden": self.hidden, "weights": [w.tolist() for w in self.weights],
+                           "biases": [b.tolist() for b in self.biases], "train": self.train_info})
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "<string>") -> DeepStackingCombiner:
+        try:
+            d = json.loads(text)
+            if d.get("kind") != "dfi-dd3-deep-stacking":
+                raise ValueError("not a deep-stacking DD3 combiner file")
+            names = tuple(str(n) for n in d["detectors"])
+            weights = [np.asarray(w, float) for w in d["weights"]]
+            biases = [np.asarray(b, float) for b in d["biases"]]
+            if not weights or weights[0].shape[0] != len(names) or len(weights) != len(biases):
+                raise ValueError("weights do not match the detectors")
+            return cls(names, int(d["hidden"]), weights, biases, dict(d.get("train", {})))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputFileError(source, f"bad DD3 combiner: {exc}") from exc
+
+
+Combiner = StackingCombiner | DeepStackingCombiner
+
+
+@dataclass
 class DD3:
     """Stacking: flag when the combiner's fake-probability >= threshold."""
 
     members: Sequence[Detector]
-    combiner: StackingCombiner
+    combiner: Combiner
     threshold: float = 0.5
     name: str = "DD3"
 
@@ -200,7 +289,13 @@ class DD3:
     def flags(self, scores: np.ndarray) -> np.ndarray:
         return self.combiner.predict_proba(scores) >= self.threshold
 
+    def score(self, scores: np.ndarray) -> np.ndarray:
+        """Continuous fake-score: the combiner's probability."""
+        return self.combiner.predict_proba(scores)
+
     def describe(self) -> str:
+        if isinstance(self.combiner, DeepStackingCombiner):
+            return f"DD3: {self.combiner.describe()} >= {self.threshold:g}"
         coef = self.combiner.coef if self.combiner.coef is not None else np.zeros(len(self.combiner.detector_names))
         w = ", ".join(f"{n}:{c:+.2f}" for n, c in zip(self.combiner.detector_names, coef, strict=True))
         return f"DD3: stacking LR over logit scores ({w}; b={self.combiner.intercept:+.2f}) >= {self.threshold:g}"

@@ -14,6 +14,7 @@ from harness.errors import DfiError
 from harness.jobs._common import JobInputError, LogFn, StatusFn, no_log, no_status
 from harness.metrics.files import write_metric_csv
 from harness.vendors import registry
+from harness.vendors.registry import display_name
 from mockvendors.gallery import Gallery
 
 DEFAULT_DETECTORS = ("spectrum_lr", "fr_liveness", "sim:indep:0.9,0.1", "sim:corr:0.9,0.1,0.9")
@@ -38,6 +39,9 @@ class DefenseResult:
     pngs: list[Path] = field(default_factory=list)
     demo: bool = False
     detector_report: dict | None = None  # spectrum_lr's evaluation, when it is among the detectors
+    table2: pd.DataFrame | None = None  # the study's Table 2 layout (harness.defense.table2)
+    table2_csv: Path | None = None
+    guard: str = ""  # how images were prepared for the detectors (the evaluation guard), in words
 
     @property
     def detector_errors(self) -> Any:
@@ -62,19 +66,22 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
                     detectors: Sequence[str] = (), ensemble: Sequence[str] | None = None, beta: float = 90.0,
                     gamma: float = 80.0, out_dir: Path | None = None, retrain_detector: bool = False,
                     concurrency: int = 4, crop: bool | str = True, allow_cost: bool = False,
-                    confirm_cost: Callable[[], bool] | None = None, status: StatusFn = no_status,
-                    log: LogFn = no_log) -> DefenseResult:
+                    confirm_cost: Callable[[], bool] | None = None, reencode: bool = True,
+                    status: StatusFn = no_status, log: LogFn = no_log) -> DefenseResult:
     """Run the dataset through the vendors without and with each detector policy; write defense.csv,
     the baseline and after-* results tables, plots and defense.md.
 
     ``dataset=None``: the embedded demo. A backend that costs money (``real``) runs only if
-    ``allow_cost`` or ``confirm_cost()`` says yes (asked after the dataset is read).
+    ``allow_cost`` or ``confirm_cost()`` says yes (asked after the dataset is read). ``reencode``:
+    the evaluation guard (every image re-encoded to one format and size before the detectors score
+    it; :mod:`harness.detectors.guard`); table2.csv holds the study's Table 2 layout.
     """
     vendors = registry.names() if vendors is None else vendors
     from harness.backends import check_servers
     from harness.campaign import CampaignOptions
-    from harness.defense.campaign import run_defense
+    from harness.defense.campaign import DEFAULT_GUARD, run_defense
     from harness.defense.plots import defense_bars, estimate_scatter
+    from harness.defense.table2 import table2 as build_table2
     from harness.defense.trained_detector import load_or_train
     from harness.jobs.run import build_backend, demo_gallery
     from harness.results.io import write_results
@@ -112,11 +119,15 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
 
     opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors,
                            crop=crop)
+    guard = DEFAULT_GUARD if reencode else None
     run = run_defense(probes, be.vendors, out, specs, ensemble=ens, beta=beta, gamma=gamma, options=opts,
-                      trained_loader=trained, log=log)
+                      trained_loader=trained, guard=guard, log=log)
     table = run.table()
     out.mkdir(parents=True, exist_ok=True)
     write_metric_csv(table, out / "defense.csv")
+    t2 = build_table2(run, probes)
+    write_metric_csv(t2, out / "table2.csv")
+    guard_text = guard.describe() if guard is not None else "images scored as given (evaluation guard off)"
     write_results(run.baseline, out / "baseline.csv")
     for o in run.outcomes:
         write_results(o.after, out / after_file_name(o.policy.name))
@@ -125,10 +136,10 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
     report = None
     if "spectrum_lr" in specs:
         report = load_or_train().model.report
-    md = write_defense_report(out, name, backend, table, specs, run, pngs)
+    md = write_defense_report(out, name, backend, table, specs, run, pngs, t2, guard_text)
     return DefenseResult(out_dir=out, name=name, backend=backend, probes=len(probes), specs=specs, table=table,
                          run=run, defense_csv=out / "defense.csv", report=md, pngs=pngs, demo=demo is not None,
-                         detector_report=report)
+                         detector_report=report, table2=t2, table2_csv=out / "table2.csv", guard=guard_text)
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -140,7 +151,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 
 def write_defense_report(out: Path, name: str, backend: str, table: pd.DataFrame, specs: Sequence[str], run: Any,
-                         pngs: Sequence[Path]) -> Path:
+                         pngs: Sequence[Path], table2: pd.DataFrame | None = None, guard: str = "") -> Path:
     notes = [f"- {o.policy.name}: {o.policy.describe()}; {o.blocked_images} distinct images blocked"
              + (f"; {o.note}" if o.note else "") for o in run.outcomes]
     text = [f"# Defense measured: {name} ({backend})", "",
@@ -150,6 +161,11 @@ def write_defense_report(out: Path, name: str, backend: str, table: pd.DataFrame
             "", "## Policies", *notes, ""]
     if "fr_liveness" in specs:
         text += [f"Note: {LIVENESS_NOTE}", ""]
+    if table2 is not None:
+        from harness.defense.table2 import CAPTION, to_markdown
+
+        text += ["## In the layout of the study's Table 2", "", f"Detector input: {guard}.", "", CAPTION, "",
+                 to_markdown(table2, {v: display_name(v) for v in registry.names()}), ""]
     text += ["## Per dataset x vendor (% of valid probes)", "", markdown_table(table[REPORT_COLUMNS]), ""]
     text += [f"![{p.stem}]({p.name})" for p in pngs]
     path = out / "defense.md"

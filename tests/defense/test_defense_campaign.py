@@ -72,6 +72,38 @@ def test_dd2_and_dd3_are_measured_too(defense_run):
     assert (dd3["NA_after"] == 0).all()  # it learns to follow the perfect member
 
 
+def test_table2_layout_per_dataset_and_all_combined(defense_run, demo_subset):
+    from harness.defense.table2 import ALL, table2
+
+    _, probes, _ = demo_subset
+    t2 = table2(defense_run, probes, n_boot=100)
+    policies = [o.policy.name for o in defense_run.outcomes]
+    assert any(p.startswith("DD3-deep[") for p in policies) and any(p.startswith("DD3[") for p in policies)
+    datasets = sorted({p.dataset for p in probes})
+    for name in policies:
+        rows = t2[t2["policy"] == name]
+        expect = sorted({p.dataset for p in probes if p.probe_id in next(
+            o.probe_ids for o in defense_run.outcomes if o.policy.name == name)})
+        assert list(rows["dataset"]) == [*expect, ALL]
+    perfect = t2[t2["policy"] == "DD1[perfect]"].set_index("dataset")
+    assert list(perfect.index) == [*datasets, ALL]
+    assert (perfect["accuracy"] == 1).all() and (perfect["auc"] == 1).all() and (perfect["genuine_blocked"] == 0).all()
+    # every fake of every probe counted once in the combined row; per-vendor NA after 0 beside its estimate
+    assert perfect.loc[ALL, "n_fake"] == len({defense_run.keys[p.probe_id].fake for p in probes})
+    for v in ("aws", "ms", "nav"):
+        assert (perfect[f"{v}:NA_after"] == 0).all()
+        assert perfect.loc[ALL, f"{v}:NA_study_est"] == 0  # rate x (1 - accuracy 1)
+    blind = t2[t2["policy"] == "DD1[blind]"].set_index("dataset")
+    assert (blind["genuine_blocked"] == 0).all() and (blind["f1"].fillna(0) == 0).all()
+    # the combined row's NA before is the share over every probe, as the per-dataset table counts it
+    base = defense_run.baseline
+    for v in ("aws", "ms", "nav"):
+        rows = base[(base["vendor"] == v) & base["fake_error"].eq("")]
+        assert blind.loc[ALL, f"{v}:NA_before"] == pytest.approx(100 * rows["fake_name"].ne("").mean())
+        assert blind.loc[ALL, f"{v}:NA_study_est"] == pytest.approx(
+            blind.loc[ALL, f"{v}:NA_before"] * (1 - blind.loc[ALL, "accuracy"]))
+
+
 def test_defend_and_simulate_commands(demo_subset, tmp_path):
     path, _, gallery = demo_subset
     out = tmp_path / "defend"
@@ -86,6 +118,10 @@ def test_defend_and_simulate_commands(demo_subset, tmp_path):
         assert (out / png).stat().st_size > 10_000
     report_md = (out / "defense.md").read_text()
     assert "study estimate" in report_md or "analytic estimate" in report_md
+    assert "layout of the study's Table 2" in report_md and "re-encoded as JPEG" in report_md
+    t2 = pd.read_csv(out / "table2.csv")
+    assert "All datasets combined" in set(t2["dataset"]) and {"auc_lo", "auc_hi", "aws:NA_study_est"} <= set(t2)
+    assert "layout of the study's Table 2" in res.output
 
     sim_out = tmp_path / "sim"
     res = CliRunner().invoke(simulate_cmd, ["--scale", "0.02", "--out", str(sim_out), "--no-sensitivity"],
