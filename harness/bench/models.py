@@ -1,4 +1,5 @@
-"""What can be benchmarked: the installed face models, the reference detectors, user ONNX files."""
+"""What can be benchmarked: the installed face models, the reference detectors, the detectors imported
+with ``dfi detectors import`` (group ``imported``; in ``all`` too), user ONNX files."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class BenchModelError(DfiError):
 @dataclass
 class BenchModel:
     name: str
-    kind: str  # "installed", "reference", "detector" (registered by a spec) or "user"
+    kind: str  # "installed", "reference", "imported", "detector" (registered by a spec) or "user"
     role: str
     trained: bool | None  # None: unknown (user model)
     path: Path | None = None
@@ -44,8 +45,11 @@ def resolve_model(name_or_path: str) -> BenchModel:
                           spec.model_path())
     from harness.detectors import detector_names, get_detector_spec
 
-    if name_or_path in detector_names():  # any other registered detector (e.g. from a YAML spec file)
+    if name_or_path in detector_names():  # any other registered detector (imported, or from a YAML spec file)
         spec = get_detector_spec(name_or_path)
+        if name_or_path in imported_names():
+            return BenchModel(name_or_path, "imported", f"imported detector: {spec.description}", spec.trained,
+                              spec.model_path())
         return BenchModel(name_or_path, "detector", f"registered detector: {spec.description}", spec.trained,
                           spec.model_path())
     path = Path(name_or_path).expanduser()
@@ -64,11 +68,22 @@ def resolve_model(name_or_path: str) -> BenchModel:
         "or a path to an .onnx file")
 
 
+def imported_names() -> list[str]:
+    """The detectors ``dfi detectors import`` put in the cache (read from their spec files)."""
+    from harness.detectors import detector_names
+    from harness.detectors.locations import imported_spec_files
+
+    registered = set(detector_names())
+    return [f.parent.name for f in imported_spec_files() if f.parent.name in registered]
+
+
 def resolve_models(selection: list[str]) -> list[BenchModel]:
     names: list[str] = []
     for item in selection:
         if item == "all":
-            names += [*INSTALLED, *REFERENCE]
+            names += [*INSTALLED, *REFERENCE, *imported_names()]
+        elif item == "imported":
+            names += imported_names()
         elif item == "installed":
             names += list(INSTALLED)
         elif item == "reference":

@@ -214,3 +214,34 @@ def test_onnx_file_plus_spec_imports_without_torch(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(ImportDetectorError, match="not a valid ONNX model"):
         import_onnx(tmp_path / "junk.onnx", tmp_path / "m.yaml", name="junk")
+
+
+@needs_torch
+def test_imported_deepfakebench_detector_in_bench_with_its_flops(tmp_path):
+    from harness.bench.flops import count_cost
+    from harness.bench.models import resolve_models
+    from harness.detectors.imported import import_deepfakebench
+
+    import_deepfakebench("meso4", dfb_checkpoint("meso4", tmp_path / "m.pth"), name="dfb_m4")
+    (model,) = resolve_models(["imported"])
+    assert (model.name, model.kind) == ("dfb_m4", "imported") and model.path is not None
+    assert [m.name for m in resolve_models(["all"])][-1] == "dfb_m4"
+    # DeepfakeBench's Meso4 at 256x256, multiply-accumulates counted by hand (bias-free convolutions, two dense)
+    macs = (256 * 256 * 8 * 3 * 9 + 128 * 128 * 8 * 8 * 25 + 64 * 64 * 16 * 8 * 25 + 32 * 32 * 16 * 16 * 25
+            + 1024 * 16 + 16 * 2)
+    assert count_cost(model.path).flops_per_image == 2 * macs
+
+
+def test_imported_onnx_detector_runs_in_dfi_bench(tmp_path, capsys):
+    from harness.cli import main
+    from harness.detectors.reference import reference_model_path
+
+    spec = {"input_size": 256, "std": 255, "output_kind": "probability"}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(spec))
+    import_onnx(reference_model_path("meso4", root=tmp_path / "ref"), tmp_path / "m.yaml", name="my_meso")
+    main(["bench", "--model", "imported", "--quick", "--batch", "1", "--threads", "1", "--no-pipeline",
+          "--out", str(tmp_path / "bench.json")])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("│ my_meso"))
+    cells = [c.strip() for c in row.strip("│").split("│")]
+    assert cells[-2] == "0.120" and float(cells[-1]) > 0  # GFLOP/img as the reference meso4's, % of peak
