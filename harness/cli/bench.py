@@ -24,8 +24,8 @@ WIDE = 200  # piped output (CI logs, README excerpts) gets full-width tables ins
 @click.command("bench")
 @click.option("--model", "-m", "models", multiple=True, metavar="NAME|PATH",
               help="Model to time: fr_detect, fr_landmark, fr_feature, fr_liveness, meso4, mesoinception4, "
-                   "xception, efficientnet_b4, the groups installed/reference/all, or a path to any .onnx file "
-                   "(repeatable; default: all).")
+                   "xception, efficientnet_b4, an imported detector, the groups installed/reference/imported/all, "
+                   "or a path to any .onnx file (repeatable; default: all).")
 @click.option("--detector-specs", "spec_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="YAML/JSON detector specs to register first, so --model can name those detectors.")
 @click.option("--backend", "-b", "backends", multiple=True,
