@@ -9,6 +9,7 @@ from pathlib import Path
 NOTES = {
     "harness.cli": "the `dfi` command line, one module per command",
     "harness.jobs": "library entry points the CLI calls thinly",
+    "harness.distributed": "campaigns and simulations on a Ray cluster (`--executor ray`, the optional ray extra)",
     "harness.report": "terminal tables, CSV/JSON, plots, HTML",
     "harness.metrics": "the six metrics, Wilson intervals",
     "harness.campaign": "journal, resume, cache, cost",
