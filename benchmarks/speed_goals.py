@@ -120,8 +120,13 @@ def _simulate(doc: dict) -> tuple[str, str, bool, str]:
              f"{before['peak_rss_mb_median'] / 1024:.1f} GB peak; 1e6 not run (about 20 GB)") if before else "–"
     now = (f"1e5: {after['wall_s_median']:.0f} s, {after['cpu_s_median']:.0f} s CPU, "
            f"{after['peak_rss_mb_median'] / 1024:.2f} GB") if after else "–"
+    if after and before:
+        now += f" ({before['cpu_s_median'] / after['cpu_s_median']:.1f}x less CPU than today)"
     if big:
-        now += (f"; 1e6: {big['wall_s_median']:.0f} s wall, {big['cpu_s_median']:.0f} s CPU, "
+        load = [r.get("load_before") for r in doc["runs"] if r.get("impl") == "streamed" and r.get("n") == 1_000_000
+                and r.get("ok")]
+        at_load = f" at load {load[0][0]:.1f}" if load and load[0] else ""
+        now += (f"; 1e6: {big['wall_s_median']:.0f} s wall{at_load}, {big['cpu_s_median']:.0f} s CPU, "
                 f"{big['peak_rss_mb_median'] / 1024:.2f} GB peak")
     met = bool(big and big["wall_s_median"] < 60 and big["peak_rss_mb_median"] < 2048)
     claim = (f"`dfi simulate`'s core streams: peak memory about {big['peak_rss_mb_median'] / 1024:.1f} GB at a million "
