@@ -33,7 +33,7 @@ SHARDS_DIR = "shards"
 PLAN_NAME = "plan.json"
 JOURNAL_NAME = "journal.jsonl"  # as harness.campaign.runner names it
 MAX_SHARD = 256  # probes: a killed worker redoes at most this much, and a shard's journal stays small
-MIN_SHARD = 4
+MIN_SHARD = 16  # a batch of the in-process mocks (harness.campaign.runner.DEFAULT_BATCH_SIZE): smaller costs per image
 SHARDS_PER_WORKER = 4  # enough shards that the last ones finish near each other
 
 
@@ -60,7 +60,10 @@ class ShardPlan:
 
 
 def default_shard_size(probes: int, workers: int) -> int:
-    return max(MIN_SHARD, min(MAX_SHARD, math.ceil(probes / (SHARDS_PER_WORKER * max(1, workers)))))
+    """A few shards per worker, each between MIN_SHARD and MAX_SHARD probes, every worker given one."""
+    workers = max(1, workers)
+    size = max(MIN_SHARD, min(MAX_SHARD, math.ceil(probes / (SHARDS_PER_WORKER * workers))))
+    return max(1, min(size, math.ceil(probes / workers)))
 
 
 def load_or_make_plan(out_dir: Path, campaign: str, probes: int, workers: int,

@@ -94,10 +94,10 @@ def run_shard(task: ShardTask, factory: VendorFactory, limiters: Mapping[str, Sh
         runner = CampaignRunner(task.probes, vendors, task.shard_dir, replace(task.options),
                                 preparer=_preparer(task.options.crop, task.crops_dir))
         preparer = _preparer(task.options.crop, task.crops_dir)
+        asking = [v for v in ledger_vendors if v in vendors]
         shared = {img.sha256 for img in (preparer.prepare(ref, role) for ref, role in task.shared_refs)
-                  if not img.error}
-        cache = LedgerCache(ledger, task.owner, [v for v in ledger_vendors if v in vendors], shared,
-                            task.ledger_everything)
+                  if not img.error} if asking else set()
+        cache = LedgerCache(ledger, task.owner, asking, shared, task.ledger_everything)
         runner.cache = cache  # before the journal is replayed into it
         runner.open_journal()
         for key, row in task.known_rows.items():

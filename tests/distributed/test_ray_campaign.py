@@ -185,3 +185,31 @@ def test_simulation_on_ray_equals_the_single_process_file(tmp_path: Path, local_
         assert np.array_equal(a, b)
     for a, b in zip(one.quality, many.quality, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.models
+def test_demo_probes_through_the_face_models_on_ray_equal_the_single_process(tmp_path: Path, local_ray: LocalRay):
+    """`dfi run --executor ray`'s library path on demo probes of every method: in-process mocks with
+    their models in each worker, the face crop, the batched fast path."""
+    from harness.datasets.manifest import write_manifest
+    from harness.errors import DfiError
+    from harness.jobs.run import demo_gallery, prepare_campaign
+
+    try:
+        from harness.datasets.demo import demo_dataset
+
+        demo = demo_dataset()
+    except DfiError as exc:
+        pytest.skip(f"face models / demo photos not installed: {exc}")
+    every = demo.probes()
+    probes = [p for m in ("replacement", "reenactment", "synthesis") for p in [q for q in every if q.method == m][:5]]
+    manifest = write_manifest(probes, tmp_path / "demo.jsonl")
+    rows = {}
+    for executor in ("local", "ray"):
+        campaign = prepare_campaign(dataset=manifest, backend="mock", gallery=demo_gallery(demo),
+                                    out_dir=tmp_path / executor, executor=executor, workers=2)
+        summary = campaign.run()
+        assert summary.rows == 3 * len(probes)
+        rows[executor] = campaign.runner.ordered_rows()
+    assert {r["method"] for r in rows["local"]} == {"replacement", "reenactment", "synthesis"}
+    assert rows["ray"] == rows["local"]
