@@ -42,7 +42,14 @@ from harness.datasets.probe import Probe
 from harness.defense.evaluate import defense_table
 from harness.defense.policy import DD1, DD2, DD3, DeepStackingCombiner, Policy, StackingCombiner
 from harness.defense.wrapper import DefendedVendor
-from harness.detectors import Detector, ImageTruth, UnscorableImageError, detector_scores, resolve_detector
+from harness.detectors import (
+    Detector,
+    ImageTruth,
+    UnscorableImageError,
+    detector_scores,
+    image_key,
+    resolve_detector,
+)
 from harness.detectors.guard import ReencodeGuard, guarded
 from harness.errors import DfiError
 from harness.results.io import results_from_rows
@@ -174,6 +181,25 @@ def split_by_target(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
     return [p for p in probes if p.target in train_targets], [p for p in probes if p.target not in train_targets]
 
 
+class _Remembered:
+    """A detector whose scores of the images already scored are looked up (by sha256), so each
+    policy's campaign does not run the networks again on the same images; same name and scores."""
+
+    def __init__(self, detector: Detector, memo: dict[str, float]):
+        self.detector = detector
+        self.memo = memo
+
+    @property
+    def name(self) -> str:
+        return self.detector.name
+
+    def score(self, image: bytes) -> float:
+        key = image_key(image)
+        if key not in self.memo:
+            self.memo[key] = float(self.detector.score(image))
+        return self.memo[key]
+
+
 def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mapping[str, bytes],
                 cache: dict[str, dict[str, float]], errors: dict[str, int]) -> tuple[np.ndarray, list[str]]:
     rows, kept = [], []
@@ -207,7 +233,6 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
     truth = image_truth(probes, keys, baseline)
     as_given = build_detectors(detector_specs, truth, trained_loader=trained_loader)
     detectors = [guarded(d, guard) for d in as_given]
-    by_name = {d.name: d for d in detectors}
     run = DefenseRun(baseline, keys=keys, truth=truth, guard=guard)
     # every detector scores every image once, shared by all policies
     all_keys = sorted(data)
@@ -217,6 +242,8 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
     unguarded = [d for d, g in zip(as_given, detectors, strict=True) if d is not g]
     if unguarded:  # the same detectors on the images as given, for the report's "both ways"
         _scores_for(unguarded, all_keys, data, run.raw_scores, {})
+    detectors = [_Remembered(d, run.scores.setdefault(d.name, {})) for d in detectors]
+    by_name = {d.name: d for d in detectors}
 
     policies: list[tuple[Policy, Sequence[Probe], str]] = [
         (DD1(d, name=f"DD1[{d.name}]"), probes, "") for d in detectors]

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
 from harness.datasets.probe import Probe
@@ -39,10 +40,15 @@ def test_detection_metrics_match_their_definitions():
     tp, fp, fn = (flag & y).sum(), (flag & ~y).sum(), (~flag & y).sum()
     assert m["accuracy"] == pytest.approx(np.mean(flag == y))
     assert m["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
-    assert m["auc"] == pytest.approx(_pairwise_auc(y, s))
+    assert m["auc"] == pytest.approx(_pairwise_auc(y, s)) == pytest.approx(roc_auc_score(y, s))
     # EER: the best threshold's max(FPR, miss rate), by brute force over every threshold
     eer = min(max(np.mean(s[~y] >= t), np.mean(s[y] < t)) for t in [*np.unique(s), np.inf])
     assert m["eer"] == pytest.approx(eer)
+    ties = np.round(s, 1)  # tied scores: AUC counts them half, EER takes each tie group's point
+    mt = detection_metrics(y, ties, ties >= 0.5)
+    assert mt["auc"] == pytest.approx(_pairwise_auc(y, ties))
+    assert mt["eer"] == pytest.approx(min(max(np.mean(ties[~y] >= t), np.mean(ties[y] < t))
+                                          for t in [*np.unique(ties), np.inf]))
     one_class = detection_metrics(np.ones(3, bool), np.array([0.2, 0.6, 0.9]), np.array([0, 1, 1], bool))
     assert np.isnan(one_class["auc"]) and one_class["accuracy"] == pytest.approx(2 / 3)
 
