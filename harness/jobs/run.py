@@ -33,28 +33,12 @@ RowCallback = Callable[[str, dict[str, Any]], None]
 
 
 # ------------------------------------------------------------------ backend
-def backend_arguments(vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
-                      ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
-                      rate: Mapping[str, float] | None = None, max_retries: int | None = None,
-                      profiles: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """:func:`harness.backends.make_backend`'s keyword arguments for these settings (see :func:`build_backend`)."""
-    from harness.clients.config import ClientOptions
-
-    rates = dict(rate or {})
-    attempts = None if max_retries is None else max_retries + 1
-
-    def options(vendor: str) -> ClientOptions:
-        return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
-
-    return {"gallery": gallery, "host": host, "ports": dict(ports or {}), "cassettes": cassettes,
-            "client_options": {v: options(v) for v in vendors}, "profiles": profiles}
-
-
 def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, host: str = "127.0.0.1",
                   ports: Mapping[str, int] | None = None, cassettes: str | Path | None = None,
                   rate: Mapping[str, float] | None = None, max_retries: int | None = None,
-                  profiles: Mapping[str, Any] | None = None) -> Any:
-    """The backend ``name`` over ``vendors`` (a :class:`harness.backends.Backend`).
+                  profiles: Mapping[str, Any] | None = None, as_recipe: bool = False) -> Any:
+    """The backend ``name`` over ``vendors`` (a :class:`harness.backends.Backend`); ``as_recipe=True``: the
+    picklable :class:`harness.distributed.backend.BackendRecipe` that builds it (in a Ray worker).
 
     The one place the jobs handle rate limits and retries (``dfi run --rate VENDOR=N`` and
     ``--max-retries``): they go to the clients through :func:`harness.backends.make_backend`'s
@@ -62,12 +46,19 @@ def build_backend(name: str, vendors: Sequence[str], *, gallery: Any = None, hos
     vendor's client rate (a vendor not in ``rate`` keeps the environment's / registry's), and
     ``max_retries`` retries mean ``max_retries + 1`` attempts per call. ``None``: the defaults.
     """
-    from harness.backends import Backend, make_backend
+    from harness.clients.config import ClientOptions
+    from harness.distributed.backend import BackendRecipe
 
-    backend: Backend = make_backend(name, vendors, **backend_arguments(
-        vendors, gallery=gallery, host=host, ports=ports, cassettes=cassettes, rate=rate, max_retries=max_retries,
-        profiles=profiles))
-    return backend
+    rates = dict(rate or {})
+    attempts = None if max_retries is None else max_retries + 1
+
+    def options(vendor: str) -> ClientOptions:
+        return ClientOptions(rate=rates.get(vendor), max_attempts=attempts)
+
+    recipe = BackendRecipe(name, tuple(vendors), {
+        "gallery": gallery, "host": host, "ports": dict(ports or {}), "cassettes": cassettes,
+        "client_options": {v: options(v) for v in vendors}, "profiles": profiles})
+    return recipe if as_recipe else recipe.build()
 
 
 # ------------------------------------------------------------------ dataset
@@ -315,13 +306,10 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
         from harness.backends import check_servers
 
         check_servers(vendor_list, host, dict(ports or {}))
-    arguments = backend_arguments(vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
-                                  rate=rate, max_retries=max_retries, profiles=profiles)
+    recipe = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
+                           rate=rate, max_retries=max_retries, profiles=profiles, as_recipe=True)
     with status(f"starting the {backend} backend (enrolling the gallery)..." if gallery_src is not None
                 else f"starting the {backend} backend...") as advance, Gallery.enrolment_progress(advance):
-        from harness.distributed.backend import BackendRecipe
-
-        recipe = BackendRecipe(backend, tuple(vendor_list), arguments)
         be = recipe.build()
 
     options = CampaignOptions(concurrency=concurrency, crop=crop, retry_errors=retry_errors,
