@@ -105,7 +105,17 @@ def list_cmd() -> None:
         diff = (extra.get("verification") or {}).get("max_abs_diff")
         t.add_row(name, kind, f"{spec.input_size[0]}x{spec.input_size[1]}",
                   "-" if diff is None or diff != diff else f"{diff:.2g}", escape(spec.description))
-    stdout_console().print(t)
+    console = stdout_console()
+    console.print(t)
+    from harness.detectors import load_detector_specs
+    from harness.detectors.locations import imported_spec_files
+    from harness.errors import DfiError
+
+    for f in imported_spec_files():  # an import whose spec no longer reads is skipped by the registry
+        try:
+            load_detector_specs(f, register=False)
+        except DfiError as exc:
+            console.print(f"[red]skipped import {escape(f.parent.name)}: {escape(str(exc))}[/red]")
 
 
 @detectors_group.command("remove")

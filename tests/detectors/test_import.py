@@ -245,3 +245,19 @@ def test_imported_onnx_detector_runs_in_dfi_bench(tmp_path, capsys):
     row = next(line for line in out.splitlines() if line.startswith("│ my_meso"))
     cells = [c.strip() for c in row.strip("│").split("│")]
     assert cells[-2] == "0.120" and float(cells[-1]) > 0  # GFLOP/img as the reference meso4's, % of peak
+
+
+def test_a_broken_import_is_skipped_by_the_resolver_and_named_by_list(tmp_path, capsys):
+    from harness.cli import main
+    from harness.detectors import detector_names
+    from harness.detectors.reference import reference_model_path
+
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"input_size": 256, "std": 255}))
+    result = import_onnx(reference_model_path("meso4", root=tmp_path / "ref"), tmp_path / "m.yaml", name="ok_meso")
+    broken = imported_root() / "broken" / "detector.yaml"
+    broken.parent.mkdir()
+    broken.write_text("detectors: [{name: broken}]\n")
+    assert "ok_meso" in detector_names() and "broken" not in detector_names()
+    main(["detectors", "list"])
+    out = capsys.readouterr().out
+    assert "ok_meso" in out and "skipped import broken" in out and result.spec_file.is_file()
