@@ -58,23 +58,52 @@ def detection_metrics(y: np.ndarray, score: np.ndarray, flag: np.ndarray) -> dic
     return out
 
 
-def bootstrap_intervals(y: np.ndarray, score: np.ndarray, flag: np.ndarray, *, n_boot: int = N_BOOT,
-                        seed: int = 0) -> dict[str, tuple[float, float]]:
-    """95% percentile intervals, resampling within each class (so both stay present)."""
+def batch_metrics(y: np.ndarray, score: np.ndarray, flag: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`detection_metrics` for many resamples at once: rows of (B, n) arrays, each row with
+    the same class counts (as stratified resampling gives)."""
+    y, score, flag = np.asarray(y, bool), np.asarray(score, float), np.asarray(flag, bool)
+    tp, fp, fn = (flag & y).sum(1), (flag & ~y).sum(1), (~flag & y).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"accuracy": (flag == y).mean(1), "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn),
+                                                                np.nan)}
+    n_pos, n_neg = int(y[0].sum()), int((~y[0]).sum())
+    if not (n_pos and n_neg):
+        out["auc"] = out["eer"] = np.full(len(y), np.nan)
+        return out
+    ranks = rankdata(score, axis=1)
+    out["auc"] = ((ranks * y).sum(1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    order = np.argsort(-score, axis=1, kind="stable")
+    s_sorted, y_sorted = np.take_along_axis(score, order, 1), np.take_along_axis(y, order, 1)
+    last = np.concatenate([s_sorted[:, 1:] != s_sorted[:, :-1], np.ones((len(y), 1), bool)], axis=1)
+    worst = np.maximum(np.cumsum(~y_sorted, 1) / n_neg, 1 - np.cumsum(y_sorted, 1) / n_pos)
+    out["eer"] = np.minimum(np.where(last, worst, np.inf).min(1), 1.0)  # 1.0: the (0, 0) point
+    return out
+
+
+def bootstrap_indices(y: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
+    """(n_boot, n) resample indices, drawn within each class (so both stay present)."""
     y = np.asarray(y, bool)
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
     rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {m: [] for m in METRICS}
+    parts = [rng.choice(c, (n_boot, len(c))) for c in (pos, neg) if len(c)]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((n_boot, 0), int)
+
+
+def bootstrap_intervals(y: np.ndarray, score: np.ndarray, flag: np.ndarray, *, n_boot: int = N_BOOT,
+                        seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals of :func:`detection_metrics`, resampling within each class."""
+    y, score, flag = np.asarray(y, bool), np.asarray(score, float), np.asarray(flag, bool)
     if len(y) < 2:
         return {m: (float("nan"), float("nan")) for m in METRICS}
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)) if len(pos) else pos,
-                              rng.choice(neg, len(neg)) if len(neg) else neg])
-        for m, v in detection_metrics(y[idx], score[idx], flag[idx]).items():
+    idx = bootstrap_indices(y, n_boot, seed)
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    for start in range(0, n_boot, 200):  # bounded memory for large image sets
+        part = idx[start:start + 200]
+        for m, v in batch_metrics(y[part], score[part], flag[part]).items():
             draws[m].append(v)
     out = {}
     for m, vals in draws.items():
-        a = np.asarray(vals, float)
+        a = np.concatenate(vals)
         a = a[np.isfinite(a)]
         out[m] = (float(np.percentile(a, 2.5)), float(np.percentile(a, 97.5))) if len(a) else (np.nan, np.nan)
     return out

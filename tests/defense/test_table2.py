@@ -14,6 +14,8 @@ from harness.datasets.probe import Probe
 from harness.defense.campaign import DefenseRun, ProbeImages
 from harness.defense.policy import DD1, DeepStackingCombiner, StackingCombiner, _logit
 from harness.defense.table2 import (
+    batch_metrics,
+    bootstrap_indices,
     bootstrap_intervals,
     dataset_images,
     detection_metrics,
@@ -63,6 +65,14 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_reproducible():
         lo, hi = ci[name]
         assert lo <= m[name] <= hi and hi - lo > 0
     assert ci == bootstrap_intervals(y, s, s >= 0.5, n_boot=300, seed=3)
+    # the vectorised resamples are detection_metrics on each resample
+    idx = bootstrap_indices(y, 20, seed=5)
+    ties = np.round(s, 1)
+    batch = batch_metrics(y[idx], ties[idx], (ties >= 0.5)[idx])
+    for b in range(20):
+        one = detection_metrics(y[idx[b]], ties[idx[b]], ties[idx[b]] >= 0.5)
+        for name in ("accuracy", "auc", "eer", "f1"):
+            assert batch[name][b] == pytest.approx(one[name]), (name, b)
     perfect = bootstrap_intervals(y, y.astype(float), y, n_boot=100)
     assert perfect["auc"] == (1.0, 1.0) and perfect["accuracy"] == (1.0, 1.0)
 
