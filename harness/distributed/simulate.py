@@ -37,7 +37,8 @@ def dataset_part(params: SimulationParams, index: int, path: Path | None, vendor
     """Dataset ``index`` of ``params``' world: its rows written to ``path`` (None: not written), its probe
     ids and deepfake qualities, and its row count."""
     one = replace(params, datasets=(params.datasets[index],))
-    sim = simulate_to_file(one, path, vendors, overrides, chunk)
+    # the task holds one Ray CPU: one vendor thread beside the world's (the rows do not depend on it)
+    sim = simulate_to_file(one, path, vendors, overrides, chunk, workers=1)
     return sim.probe_keys[0], sim.quality[0], sim.rows
 
 
