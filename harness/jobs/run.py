@@ -306,18 +306,20 @@ def prepare_campaign(*, dataset: Path | None = None, vendors: Sequence[str] | No
         from harness.backends import check_servers
 
         check_servers(vendor_list, host, dict(ports or {}))
-    recipe = build_backend(backend, vendor_list, gallery=gallery_src, host=host, ports=ports, cassettes=cassettes,
-                           rate=rate, max_retries=max_retries, profiles=profiles, as_recipe=True)
+    settings: dict[str, Any] = dict(gallery=gallery_src, host=host, ports=ports, cassettes=cassettes, rate=rate,
+                                    max_retries=max_retries, profiles=profiles)
+    # the Ray executor's workers build their backends from the recipe; the driver builds its own from it too
+    recipe = build_backend(backend, vendor_list, **settings, as_recipe=True) if ray_settings is not None else None
     with status(f"starting the {backend} backend (enrolling the gallery)..." if gallery_src is not None
                 else f"starting the {backend} backend...") as advance, Gallery.enrolment_progress(advance):
-        be = recipe.build()
+        be = recipe.build() if recipe is not None else build_backend(backend, vendor_list, **settings)
 
     options = CampaignOptions(concurrency=concurrency, crop=crop, retry_errors=retry_errors,
                               source=f"{data.name}-{backend}", dataset_root=Path(data.root),
                               fatal_errors=be.fatal_errors, batch_size=batch_size)
     campaign = Campaign(data, vendor_list, backend, be, None, out, crop, beta, gamma,
                         profiles={v: str(p) for v, p in (profiles or {}).items()},
-                        executor=ray_settings, recipe=recipe if ray_settings is not None else None,
+                        executor=ray_settings, recipe=recipe,
                         shard_size=shard_size)
 
     def on_row(vendor: str, row: dict[str, Any]) -> None:
