@@ -67,10 +67,12 @@ class EnrolmentReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
 
 
-# Probes are multiplied with the gallery this many rows at a time: the (rows x photos) cosines then stay
-# in the cache for the per-identity maximum, and a row's rounding depends only on where it falls in its
-# block (a float32 product's rounding depends on its shape), so callers that ask in blocks of a multiple
-# of it get answers independent of how many rows they ask about at once.
+# A float32 product's rounding depends on its shape: a face's cosines come out about 1e-7 apart when it
+# is multiplied with one other face or with fifteen. So probes are multiplied with the gallery in whole
+# blocks of this many rows (the (rows x photos) cosines then stay in the cache for the per-identity
+# maximum), and the rows after the last whole block one at a time. An image's faces then get the same
+# numbers whatever else is asked about in the same call (an HTTP request, a batch of the in-process fast
+# path, a Ray shard), and the simulation, which asks in whole blocks, the same numbers in any chunk.
 PRODUCT_ROWS = 512
 
 
@@ -210,12 +212,19 @@ class Gallery:
         masked = None if held_out is None else plan.column_of_row[held_out]
         if masked is not None:
             masked = masked[masked >= 0]
-        for start in range(0, len(probes), PRODUCT_ROWS):
-            sims = probes[start:start + PRODUCT_ROWS] @ plan.embeddings.T
-            if masked is not None and len(masked):
-                sims[:, masked] = -np.inf
-            plan.best_into(sims, out[start:start + PRODUCT_ROWS])
+        whole = len(probes) // PRODUCT_ROWS * PRODUCT_ROWS
+        for start in range(0, whole, PRODUCT_ROWS):
+            self._best_rows(plan, probes[start:start + PRODUCT_ROWS] @ plan.embeddings.T, masked,
+                            out[start:start + PRODUCT_ROWS])
+        for row in range(whole, len(probes)):  # one at a time: the same numbers in any batch
+            self._best_rows(plan, (probes[row] @ plan.embeddings.T)[None, :], masked, out[row:row + 1])
         return out
+
+    @staticmethod
+    def _best_rows(plan: _ProductPlan, sims: np.ndarray, masked: np.ndarray | None, out: np.ndarray) -> None:
+        if masked is not None and len(masked):
+            sims[:, masked] = -np.inf
+        plan.best_into(sims, out)
 
     def _plan(self, among: np.ndarray | None) -> _ProductPlan:
         if among is not None:

@@ -164,6 +164,22 @@ def test_identity_cosines_match_a_float64_reference(counts, equal, seed, rows, u
     assert np.abs(got[finite] - want[finite]).max(initial=0.0) < 1e-5
 
 
+def test_a_probes_cosines_do_not_depend_on_what_else_is_asked_with_it():
+    """A float32 product rounds differently for 1 row and for 2-16 rows (about 1e-7): a face's answer
+    must not change with the other faces of the same call (an HTTP request, a fast-path batch, a shard)."""
+    rng = np.random.default_rng(7)
+    photos = rng.normal(size=(60, 192)).astype(np.float32)
+    gallery = Gallery([Identity(f"n{i}", f"id{i}") for i in range(12)], photos, np.repeat(np.arange(12), 5),
+                      [f"s{i}" for i in range(60)])
+    probes = rng.normal(size=(1100, 192)).astype(np.float32)
+    alone = gallery.identity_cosines(probes[:1])
+    for n in (2, 3, 16, 511):
+        assert np.array_equal(gallery.identity_cosines(probes[:n])[:1], alone), n
+    # whole blocks of PRODUCT_ROWS rows: the same numbers in whatever whole blocks they are asked
+    blocks = gallery.identity_cosines(probes[:1024])
+    assert np.array_equal(gallery.identity_cosines(probes[512:1024]), blocks[512:])
+
+
 def test_identity_mask_must_fit_the_gallery():
     g = Gallery([Identity("A", "a"), Identity("B", "b")], np.eye(2, dtype=np.float32), np.array([0, 1]), ["s1", "s2"])
     with pytest.raises(GalleryError, match="identity mask"):
