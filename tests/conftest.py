@@ -46,3 +46,14 @@ def output_dir() -> Path:
     p = Path(__file__).parent / "output"
     p.mkdir(exist_ok=True)
     return p
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, set in pyproject.toml) a test module stays on one
+    worker, so its module fixtures (servers, galleries, models) are built once; every Ray test shares
+    one group, so only one local Ray instance runs at a time on a small machine."""
+    for item in items:
+        module = item.path.relative_to(config.rootpath).as_posix()
+        group = "ray" if module.startswith("tests/distributed/") else module
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -15,7 +15,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'dfi[ray]')")
 
-from ray_doubles import LocalRay, PidRecording, start_local_ray  # noqa: E402
+from ray_doubles import LocalRay, PidRecording  # noqa: E402
 
 from harness.campaign import CampaignOptions, CampaignRunner  # noqa: E402
 from harness.clients.config import ClientOptions  # noqa: E402
@@ -29,11 +29,6 @@ from support.campaign_doubles import synthetic_probes  # noqa: E402
 
 RATE, BURST = 8.0, 1.0
 NAV_ANSWER = json.dumps({"info": {"size": {"width": 24, "height": 24}, "faceCount": 0}, "faces": []}).encode()
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[LocalRay]:
-    yield from start_local_ray()
 
 
 class _Stamping(BaseHTTPRequestHandler):
