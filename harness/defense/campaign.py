@@ -30,8 +30,9 @@ import hashlib
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,85 @@ def build_detectors(specs: Sequence[str], truth: Mapping[str, ImageTruth], *,
     return out
 
 
+@dataclass(frozen=True)
+class Unscorable:
+    """A detector could not score an image: the :class:`UnscorableImageError`'s message."""
+
+    message: str
+
+
+Outcome: TypeAlias = float | Unscorable  # one detector on one image
+
+
+@dataclass(frozen=True)
+class BuiltDetectors:
+    as_given: list[Detector]
+    guarded: list[Detector]  # what the policies use: behind the evaluation guard (simulated ones unwrapped)
+
+    @property
+    def reencoded(self) -> list[Detector]:
+        """The detectors the guard changes, as given (the report's "both ways")."""
+        return [d for d, g in zip(self.as_given, self.guarded, strict=True) if d is not g]
+
+
+@dataclass(frozen=True)
+class DetectorRecipe:
+    """What any process needs to build the defense's detectors exactly as :func:`run_defense` does
+    (:func:`build_detectors`, then :func:`harness.detectors.guard.guarded`); picklable when
+    ``trained_loader`` is (see :meth:`for_workers`)."""
+
+    specs: tuple[str, ...]
+    truth: Mapping[str, ImageTruth]
+    guard: ReencodeGuard | None = DEFAULT_GUARD
+    trained_loader: Callable[[], Detector] | None = None
+
+    def build(self) -> BuiltDetectors:
+        as_given = build_detectors(self.specs, self.truth, trained_loader=self.trained_loader)
+        return BuiltDetectors(as_given, [guarded(d, self.guard) for d in as_given])
+
+    def for_workers(self, built: BuiltDetectors) -> DetectorRecipe:
+        """This recipe with the trained detector already built here shipped in it: other processes
+        score with the same model, without training or reading a cache of their own."""
+        from harness.defense import trained_detector
+
+        for spec, d in zip(self.specs, built.as_given, strict=True):
+            if spec.strip() == trained_detector.NAME:
+                return replace(self, trained_loader=Prebuilt(d))
+        return replace(self, trained_loader=None)
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """A loader that returns a detector already built (picklable when the detector is)."""
+
+    detector: Detector
+
+    def __call__(self) -> Detector:
+        return self.detector
+
+
+def detector_outcome(detector: Detector, image: bytes) -> Outcome:
+    """One detector on one image, as :func:`run_defense` scores it in-process."""
+    try:
+        return float(detector_scores([detector], image)[0])
+    except UnscorableImageError as exc:
+        return Unscorable(str(exc))
+
+
+@dataclass
+class ImageScores:
+    """Every detector's outcome on every image, computed elsewhere (``score_images`` of
+    :func:`run_defense`; e.g. a Ray Data stage). ``guarded``: detector name -> image key -> outcome,
+    every detector behind the guard; ``as_given``: the same for :attr:`BuiltDetectors.reencoded`."""
+
+    guarded: dict[str, dict[str, Outcome]] = field(default_factory=dict)
+    as_given: dict[str, dict[str, Outcome]] = field(default_factory=dict)
+
+
+# (recipe, image keys, prepared bytes by key) -> every detector's outcome on every one of those images
+ScoreImages = Callable[[DetectorRecipe, Sequence[str], Mapping[str, bytes]], ImageScores]
+
+
 @dataclass
 class PolicyOutcome:
     policy: Policy
@@ -185,9 +265,11 @@ class _Remembered:
     """A detector whose scores of the images already scored are looked up (by sha256), so each
     policy's campaign does not run the networks again on the same images; same name and scores."""
 
-    def __init__(self, detector: Detector, memo: dict[str, float]):
+    def __init__(self, detector: Detector, memo: dict[str, float], known: Mapping[str, Outcome] | None = None):
+        """``known``: outcomes computed elsewhere (``score_images``), read instead of scoring."""
         self.detector = detector
         self.memo = memo
+        self.known = known or {}
 
     @property
     def name(self) -> str:
@@ -196,12 +278,26 @@ class _Remembered:
     def score(self, image: bytes) -> float:
         key = image_key(image)
         if key not in self.memo:
-            self.memo[key] = float(self.detector.score(image))
+            known = self.known.get(key)
+            if isinstance(known, Unscorable):
+                raise UnscorableImageError(known.message)
+            self.memo[key] = float(self.detector.score(image)) if known is None else known
         return self.memo[key]
 
 
+def _score(d: Detector, k: str, data: Mapping[str, bytes], known: Mapping[str, Mapping[str, Outcome]] | None
+           ) -> float:
+    o = known.get(d.name, {}).get(k) if known is not None else None
+    if o is None:
+        return float(detector_scores([d], data[k])[0])
+    if isinstance(o, Unscorable):
+        raise UnscorableImageError(o.message)
+    return o
+
+
 def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mapping[str, bytes],
-                cache: dict[str, dict[str, float]], errors: dict[str, int]) -> tuple[np.ndarray, list[str]]:
+                cache: dict[str, dict[str, float]], errors: dict[str, int],
+                known: Mapping[str, Mapping[str, Outcome]] | None = None) -> tuple[np.ndarray, list[str]]:
     rows, kept = [], []
     for k in keys:
         try:
@@ -209,7 +305,7 @@ def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mappin
             for d in detectors:
                 memo = cache.setdefault(d.name, {})
                 if k not in memo:
-                    memo[k] = float(detector_scores([d], data[k])[0])
+                    memo[k] = _score(d, k, data, known)
                 row.append(memo[k])
         except UnscorableImageError:
             errors[d.name] = errors.get(d.name, 0) + 1
@@ -222,8 +318,12 @@ def _scores_for(detectors: Sequence[Detector], keys: Sequence[str], data: Mappin
 def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir: Path, detector_specs: Sequence[str],
                 *, ensemble: Sequence[str] | None = None, beta: float = 90.0, gamma: float = 80.0,
                 options: CampaignOptions | None = None, trained_loader: Callable[[], Detector] | None = None,
-                guard: ReencodeGuard | None = DEFAULT_GUARD,
+                guard: ReencodeGuard | None = DEFAULT_GUARD, score_images: ScoreImages | None = None,
                 log: Callable[[str], None] = lambda _m: None) -> DefenseRun:
+    """``score_images``: scores every prepared image with every detector elsewhere (e.g.
+    :class:`harness.distributed.detect.RayDetectorScorer`) instead of in this process; its outcomes
+    are read wherever a detector would score, so nothing is scored again here and the scores, error
+    counts and tables are the in-process ones. The campaigns run in this process either way."""
     out_dir = Path(out_dir)
     opts = options or CampaignOptions()
     preparer = ImagePreparer(crop=opts.crop, cache_dir=out_dir / "crops")
@@ -231,18 +331,22 @@ def run_defense(probes: Sequence[Probe], vendors: Mapping[str, Vendor], out_dir:
     baseline = _run(probes, vendors, out_dir / "baseline", opts, preparer)
     keys, data = probe_image_keys(probes, preparer)
     truth = image_truth(probes, keys, baseline)
-    as_given = build_detectors(detector_specs, truth, trained_loader=trained_loader)
-    detectors = [guarded(d, guard) for d in as_given]
+    recipe = DetectorRecipe(tuple(detector_specs), truth, guard, trained_loader)
+    built = recipe.build()
+    detectors = built.guarded
     run = DefenseRun(baseline, keys=keys, truth=truth, guard=guard)
     # every detector scores every image once, shared by all policies
     all_keys = sorted(data)
     log(f"scoring {len(all_keys)} images with {len(detectors)} detector(s)"
         + (f" ({guard.describe()})" if guard is not None else " (as given, no re-encoding)"))
-    _scores_for(detectors, all_keys, data, run.scores, run.detector_errors)
-    unguarded = [d for d, g in zip(as_given, detectors, strict=True) if d is not g]
+    known = score_images(recipe.for_workers(built), all_keys, data) if score_images is not None else None
+    known_guarded = known.guarded if known is not None else None
+    _scores_for(detectors, all_keys, data, run.scores, run.detector_errors, known_guarded)
+    unguarded = built.reencoded
     if unguarded:  # the same detectors on the images as given, for the report's "both ways"
-        _scores_for(unguarded, all_keys, data, run.raw_scores, {})
-    detectors = [_Remembered(d, run.scores.setdefault(d.name, {})) for d in detectors]
+        _scores_for(unguarded, all_keys, data, run.raw_scores, {}, known.as_given if known is not None else None)
+    detectors = [_Remembered(d, run.scores.setdefault(d.name, {}), (known_guarded or {}).get(d.name))
+                 for d in detectors]
     by_name = {d.name: d for d in detectors}
 
     policies: list[tuple[Policy, Sequence[Probe], str]] = [
