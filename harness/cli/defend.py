@@ -109,10 +109,16 @@ def detector_report_table(report: dict) -> Table:
               help="score the images as given (default: each re-encoded as JPEG q90, longer side 256 px, so no "
                    "detector separates fakes by file format or size)")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
+@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
+              help="where the detectors score the images: this process, a local Ray instance on this machine's "
+                   "CPUs, or a Ray cluster (a Ray Data stage, one model session per worker; the same scores; the "
+                   "campaigns stay in this process; needs the ray extra)")
+@click.option("--workers", type=click.IntRange(1, 100_000), default=None,
+              help="ray: detector workers at once (default: the cluster's CPUs)")
 def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: Path | None, host: str,
                ports: tuple[str, ...], cassettes: Path | None, detectors: tuple[str, ...], ensemble: str | None,
                beta: float, gamma: float, out_dir: Path | None, retrain_detector: bool, concurrency: int, crop: str,
-               no_crop: bool, no_reencode: bool, yes: bool) -> None:
+               no_crop: bool, no_reencode: bool, yes: bool, executor: str, workers: int | None) -> None:
     """Measure the DD1/DD2/DD3 defense: run the dataset through the vendors without and with each
     detector policy, and compare with the study's analytic estimate rate x (1 - accuracy)."""
     from harness.backends import parse_vendor_list
@@ -134,7 +140,8 @@ def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: P
                              ports=port_map, cassettes=cassettes, detectors=detectors, ensemble=ens, beta=beta,
                              gamma=gamma, out_dir=out_dir, retrain_detector=retrain_detector,
                              concurrency=concurrency, crop=crop_choice(crop, no_crop), allow_cost=yes,
-                             confirm_cost=confirm_cost, reencode=not no_reencode, status=Feedback(out_console).step,
+                             confirm_cost=confirm_cost, reencode=not no_reencode, executor=executor,
+                             workers=workers, status=Feedback(out_console).step,
                              log=lambda m: out_console.print(f"[dim]{escape(m)}[/dim]"))
     if result.detector_report is not None:
         out_console.print(detector_report_table(result.detector_report))

@@ -4,7 +4,7 @@ the vendors without and with each detector policy (:func:`measure_defense`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
                     gamma: float = 80.0, out_dir: Path | None = None, retrain_detector: bool = False,
                     concurrency: int = 4, crop: bool | str = True, allow_cost: bool = False,
                     confirm_cost: Callable[[], bool] | None = None, reencode: bool = True,
+                    executor: str = "local", workers: int | None = None,
                     status: StatusFn = no_status, log: LogFn = no_log) -> DefenseResult:
     """Run the dataset through the vendors without and with each detector policy; write defense.csv,
     the baseline and after-* results tables, plots and defense.md.
@@ -75,7 +76,17 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
     ``allow_cost`` or ``confirm_cost()`` says yes (asked after the dataset is read). ``reencode``:
     the evaluation guard (every image re-encoded to one format and size before the detectors score
     it; :mod:`harness.detectors.guard`); table2.csv holds the study's Table 2 layout.
+    ``executor``: where the detectors score the images: ``local`` (this process), ``ray`` (a local Ray
+    instance) or ``ray=ADDRESS`` (a running cluster), as a Ray Data stage of at most ``workers`` actors
+    (default: the cluster's CPUs; :mod:`harness.distributed.detect`); the scores are the same, and the
+    campaigns run in this process either way.
     """
+    from harness.distributed.cluster import parse_executor, require_ray
+
+    _, ray_settings = parse_executor(executor)
+    if ray_settings is not None:
+        require_ray()  # before the dataset is read: the one-line install hint comes first
+        ray_settings = replace(ray_settings, workers=workers)
     vendors = registry.names() if vendors is None else vendors
     from harness.backends import check_servers
     from harness.campaign import CampaignOptions
@@ -120,8 +131,14 @@ def measure_defense(*, dataset: Path | None = None, vendors: Sequence[str] | Non
     opts = CampaignOptions(concurrency=concurrency, source=f"{name}-{backend}", fatal_errors=be.fatal_errors,
                            crop=crop)
     guard = DEFAULT_GUARD if reencode else None
+    score_images = None
+    if ray_settings is not None:
+        from harness.distributed.detect import RayDetectorScorer
+
+        log(f"detectors on Ray ({ray_settings.address or 'a local instance'}); the campaigns in this process")
+        score_images = RayDetectorScorer(ray_settings)
     run = run_defense(probes, be.vendors, out, specs, ensemble=ens, beta=beta, gamma=gamma, options=opts,
-                      trained_loader=trained, guard=guard, log=log)
+                      trained_loader=trained, guard=guard, score_images=score_images, log=log)
     table = run.table()
     out.mkdir(parents=True, exist_ok=True)
     write_metric_csv(table, out / "defense.csv")
