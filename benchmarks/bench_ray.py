@@ -6,7 +6,9 @@ variants of the demo's and the study's images, every four probes sharing a targe
 three in-process mocks, with the study's face crop, from an empty output folder to the last row
 folded into the campaign's journal: in this process (``local``, ``CampaignRunner.run``) and on a
 local Ray instance of 1 and of 2 CPUs (``run_sharded``: one worker process per CPU, each building its
-own models once). The Ray instance is started, and its workers warmed up on a small campaign (model
+own models once), with the faces analysed first by the Ray Data stage (harness/distributed/analysis.py,
+whose actors load their models on every run) and, as ``ray-2-shards-only``, by the shards themselves.
+The Ray instance is started, and its workers warmed up on a small campaign (model
 sessions, gallery), before the clock starts; both costs are recorded beside the runs. CPU seconds
 are those of this process and every process under it (Ray's raylet and workers), read from /proc.
 Each configuration runs ``--repeat`` times, interleaved; the load average is recorded around each run
@@ -42,6 +44,8 @@ MILLION = 1_000_000
 NODE_CORES = (16, 64)  # the per-node core counts the estimate is written for
 NODES = (1, 4, 16, 64)
 WARM_PROBES = 8
+SHARDS_ONLY = "-shards-only"  # the face analysis in the shards themselves (run_sharded(face_stage=False))
+CONFIGS = ("local", "ray-1", "ray-2", "ray-2" + SHARDS_ONLY)
 
 
 def tree_cpu_s() -> float:
@@ -97,7 +101,8 @@ def run_local(probes: list[Any], vendors: dict[str, Any], out: Path) -> dict[str
     return result
 
 
-def run_ray(probes: list[Any], vendors: dict[str, Any], out: Path, workers: int) -> dict[str, Any]:
+def run_ray(probes: list[Any], vendors: dict[str, Any], out: Path, workers: int, face_stage: bool = True
+            ) -> dict[str, Any]:
     from harness.campaign import CampaignOptions, CampaignRunner
     from harness.distributed.backend import BackendRecipe
     from harness.distributed.campaign import run_sharded
@@ -105,8 +110,14 @@ def run_ray(probes: list[Any], vendors: dict[str, Any], out: Path, workers: int)
 
     runner = CampaignRunner(probes, vendors, out, CampaignOptions(crop=True))
     recipe = BackendRecipe("mock", ("aws", "ms", "nav"), {})
-    result = _measure(lambda: run_sharded(runner, recipe, RaySettings(workers=workers)))
+    stages: list[Any] = []
+    result = _measure(lambda: run_sharded(runner, recipe, RaySettings(workers=workers), face_stage=face_stage,
+                                          on_stage=stages.append))
     result["rows_list"] = runner.ordered_rows()
+    if stages:
+        s = stages[0]
+        result["face_stage"] = {"images": s.images, "analysed": s.analysed, "wall_s": round(s.seconds, 3),
+                                "analysed_in_shards": s.analysed_in_shards}
     return result
 
 
@@ -132,22 +143,23 @@ def campaigns(probes_n: int, repeat: int, root: Path) -> dict[str, Any]:
                                    "configuration; the local runs get a fresh backend each (model set-up untimed)"}
     references: dict[int, list[dict[str, Any]]] = {}
     driver = make_backend("mock", ["aws", "ms", "nav"]).vendors  # the Ray driver's: names only, never called
-    for config in ("local", "ray-1", "ray-2"):
+    for config in CONFIGS:
         entry: dict[str, Any] = {"runs": []}
         if config != "local":
             workers = int(config.split("-")[1])
+            face_stage = not config.endswith(SHARDS_ONLY)
             t = time.perf_counter()
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, namespace="dfi")
             entry["ray_init_s"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
-            run_ray(warm, driver, root / f"warm-{config}", workers)  # model sessions in every worker
+            run_ray(warm, driver, root / f"warm-{config}", workers, face_stage)  # model sessions in every worker
             entry["warm_up_s"] = round(time.perf_counter() - t, 2)
         for i, probes in enumerate(slices):
             target = root / f"{config}-{i}"
             if config == "local":
                 r = run_local(probes, make_backend("mock", ["aws", "ms", "nav"]).vendors, target)
             else:
-                r = run_ray(probes, driver, target, workers)
+                r = run_ray(probes, driver, target, workers, face_stage)
             rows = r.pop("rows_list")
             references.setdefault(i, rows)
             r["rows_identical_to_local"] = rows == references[i]

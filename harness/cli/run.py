@@ -176,6 +176,9 @@ def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path
     with progress:
         summary = campaign.run(on_row=lambda v, row: progress.advance(tasks[v]))
     console.print(_summary_table(summary, vendor_list))
+    if campaign.face_stage is not None:
+        s = campaign.face_stage
+        console.print(f"face analysis on Ray Data: {s.analysed} of {s.images} images analysed in {s.seconds:.1f} s")
 
     with feedback.step("writing the results, metrics, plots and report..."):
         result = campaign.write_outputs(summary)

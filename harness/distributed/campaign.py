@@ -6,9 +6,12 @@ it makes no vendor call itself) and a picklable factory that builds the vendors 
 1. folds whatever the shards journaled before (a killed driver) into the campaign's journal;
 2. starts the call ledger (:mod:`.ledger`), seeded with every answer on disk, and one shared rate
    limiter per rate-limited vendor account (:mod:`.ratelimit`);
-3. submits every shard that still lacks a row as a Ray task (one CPU each, at most ``workers`` at
+3. runs the face analysis of the pending probes' images as a Ray Data batch stage
+   (:mod:`.analysis`) when the vendors analyse faces in-process (the in-process mocks), and hands each
+   shard the analyses of its images;
+4. submits every shard that still lacks a row as a Ray task (one CPU each, at most ``workers`` at
    once; Ray retries a task whose worker process died, and the retry resumes the shard's journal);
-4. folds each finished shard's journal into the campaign's, calling ``on_row`` for its new rows.
+5. folds each finished shard's journal into the campaign's, calling ``on_row`` for its new rows.
 
 The summary counts what the shards did. Rows and their order equal the single-process run's.
 """
@@ -18,10 +21,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from harness.campaign.runner import CampaignRunner, CampaignSummary
+from harness.distributed.analysis import FaceStageReport, analyse_on_ray, vendor_analyzers
 from harness.distributed.cluster import RaySettings, cluster_cpus, ray_cluster
 from harness.distributed.ledger import CallLedgerActor
 from harness.distributed.ratelimit import cluster_limiters
@@ -37,14 +42,17 @@ from harness.distributed.worker import ShardReport, ShardTask, VendorFactory, ru
 from harness.errors import DfiError
 
 RowCallback = Callable[[str, dict[str, Any]], None]
+StageCallback = Callable[[FaceStageReport], None]
 TASK_RETRIES = 3  # a shard whose worker process dies is run again this many times, resuming its journal
 
 
 def run_sharded(runner: CampaignRunner, factory: VendorFactory, settings: RaySettings | None = None, *,
                 shard_size: int | None = None, on_row: RowCallback | None = None,
-                ledger_vendors: Collection[str] | None = None, task_retries: int = TASK_RETRIES) -> CampaignSummary:
+                ledger_vendors: Collection[str] | None = None, task_retries: int = TASK_RETRIES,
+                face_stage: bool = True, on_stage: StageCallback | None = None) -> CampaignSummary:
     """Run the campaign of ``runner`` on Ray (see the module notes). ``ledger_vendors``: the vendors whose
-    calls go through the cluster's ledger (default: every vendor without ``recognize_batch``)."""
+    calls go through the cluster's ledger (default: every vendor without ``recognize_batch``).
+    ``face_stage=False``: the shards analyse faces themselves; ``on_stage`` is told at the end what the stage did."""
     settings = settings or RaySettings()
     start = time.perf_counter()
     if runner.journal is None:
@@ -71,6 +79,9 @@ def run_sharded(runner: CampaignRunner, factory: VendorFactory, settings: RaySet
         task_fn = ray.remote(num_cpus=1, max_retries=task_retries)(run_shard)
         shared = shared_references(plan, runner.probes)
         todo = [t for t in (_task(plan, runner, k, shared, everything) for k in range(plan.shards)) if t is not None]
+        stage: FaceStageReport | None = None
+        if face_stage and todo and vendor_analyzers(runner.vendors):
+            todo, stage = _with_analyses(ray, todo, factory, runner, workers)
         reports: list[ShardReport] = []
         inflight: dict[Any, ShardTask] = {}
         try:
@@ -89,6 +100,8 @@ def run_sharded(runner: CampaignRunner, factory: VendorFactory, settings: RaySet
                 ray.cancel(ref, force=True)
             assert runner.journal is not None
             runner.journal.close()
+    if stage is not None and on_stage is not None:
+        on_stage(replace(stage, analysed_in_shards=sum(r.analysed_here for r in reports)))
     return _summary(runner, reports, resumed, time.perf_counter() - start)
 
 
@@ -130,6 +143,25 @@ def _task(plan: ShardPlan, runner: CampaignRunner, index: int, shared: set[tuple
     mine = tuple(sorted({image for p in probes for image in _images(p) if image in shared}))
     return ShardTask(index, probes, plan.shard_dir(runner.out_dir, index), runner.out_dir / "crops",
                      runner.options, known, mine, everything)
+
+
+def _pending_images(task: ShardTask, vendors: Collection[str]) -> set[tuple[str, str]]:
+    """The images of the task's probes that still lack a row for some vendor."""
+    return {image for p in task.probes if any((p.probe_id, v) not in task.known_rows for v in vendors)
+            for image in _images(p)}
+
+
+def _with_analyses(ray: Any, todo: list[ShardTask], factory: VendorFactory, runner: CampaignRunner,
+                   workers: int) -> tuple[list[ShardTask], FaceStageReport]:
+    """The tasks, each with the face analyses of its pending images from the Ray Data stage."""
+    wanted = {t.index: _pending_images(t, runner.vendors) for t in todo}
+    analyses, report = analyse_on_ray(ray, factory, set().union(*wanted.values()), crop=runner.options.crop,
+                                      crops_dir=runner.out_dir / "crops", workers=workers)
+    out = []
+    for t in todo:
+        mine = {(m, a.sha256): a for i in sorted(wanted[t.index]) for m, a in analyses.get(i, ())}
+        out.append(replace(t, analyses=tuple((m, a) for (m, _), a in mine.items())))
+    return out, report
 
 
 def _result(ray: Any, ref: Any, task: ShardTask, retries: int) -> ShardReport:

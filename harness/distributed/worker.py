@@ -1,7 +1,8 @@
 """One shard on one Ray worker process.
 
 :func:`run_shard` is the body of the shard task: a :class:`harness.campaign.CampaignRunner` over
-the shard's probes, its journal in the shard's folder (resumed when a killed worker's task is
+the shard's probes (its vendors' analyzer seeded with the face analyses the Ray Data stage made,
+:mod:`.analysis`), its journal in the shard's folder (resumed when a killed worker's task is
 retried), its calls through the cluster's ledger and rate limiters. The vendors -- and so the
 models behind the in-process mocks and the face cropper -- are built once per worker process
 (:func:`process_vendors`) and kept for the next shard: one model session per process, not per shard.
@@ -23,6 +24,7 @@ from typing import Any
 from harness.campaign.prepare import ImagePreparer
 from harness.campaign.runner import CampaignOptions, CampaignRunner
 from harness.datasets.probe import Probe
+from harness.distributed.analysis import analysis_misses, seed_analyzers
 from harness.distributed.ledger import LedgerCache
 from harness.distributed.ratelimit import SharedBucket, share_client_buckets
 from harness.models.runtime import THREADS_ENV
@@ -40,6 +42,7 @@ class ShardTask:
     known_rows: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # done in the campaign already
     shared_refs: tuple[tuple[str, str], ...] = ()  # (image reference, role) other shards use too
     ledger_everything: bool = False  # the ledger holds answers no shard journaled: ask it about every call
+    analyses: tuple[tuple[str, Any], ...] = ()  # (model id, ImageAnalysis) of its images, from the face stage
 
     @property
     def owner(self) -> str:
@@ -55,6 +58,8 @@ class ShardReport:
     vendor_calls: int
     cache_hits: int
     served: int  # answers the ledger gave (another shard's call, or an earlier run's)
+    seeded: int  # face analyses the shard was given by the face stage (not computed again here)
+    analysed_here: int  # images whose faces the shard's own analyzer had to analyse (not given by the stage)
     calls_replayed: int
     retries: int
     torn_journal_bytes: int
@@ -88,6 +93,8 @@ def run_shard(task: ShardTask, factory: VendorFactory, limiters: Mapping[str, Sh
     """Run (or resume) one shard; what it did."""
     os.environ.setdefault(THREADS_ENV, "1")  # one CPU per task: onnxruntime must not spread over all cores
     vendors = process_vendors(factory, limiters)
+    seeded = seed_analyzers(vendors, task.analyses)
+    misses_before = analysis_misses(vendors)
     task.shard_dir.mkdir(parents=True, exist_ok=True)
     with open(task.shard_dir / "lock", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
@@ -104,5 +111,6 @@ def run_shard(task: ShardTask, factory: VendorFactory, limiters: Mapping[str, Sh
             runner.rows.setdefault(key, row)
         summary = runner.run()
     return ShardReport(task.index, os.getpid(), summary.rows, summary.rows_new, summary.vendor_calls,
-                       summary.cache_hits, cache.served, summary.calls_replayed, summary.retries,
+                       summary.cache_hits, cache.served, seeded,
+                       analysis_misses(vendors) - misses_before, summary.calls_replayed, summary.retries,
                        summary.torn_journal_bytes, summary.quarantined_records)

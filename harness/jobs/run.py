@@ -175,6 +175,7 @@ class Campaign:
     executor: Any = None  # harness.distributed.RaySettings: shards on a Ray cluster; None: this process
     recipe: Any = None  # harness.distributed.backend.BackendRecipe: how a Ray worker builds the backend
     shard_size: int | None = None  # probes per shard on Ray (None: from the campaign's size; a rerun keeps its plan)
+    face_stage: Any = None  # harness.distributed.analysis.FaceStageReport: what the Ray Data face stage did
 
     @property
     def probes(self) -> list[Any]:
@@ -210,7 +211,7 @@ class Campaign:
             from harness.distributed.campaign import run_sharded
 
             return run_sharded(self.runner, self.recipe, self.executor, shard_size=self.shard_size,
-                               on_row=self.runner.on_row)
+                               on_row=self.runner.on_row, on_stage=lambda report: setattr(self, "face_stage", report))
         finally:
             if on_row is not None:
                 self._on_row.remove(on_row)

@@ -11,24 +11,18 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'dfi[ray]')")
 
-from ray_doubles import LocalRay, ScriptedFactory, campaign_probes, start_local_ray  # noqa: E402
+from ray_doubles import LocalRay, ScriptedFactory, campaign_probes  # noqa: E402
 
 from harness.campaign import CampaignOptions, CampaignRunner  # noqa: E402
 from harness.distributed.campaign import run_sharded  # noqa: E402
 from harness.distributed.cluster import RaySettings  # noqa: E402
 from harness.distributed.shards import read_records, shards_dir  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[LocalRay]:
-    yield from start_local_ray()
 
 
 def _options() -> CampaignOptions:
@@ -204,12 +198,23 @@ def test_demo_probes_through_the_face_models_on_ray_equal_the_single_process(tmp
     every = demo.probes()
     probes = [p for m in ("replacement", "reenactment", "synthesis") for p in [q for q in every if q.method == m][:5]]
     manifest = write_manifest(probes, tmp_path / "demo.jsonl")
-    rows = {}
+    rows, stages = {}, {}
     for executor in ("local", "ray"):
         campaign = prepare_campaign(dataset=manifest, backend="mock", gallery=demo_gallery(demo),
                                     out_dir=tmp_path / executor, executor=executor, workers=2)
         summary = campaign.run()
         assert summary.rows == 3 * len(probes)
         rows[executor] = campaign.runner.ordered_rows()
+        stages[executor] = campaign.face_stage
     assert {r["method"] for r in rows["local"]} == {"replacement", "reenactment", "synthesis"}
     assert rows["ray"] == rows["local"]
+    # the faces were analysed by the Ray Data stage: every distinct image of the probes once, and every
+    # image the vendors answered about (a row without an image error) had its analysis handed over
+    stage = stages["ray"]
+    assert stages["local"] is None and stage is not None
+    images = {(p.deepfake, "deepfake") for p in probes} | {
+        (t, role) for p in probes for t, role in zip(p.target_images[:2], ("real target image", "second source image"))}
+    assert stage.images == len(images)
+    answered = {r["probe_id"] for r in rows["local"] if not r["fake_error"]}
+    assert stage.analysed >= len(answered) > 0
+    assert stage.analysed_in_shards <= stage.images - stage.analysed  # at most what the stage could not analyse

@@ -1,0 +1,142 @@
+"""Face analysis of a campaign's images as a Ray Data batch stage, before the shards run.
+
+Against the in-process mocks a campaign's cost is the face models: the crop (a detection on the
+image as given) and each vendor's analysis of the crop (detection, landmarks, embedding). This
+stage does that work once per distinct image, on a pool of Ray Data actors (:class:`FaceStage`),
+each holding one set of model sessions for its whole life: it builds the campaign's vendors from the
+same picklable factory the shards use, so the analyzer, its models and its settings are the ones
+the shards would have used.
+
+* the crops land in the campaign's crops folder (the shards' preparers read them from there);
+* each image is analysed by every recognizer the vendors use (the mocks' profiles may name
+  different ones), and the analyses travel to the shard of each image, which seeds its vendors'
+  analyzers with them
+  (:func:`seed_analyzers`); the vendors' own logic (image checks, gallery, thresholds) runs in
+  the shard as before, so answers are those of the single-process run;
+* an image that cannot be prepared or analysed gets no entry: its shard meets the same error itself
+  and answers it as the single-process run does (a row error, never "no celebrity").
+
+Backends whose vendors analyse faces elsewhere (HTTP mocks, real services, cassettes) have no
+analyzer in this process (:func:`vendor_analyzers` is empty) and skip the stage.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.campaign.prepare import ImagePreparer
+from harness.errors import DfiError
+from harness.models.runtime import THREADS_ENV
+
+BATCH_SIZE = 16  # images per batch: long enough to amortise Ray Data's per-batch overhead
+
+ImageRef = tuple[str, str]  # (image reference, role the campaign prepares it as)
+
+
+def vendor_analyzers(vendors: Mapping[str, Any]) -> dict[str, Any]:
+    """model id -> a face analyzer of the vendors that analyse faces in this process (the in-process mocks:
+    vendors of one recognizer share one embedding cache; each may have its own recognizer)."""
+    out: dict[str, Any] = {}
+    for vendor in vendors.values():
+        analyzer = getattr(vendor, "analyzer", None) or getattr(getattr(vendor, "behaviour", None), "analyzer", None)
+        if analyzer is not None and hasattr(analyzer, "put") and hasattr(analyzer, "analyze"):
+            out.setdefault(str(analyzer.model_id), analyzer)
+    return out
+
+
+def _all_analyzers(vendors: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every distinct analyzer object of the vendors, with its model id."""
+    seen: dict[int, tuple[str, Any]] = {}
+    for name, vendor in vendors.items():
+        for model_id, analyzer in vendor_analyzers({name: vendor}).items():
+            seen.setdefault(id(analyzer), (model_id, analyzer))
+    return list(seen.values())
+
+
+def seed_analyzers(vendors: Mapping[str, Any], analyses: Iterable[tuple[str, Any]]) -> int:
+    """Put each (model id, :class:`mockvendors.analysis.ImageAnalysis`) into the vendors' analyzers of that
+    model; how many analyses were given."""
+    by_model: dict[str, list[Any]] = {}
+    for model_id, analyzer in _all_analyzers(vendors):
+        by_model.setdefault(model_id, []).append(analyzer)
+    n = 0
+    for model_id, analysis in analyses:
+        n += 1
+        for analyzer in by_model.get(model_id, ()):
+            analyzer.put(analysis)
+    return n
+
+
+def analysis_misses(vendors: Mapping[str, Any]) -> int:
+    """Images the vendors' analyzers have analysed themselves so far (cache misses)."""
+    return sum(int(getattr(a, "misses", 0)) for _, a in _all_analyzers(vendors))
+
+
+class FaceStage:
+    """A Ray Data actor: the campaign's vendors built once (one model session per actor process),
+    then batches of image references prepared and analysed by each of the vendors' recognizers."""
+
+    def __init__(self, factory: Any, crop: bool | str, crops_dir: str):
+        os.environ.setdefault(THREADS_ENV, "1")  # one CPU per actor: onnxruntime must not spread over all cores
+        self.analyzers = sorted(vendor_analyzers(factory()).items())
+        if not self.analyzers:
+            raise DfiError("the face stage needs vendors with a face analyzer (the in-process mocks)")
+        self.preparer = ImagePreparer(crop=crop, cache_dir=Path(crops_dir))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from harness.faces.types import FaceError
+
+        blobs = []
+        for ref, role in zip(batch["ref"].tolist(), batch["role"].tolist(), strict=True):
+            image = self.preparer.prepare(str(ref), str(role))
+            analyses = []
+            if not image.error and image.data is not None:
+                for model_id, analyzer in self.analyzers:
+                    try:
+                        analyses.append((model_id, analyzer.analyze(image.data, image.sha256)))
+                    except FaceError:
+                        pass  # the shard meets the same error and answers it as a row error
+            blobs.append(pickle.dumps(analyses, protocol=pickle.HIGHEST_PROTOCOL) if analyses else b"")
+        return {"ref": batch["ref"], "role": batch["role"], "analysis": np.array(blobs, dtype=object)}
+
+
+@dataclass(frozen=True)
+class FaceStageReport:
+    images: int  # distinct (reference, role) pairs sent through the stage
+    analysed: int  # of which analysed by at least one recognizer (the rest: no face crop, unreadable)
+    seconds: float
+    analysed_in_shards: int = 0  # images the shards still had to analyse themselves (filled in after them)
+
+
+def analyse_on_ray(ray: Any, factory: Any, images: Iterable[ImageRef], *, crop: bool | str, crops_dir: Path,
+                   workers: int, batch_size: int = BATCH_SIZE
+                   ) -> tuple[dict[ImageRef, list[tuple[str, Any]]], FaceStageReport]:
+    """(reference, role) -> [(model id, analysis), ...] for ``images``, by ``workers`` :class:`FaceStage` actors."""
+    import ray.data
+
+    start = time.perf_counter()
+    todo = sorted(set(images))
+    if not todo:
+        return {}, FaceStageReport(0, 0, 0.0)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    crops_dir.mkdir(parents=True, exist_ok=True)
+    ds = ray.data.from_items([{"ref": ref, "role": role} for ref, role in todo])
+    pool = ray.data.ActorPoolStrategy(size=max(1, min(workers, -(-len(todo) // batch_size))))
+    ds = ds.map_batches(FaceStage, fn_constructor_args=(factory, crop, str(crops_dir)), batch_size=batch_size,
+                        batch_format="numpy", compute=pool, num_cpus=1)
+    out: dict[ImageRef, list[tuple[str, Any]]] = {}
+    for row in ds.iter_rows():
+        blob = row["analysis"]
+        if blob:
+            out[(str(row["ref"]), str(row["role"]))] = pickle.loads(blob)  # noqa: S301 - our own actors' output
+    return out, FaceStageReport(len(todo), len(out), time.perf_counter() - start)
