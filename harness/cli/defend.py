@@ -13,7 +13,7 @@ from rich.table import Table
 
 from harness.cli.console import stdout_console
 from harness.cli.feedback import Feedback
-from harness.cli.options import Threshold, crop_choice, crop_options
+from harness.cli.options import Threshold, crop_choice, crop_options, executor_options
 from harness.cli.options import ports as port_values
 from harness.jobs.defend import DEFAULT_DETECTORS, LIVENESS_NOTE
 from harness.vendors.registry import display_name
@@ -109,12 +109,8 @@ def detector_report_table(report: dict) -> Table:
               help="score the images as given (default: each re-encoded as JPEG q90, longer side 256 px, so no "
                    "detector separates fakes by file format or size)")
 @click.option("--yes", "-y", is_flag=True, help="real backend: do not ask before spending money")
-@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
-              help="where the detectors score the images: this process, a local Ray instance on this machine's "
-                   "CPUs, or a Ray cluster (a Ray Data stage, one model session per worker; the same scores; the "
-                   "campaigns stay in this process; needs the ray extra)")
-@click.option("--workers", type=click.IntRange(1, 100_000), default=None,
-              help="ray: detector workers at once (default: the cluster's CPUs)")
+@executor_options("the detectors score the images (on Ray: a Ray Data stage, one model session per worker; the "
+                  "same scores; the campaigns stay in this process)", workers="detector workers")
 def defend_cmd(dataset_path: Path | None, vendors: str, backend: str, gallery: Path | None, host: str,
                ports: tuple[str, ...], cassettes: Path | None, detectors: tuple[str, ...], ensemble: str | None,
                beta: float, gamma: float, out_dir: Path | None, retrain_detector: bool, concurrency: int, crop: str,

@@ -10,8 +10,8 @@ import click
 
 from harness.jobs.choices import GROUPINGS
 
-__all__ = ["GROUPINGS", "PROFILE_HELP", "Threshold", "crop_choice", "crop_options", "fmt_number", "key_values",
-           "ports", "profile_choice", "rates"]
+__all__ = ["GROUPINGS", "PROFILE_HELP", "Threshold", "crop_choice", "crop_options", "executor_options", "fmt_number",
+           "key_values", "ports", "profile_choice", "rates"]
 
 PROFILE_HELP = ("a profile set for every vendor (default; study-2020: fitted to the study's answers; "
                 "study-2020/DATASET: one dataset's behaviour), or VENDOR=FILE, a YAML override of one vendor")
@@ -25,6 +25,20 @@ def crop_options(help_crop: str) -> Callable[[Callable[..., Any]], Callable[...,
         f = click.option("--no-crop", is_flag=True, help="send the whole image, uncropped")(f)
         return click.option("--crop", "crop", type=click.Choice(list(CROPPERS)), default="faceplugin",
                             show_default=True, is_flag=False, flag_value="faceplugin", help=help_crop)(f)
+    return wrap
+
+
+def executor_options(where: str, workers: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--executor local|ray|ray=ADDRESS`` (parsed by :func:`harness.distributed.cluster.parse_executor`) and,
+    when ``workers`` says what a worker does, ``--workers N``. ``where``: what the executor runs."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        if workers is not None:
+            f = click.option("--workers", type=click.IntRange(1, 100_000), default=None,
+                             help=f"ray: {workers} at once (default: the cluster's CPUs)")(f)
+        return click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
+                            help=f"where {where}: this process, a local Ray instance on this machine's CPUs, or a "
+                                 "Ray cluster (needs the ray extra)")(f)
     return wrap
 
 

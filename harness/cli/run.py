@@ -13,7 +13,7 @@ from rich.text import Text
 
 from harness.cli.console import stdout_console
 from harness.cli.feedback import Feedback
-from harness.cli.options import PROFILE_HELP, Threshold, crop_choice, crop_options, profile_choice
+from harness.cli.options import PROFILE_HELP, Threshold, crop_choice, crop_options, executor_options, profile_choice
 from harness.cli.options import ports as port_values
 from harness.cli.options import rates as rate_values
 
@@ -128,11 +128,8 @@ def _summary_table(s: Any, vendors: list[str]) -> Table:
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 @click.option("--profile", "profiles", multiple=True, metavar="SET|VENDOR=FILE",
               help="mock backend: " + PROFILE_HELP)
-@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
-              help="where the probes run: this process, a local Ray instance on this machine's CPUs, or a Ray "
-                   "cluster (shards journaled as they go; the same rows; needs the ray extra)")
-@click.option("--workers", type=click.IntRange(1, 100_000), default=None,
-              help="ray: shards run at once (default: the cluster's CPUs)")
+@executor_options("the probes run (on Ray: shards journaled as they go, the faces analysed by a Ray Data stage; "
+                  "the same rows)", workers="shards and face-analysis workers")
 def run_cmd(dataset_path: Path | None, vendors: str, backend: str, out_dir: Path | None, gallery: Path | None,
             host: str, ports: tuple[str, ...], cassettes: Path | None, concurrency: int, batch_size: int,
             rates: tuple[str, ...], crop: str, no_crop: bool, split: str, samples: int, run_length: int,

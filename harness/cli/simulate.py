@@ -13,7 +13,7 @@ from rich.table import Table
 
 from harness.cli.defend import _f, console, defense_rich_table
 from harness.cli.feedback import Feedback
-from harness.cli.options import Threshold, key_values
+from harness.cli.options import Threshold, executor_options, key_values
 from harness.jobs.simulate import DEFAULT_SIM_DETECTORS
 from harness.vendors import registry
 from harness.vendors.registry import display_name
@@ -45,9 +45,7 @@ from harness.vendors.registry import display_name
                    "Default: 8192")
 @click.option("--fit-study", is_flag=True,
               help="first fit each dataset's deepfake strength to the study's recorded MS NA (needs ../shared/data)")
-@click.option("--executor", default="local", show_default=True, metavar="local|ray|ray=ADDRESS",
-              help="where the study-scale world's datasets are simulated: this process, a local Ray instance, or a "
-                   "Ray cluster (the same rows; needs the ray extra)")
+@executor_options("the study-scale world's datasets are simulated (on Ray: one task per dataset; the same rows)")
 def simulate_cmd(params_path: Path | None, estimate_to: Path | None, scale: float, seed: int | None, vendors: str,
                  thresholds: tuple[str, ...], profiles: tuple[str, ...], detectors: tuple[str, ...], beta: float,
                  gamma: float, out_dir: Path, no_sensitivity: bool, chunk: int | None, fit_study: bool,

@@ -1,4 +1,4 @@
-"""Campaigns and simulations on a Ray cluster (``dfi run --executor ray``, ``dfi simulate --executor ray``).
+"""Campaigns, detectors and simulations on a Ray cluster (``dfi run|defend|simulate --executor ray``).
 
 Ray does the distribution; this package only says what runs where:
 
@@ -11,7 +11,10 @@ Ray does the distribution; this package only says what runs where:
 * :mod:`.ledger` -- the cluster's single-flight call cache, so no vendor call is made twice;
 * :mod:`.ratelimit` -- one rate limiter per vendor account for the whole cluster (a Ray actor around
   :class:`harness.ratelimit.TokenBucket`);
-* :mod:`.campaign` -- the driver: plan, submit, merge;
+* :mod:`.analysis` -- the campaign's face analysis (crop, detection, embedding) as a Ray Data batch
+  stage, one model session per actor, handed to the shards;
+* :mod:`.detect` -- ``dfi defend``'s detectors as a Ray Data batch stage;
+* :mod:`.campaign` -- the driver: plan, face stage, submit, merge;
 * :mod:`.simulate` -- the streamed simulation with one dataset per Ray task.
 """
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from harness.campaign.prepare import ImagePreparer
+from harness.distributed.cluster import quiet_ray_data
 from harness.errors import DfiError
 from harness.models.runtime import THREADS_ENV
 
@@ -126,9 +127,7 @@ def analyse_on_ray(ray: Any, factory: Any, images: Iterable[ImageRef], *, crop: 
     todo = sorted(set(images))
     if not todo:
         return {}, FaceStageReport(0, 0, 0.0)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
+    quiet_ray_data(ray)
     crops_dir.mkdir(parents=True, exist_ok=True)
     ds = ray.data.from_items([{"ref": ref, "role": role} for ref, role in todo])
     pool = ray.data.ActorPoolStrategy(size=max(1, min(workers, -(-len(todo) // batch_size))))

@@ -86,6 +86,19 @@ def ray_cluster(settings: RaySettings | None = None) -> Iterator[ModuleType]:
         ray.shutdown()
 
 
+def quiet_ray_data(ray: ModuleType) -> None:
+    """Ray Data as a batch stage of a dfi command: no progress bars or per-dataset log lines of its own
+    on the terminal (dfi prints what the stage did; warnings and errors still show)."""
+    import logging
+
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
 def cluster_cpus(ray: ModuleType) -> int:
     """CPUs the connected cluster offers (at least 1)."""
     return max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -26,7 +26,7 @@ import numpy as np
 
 from harness.defense.campaign import DetectorRecipe, ImageScores, Outcome, Unscorable, detector_outcome
 from harness.detectors import Detector
-from harness.distributed.cluster import RaySettings, cluster_cpus, ray_cluster
+from harness.distributed.cluster import RaySettings, cluster_cpus, quiet_ray_data, ray_cluster
 from harness.errors import DfiError
 from harness.models.runtime import THREADS_ENV
 
@@ -90,15 +90,14 @@ def score_on_ray(recipe: DetectorRecipe, keys: Sequence[str], data: Mapping[str,
     """Every detector of ``recipe`` on every image of ``keys``, by at most ``workers``
     :class:`DetectorStage` actors of the connected Ray cluster (batches of at most ``batch_size``
     images, smaller when that gives every actor one)."""
+    import ray
     import ray.data
 
     todo = sorted(set(keys))
     if not todo:
         return ImageScores()
     size = max(1, min(batch_size, -(-len(todo) // max(1, workers))))
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
+    quiet_ray_data(ray)
     items = ray.data.from_items([{"key": k, "data": data[k]} for k in todo])
     pool = ray.data.ActorPoolStrategy(size=max(1, min(workers, -(-len(todo) // size))))
     ds = items.map_batches(DetectorStage, fn_constructor_kwargs={"recipe": recipe}, batch_size=size,
