@@ -18,6 +18,18 @@ settings.register_profile("dfi", deadline=None, suppress_health_check=[HealthChe
 settings.register_profile("ci", parent=settings.get_profile("dfi"), derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dfi")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one xdist worker per CPU: each worker (and the commands it starts, which inherit the variable)
+    # runs its models and products on one thread, instead of every worker spreading over every core
+    from threadpoolctl import threadpool_limits
+
+    from harness.models.runtime import THREADS_ENV
+
+    os.environ.setdefault(THREADS_ENV, "1")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    threadpool_limits(1)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

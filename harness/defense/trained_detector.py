@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,7 +379,8 @@ def load_or_train(*, retrain: bool = False, shared: Path | None = None,
     if sd is not None and (sd / "paper-samples").is_dir():
         model.report["paper_samples"] = evaluate_paper_samples(det, sd)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # per process: two processes training at once (test workers, a campaign's shards) must not share a file
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(model.to_json())
     tmp.replace(path)
     return det

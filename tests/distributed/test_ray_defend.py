@@ -109,8 +109,9 @@ def test_measure_defense_on_ray_writes_the_local_files(local_ray, demo, tmp_path
     dataset, gallery = demo
     manifest = tmp_path / "probes.jsonl"
     write_manifest(_distinct_targets(dataset.probes(), 3), manifest)
-    # DD1 per detector only (DD2 and DD3 over stage scores: the test above)
-    common = dict(dataset=manifest, gallery=gallery, detectors=SPECS, ensemble=[])
+    # the jobs' path (executor parsing, the files written) with one cheap detector: DD1 only (the
+    # network detectors, DD2 and DD3 over stage scores: the test above)
+    common = dict(dataset=manifest, gallery=gallery, detectors=[SPECS[-1]], ensemble=[])
     local = measure_defense(**common, out_dir=tmp_path / "local")
     on_ray = measure_defense(**common, out_dir=tmp_path / "ray", executor=f"ray={local_ray.address}", workers=1)
     for name in ("defense.csv", "table2.csv"):
