@@ -21,6 +21,7 @@ The fitted model is a JSON file of a few hundred numbers cached under ``cache_di
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import itertools
 import json
@@ -366,20 +367,29 @@ def model_path() -> Path:
 
 def load_or_train(*, retrain: bool = False, shared: Path | None = None,
                   progress: Callable[[int, int], None] | None = None) -> SpectrumDetector:
-    """The cached model, or train one (about a minute on 2 cores) and cache it."""
-    from harness.paths import shared_data_dir
-
+    """The cached model, or train one (about a minute on 2 cores) and cache it. Processes that need it
+    at once train it once: the others wait on a lock beside the cache file, then load what it wrote."""
     path = model_path()
     if path.exists() and not retrain:
         return SpectrumDetector(SpectrumModel.from_json(path.read_text(), str(path)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if path.exists() and not retrain:
+            return SpectrumDetector(SpectrumModel.from_json(path.read_text(), str(path)))
+        return _train_and_store(path, shared, progress)
+
+
+def _train_and_store(path: Path, shared: Path | None, progress: Callable[[int, int], None] | None
+                     ) -> SpectrumDetector:
+    from harness.paths import shared_data_dir
+
     photos = training_photos(shared if shared is not None else shared_data_dir())
     model = train_and_evaluate(photos, progress=progress)
     det = SpectrumDetector(model)
     sd = shared if shared is not None else shared_data_dir()
     if sd is not None and (sd / "paper-samples").is_dir():
         model.report["paper_samples"] = evaluate_paper_samples(det, sd)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # per process: two processes training at once (test workers, a campaign's shards) must not share a file
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(model.to_json())
     tmp.replace(path)
