@@ -7,8 +7,8 @@ it makes no vendor call itself) and a picklable factory that builds the vendors 
 2. starts the call ledger (:mod:`.ledger`), seeded with every answer on disk, and one shared rate
    limiter per rate-limited vendor account (:mod:`.ratelimit`);
 3. runs the face analysis of the pending probes' images as a Ray Data batch stage
-   (:mod:`.analysis`) when the vendors analyse faces in-process (the in-process mocks), and hands each
-   shard the analyses of its images;
+   (:mod:`.analysis`) when the vendors analyse faces in-process (the in-process mocks), written to
+   ``<out>/shards/faces`` where each shard reads those of its images;
 4. submits every shard that still lacks a row as a Ray task (one CPU each, at most ``workers`` at
    once; Ray retries a task whose worker process died, and the retry resumes the shard's journal);
 5. folds each finished shard's journal into the campaign's, calling ``on_row`` for its new rows.
@@ -37,6 +37,7 @@ from harness.distributed.shards import (
     load_or_make_plan,
     read_records,
     shard_state,
+    shards_dir,
 )
 from harness.distributed.worker import ShardReport, ShardTask, VendorFactory, run_shard
 from harness.errors import DfiError
@@ -151,17 +152,19 @@ def _pending_images(task: ShardTask, vendors: Collection[str]) -> set[tuple[str,
             for image in _images(p)}
 
 
+def faces_dir(out_dir: Path) -> Path:
+    """Where the face stage writes its analyses (:class:`harness.distributed.analysis.FaceStore`)."""
+    return shards_dir(out_dir) / "faces"
+
+
 def _with_analyses(ray: Any, todo: list[ShardTask], factory: VendorFactory, runner: CampaignRunner,
                    workers: int) -> tuple[list[ShardTask], FaceStageReport]:
-    """The tasks, each with the face analyses of its pending images from the Ray Data stage."""
+    """The tasks, told where the Ray Data stage wrote the face analyses of their pending images."""
     wanted = {t.index: _pending_images(t, runner.vendors) for t in todo}
-    analyses, report = analyse_on_ray(ray, factory, set().union(*wanted.values()), crop=runner.options.crop,
-                                      crops_dir=runner.out_dir / "crops", workers=workers)
-    out = []
-    for t in todo:
-        mine = {(m, a.sha256): a for i in sorted(wanted[t.index]) for m, a in analyses.get(i, ())}
-        out.append(replace(t, analyses=tuple((m, a) for (m, _), a in mine.items())))
-    return out, report
+    where = faces_dir(runner.out_dir)
+    report = analyse_on_ray(ray, factory, set().union(*wanted.values()), crop=runner.options.crop,
+                            crops_dir=runner.out_dir / "crops", faces_dir=where, workers=workers)
+    return [replace(t, faces_dir=where, face_refs=tuple(sorted(wanted[t.index]))) for t in todo], report
 
 
 def _result(ray: Any, ref: Any, task: ShardTask, retries: int) -> ShardReport:

@@ -24,7 +24,7 @@ from typing import Any
 from harness.campaign.prepare import ImagePreparer
 from harness.campaign.runner import CampaignOptions, CampaignRunner
 from harness.datasets.probe import Probe
-from harness.distributed.analysis import analysis_misses, seed_analyzers
+from harness.distributed.analysis import FaceStore, analysis_misses, seed_analyzers
 from harness.distributed.ledger import LedgerCache
 from harness.distributed.ratelimit import SharedBucket, share_client_buckets
 from harness.models.runtime import THREADS_ENV
@@ -42,7 +42,8 @@ class ShardTask:
     known_rows: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # done in the campaign already
     shared_refs: tuple[tuple[str, str], ...] = ()  # (image reference, role) other shards use too
     ledger_everything: bool = False  # the ledger holds answers no shard journaled: ask it about every call
-    analyses: tuple[tuple[str, Any], ...] = ()  # (model id, ImageAnalysis) of its images, from the face stage
+    faces_dir: Path | None = None  # the face stage's analyses (analysis.FaceStore); None: no stage ran
+    face_refs: tuple[tuple[str, str], ...] = ()  # (image reference, role) of its images the stage analysed
 
     @property
     def owner(self) -> str:
@@ -93,7 +94,11 @@ def run_shard(task: ShardTask, factory: VendorFactory, limiters: Mapping[str, Sh
     """Run (or resume) one shard; what it did."""
     os.environ.setdefault(THREADS_ENV, "1")  # one CPU per task: onnxruntime must not spread over all cores
     vendors = process_vendors(factory, limiters)
-    seeded = seed_analyzers(vendors, task.analyses)
+    seeded = 0
+    if task.faces_dir is not None:
+        preparer = _preparer(task.options.crop, task.crops_dir)
+        images = (preparer.prepare(ref, role) for ref, role in task.face_refs)
+        seeded = seed_analyzers(vendors, FaceStore(task.faces_dir), (i.sha256 for i in images if i.sha256))
     misses_before = analysis_misses(vendors)
     task.shard_dir.mkdir(parents=True, exist_ok=True)
     with open(task.shard_dir / "lock", "a+b") as lock:
