@@ -60,12 +60,6 @@ def output_dir() -> Path:
     return p
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker more than the CPUs. Many tests wait (on servers, subprocesses, Ray's
-    start-up) with their CPU idle; with one worker per CPU the suite kept 1.7 of 2 cores busy."""
-    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, set in pyproject.toml) a test module stays on one
