@@ -45,23 +45,28 @@ BATCH_SIZE = 16  # images per batch: long enough to amortise Ray Data's per-batc
 ImageRef = tuple[str, str]  # (image reference, role the campaign prepares it as)
 
 
+def _analyzer_of(vendor: Any) -> Any | None:
+    """The face analyzer an in-process mock vendor (batched or not) analyses with, or None."""
+    analyzer = getattr(vendor, "analyzer", None) or getattr(getattr(vendor, "behaviour", None), "analyzer", None)
+    return analyzer if analyzer is not None and hasattr(analyzer, "put") and hasattr(analyzer, "analyze") else None
+
+
 def vendor_analyzers(vendors: Mapping[str, Any]) -> dict[str, Any]:
     """model id -> a face analyzer of the vendors that analyse faces in this process (the in-process mocks:
     vendors of one recognizer share one embedding cache; each may have its own recognizer)."""
     out: dict[str, Any] = {}
-    for vendor in vendors.values():
-        analyzer = getattr(vendor, "analyzer", None) or getattr(getattr(vendor, "behaviour", None), "analyzer", None)
-        if analyzer is not None and hasattr(analyzer, "put") and hasattr(analyzer, "analyze"):
-            out.setdefault(str(analyzer.model_id), analyzer)
+    for model_id, analyzer in _all_analyzers(vendors):
+        out.setdefault(model_id, analyzer)
     return out
 
 
 def _all_analyzers(vendors: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Every distinct analyzer object of the vendors, with its model id."""
     seen: dict[int, tuple[str, Any]] = {}
-    for name, vendor in vendors.items():
-        for model_id, analyzer in vendor_analyzers({name: vendor}).items():
-            seen.setdefault(id(analyzer), (model_id, analyzer))
+    for vendor in vendors.values():
+        analyzer = _analyzer_of(vendor)
+        if analyzer is not None:
+            seen.setdefault(id(analyzer), (str(analyzer.model_id), analyzer))
     return list(seen.values())
 
 
